@@ -1,0 +1,29 @@
+# kerascnn: the two commands. Both create .venv if it is missing and install into it.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PYTEST_ARGS ?= -n 2
+
+.PHONY: bench test install clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[test,jax,tune]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make bench: the main job, on the embedded Fashion-MNIST subset (minutes on 2 CPU cores)
+bench: $(STAMP)
+	$(BIN)/kerascnn bench --models lenet,vgg,mobilenetv2
+
+## make test: the whole test suite (CI runs this)
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS) tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

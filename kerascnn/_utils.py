@@ -1,0 +1,17 @@
+"""Small pure helpers shared by models/ and layers/ (no Keras, no TensorFlow)."""
+
+from __future__ import annotations
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round ``value`` to the nearest multiple of ``divisor``, never dropping below 90% of it.
+
+    The channel-rounding rule of MobileNet v2 / EfficientNet / SE blocks (as in the
+    TensorFlow and torchvision reference implementations).
+    """
+    if min_value is None:
+        min_value = divisor
+    new_value = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if new_value < 0.9 * value:
+        new_value += divisor
+    return int(new_value)

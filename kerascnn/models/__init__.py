@@ -1,0 +1,11 @@
+"""Model builders, one module per family. Importing this package registers every model.
+
+Use :func:`kerascnn.create_model` (or the family modules directly)::
+
+    from kerascnn import create_model
+    model = create_model("lenet", input_shape=(28, 28, 1), num_classes=10)
+"""
+
+# Each import registers that family's variants with kerascnn.registry.
+from kerascnn.models import lenet  # noqa: F401
+# -- family modules register here (one import line each) --

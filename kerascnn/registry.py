@@ -1,0 +1,234 @@
+"""Model registry: name -> builder, plus metadata, spec strings and ``create_model``.
+
+Habits from timm: one small function per variant, decorated with ``@register_model``;
+``create_model`` accepts a plain name (``"resnet18"``) or a spec string with literal keyword
+arguments (``"vgg11(width=0.25)"``). Spec strings are parsed with :mod:`ast` and only
+literals are accepted: no names, calls, attributes or arithmetic beyond a unary minus, so a
+spec can never run code.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import fnmatch
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__all__ = [
+    "ModelInfo",
+    "register_model",
+    "register_alias",
+    "create_model",
+    "list_models",
+    "model_info",
+    "parse_spec",
+]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the registry knows about one model variant."""
+
+    name: str
+    builder: Callable[..., Any] = field(repr=False, compare=False)
+    family: str
+    paper: str
+    year: int
+    input_shape: tuple[int, ...]
+    num_classes: int
+    reference: str
+    """The canonical parameter-count reference (e.g. ``keras.applications.VGG16``)."""
+    min_input_size: int = 1
+    """Smallest spatial size (height and width) the builder accepts."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "family": self.family,
+            "paper": self.paper,
+            "year": self.year,
+            "input_shape": self.input_shape,
+            "num_classes": self.num_classes,
+            "reference": self.reference,
+            "min_input_size": self.min_input_size,
+        }
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register_model(
+    *,
+    family: str,
+    paper: str,
+    year: int,
+    input_shape: tuple[int, ...] = (224, 224, 3),
+    num_classes: int = 1000,
+    reference: str,
+    min_input_size: int = 1,
+    name: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator that registers a builder function under its function name.
+
+    Example::
+
+        @register_model(family="vgg", paper="Very Deep Convolutional Networks ...",
+                        year=2014, reference="keras.applications.VGG16")
+        def vgg16(**kwargs):
+            return _vgg(..., **kwargs)
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        key = name or fn.__name__
+        if key in _REGISTRY or key in _ALIASES:
+            raise ValueError(f"Model name {key!r} is registered twice.")
+        _REGISTRY[key] = ModelInfo(
+            name=key,
+            builder=fn,
+            family=family,
+            paper=paper,
+            year=int(year),
+            input_shape=tuple(int(d) for d in input_shape),
+            num_classes=int(num_classes),
+            reference=reference,
+            min_input_size=int(min_input_size),
+        )
+        return fn
+
+    return decorate
+
+
+def register_alias(alias: str, target: str) -> None:
+    """Make ``alias`` resolve to the registered model ``target`` (e.g. ``vgg`` -> ``vgg11``)."""
+    if alias in _REGISTRY or alias in _ALIASES:
+        raise ValueError(f"Model name {alias!r} is registered twice.")
+    _ALIASES[alias] = target
+
+
+def _ensure_models_imported() -> None:
+    # Registration happens on import of kerascnn.models (one module per family).
+    import kerascnn.models  # noqa: F401
+
+
+def list_models(pattern: str | None = None, *, aliases: bool = False) -> list[str]:
+    """Sorted names of registered models, optionally filtered by a shell-style ``pattern``."""
+    _ensure_models_imported()
+    names = list(_REGISTRY)
+    if aliases:
+        names += list(_ALIASES)
+    if pattern:
+        names = [n for n in names if fnmatch.fnmatch(n, pattern)]
+    return sorted(names)
+
+
+def _resolve(name: str) -> ModelInfo:
+    _ensure_models_imported()
+    key = _ALIASES.get(name, name)
+    if key in _REGISTRY:
+        return _REGISTRY[key]
+    known = sorted(set(_REGISTRY) | set(_ALIASES))
+    close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise ValueError(
+        f"Unknown model {name!r}.{hint} Known models: {', '.join(known)}. "
+        f"Received: name={name!r}"
+    )
+
+
+def model_info(name: str) -> ModelInfo:
+    """Metadata for a registered model (aliases resolve to their target)."""
+    return _resolve(parse_spec(name)[0])
+
+
+# --------------------------------------------------------------------------- spec strings
+
+
+def _literal(node: ast.AST, spec: str) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError):
+        raise ValueError(
+            f"Model spec arguments must be literals (numbers, strings, booleans, None, "
+            f"tuples, lists, dicts), not {ast.unparse(node)!r}. Received: {spec!r}"
+        ) from None
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """Parse ``"name"`` or ``"name(key=literal, ...)"`` into ``(name, kwargs)``.
+
+    >>> parse_spec("vgg11(width=0.25)")
+    ('vgg11', {'width': 0.25})
+
+    Only keyword arguments with literal values are accepted; anything else (positional
+    arguments, names, calls, attribute access, expressions) raises ``ValueError``.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"A model spec must be a non-empty string. Received: {spec!r}")
+    text = spec.strip()
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        raise ValueError(
+            f"Cannot parse model spec {text!r}: expected 'name' or 'name(key=value, ...)'. "
+            f"Received: {spec!r}"
+        ) from None
+    node = tree.body
+    if isinstance(node, ast.Name):
+        return node.id, {}
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.args:
+            raise ValueError(
+                f"Model spec arguments must be keywords (e.g. vgg11(width=0.25)). "
+                f"Received: {spec!r}"
+            )
+        kwargs: dict[str, Any] = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise ValueError(f"'**' is not allowed in a model spec. Received: {spec!r}")
+            kwargs[kw.arg] = _literal(kw.value, spec)
+        return node.func.id, kwargs
+    raise ValueError(
+        f"Cannot parse model spec {text!r}: expected 'name' or 'name(key=value, ...)'. "
+        f"Received: {spec!r}"
+    )
+
+
+def create_model(name_or_spec: str, **kwargs: Any):
+    """Build a registered model as a ``keras.Model``.
+
+    Args:
+        name_or_spec: a registered name (``"resnet18"``) or a spec string with literal
+            keyword arguments (``"vgg11(width=0.25)"``).
+        **kwargs: builder keywords; they override those in the spec. Every builder takes
+            ``input_shape``, ``num_classes``, ``include_top``, ``pooling``,
+            ``classifier_activation`` and ``name``, plus family knobs.
+
+    Returns:
+        A functional ``keras.Model``. Without ``input_shape`` the model's canonical input
+        is used (``model_info(name).input_shape``).
+    """
+    name, spec_kwargs = parse_spec(name_or_spec)
+    info = _resolve(name)
+    merged = {**spec_kwargs, **kwargs}
+    params = inspect.signature(info.builder).parameters
+    takes_var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    if not takes_var_kw:
+        unknown = sorted(k for k in merged if k not in params)
+        if unknown:
+            accepted = ", ".join(k for k in params)
+            raise ValueError(
+                f"Model {info.name!r} does not accept {', '.join(unknown)}. Accepted keywords: "
+                f"{accepted}. Received: {name_or_spec!r} with {kwargs!r}"
+            )
+    try:
+        return info.builder(**merged)
+    except TypeError as exc:  # a variant forwarding **kwargs met a keyword its family lacks
+        if "unexpected keyword argument" not in str(exc):
+            raise
+        raise ValueError(
+            f"Model {info.name!r} does not accept that keyword ({exc}). "
+            f"Received: {name_or_spec!r} with {kwargs!r}"
+        ) from None
