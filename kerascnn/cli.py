@@ -108,6 +108,30 @@ def datasets_cmd() -> None:
 
 # == summary command ==
 
+@main.command("summary")
+@click.argument("model")
+@click.option("--input-shape", default=None, metavar="H,W,C",
+              help="Input shape, e.g. 224,224,3 (default: the model's canonical input).")
+@click.option("--classes", type=int, default=None, help="Number of classes (default: the model's).")
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "csv"]), default="table",
+              show_default=True, help="table: aligned text for terminals; md: markdown; csv: raw numbers.")
+@friendly_errors
+def summary_cmd(model: str, input_shape: str | None, classes: int | None, fmt: str) -> None:
+    """Per-layer output shapes, parameters, MACs, receptive field and memory of MODEL.
+
+    MODEL is a registered name or spec ('resnet50', 'vgg11(width=0.25)') or keras:NAME for
+    keras.applications (keras:MobileNetV2). MACs are multiply-accumulates of conv/dense layers
+    per sample (torchvision/timm "GFLOPs"); FLOPs = 2 x MACs; BN/activation/pool/add work is
+    counted apart as "other ops".
+
+    \b
+    Example:
+      kerascnn summary resnet50 --input-shape 224,224,3 --format md
+    """
+    from kerascnn.analysis.summary import summarize
+
+    click.echo(summarize(model, input_shape=input_shape, classes=classes, fmt=fmt), nl=False)
+
 # == viz & experiment commands ==
 
 

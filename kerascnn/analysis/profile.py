@@ -68,6 +68,8 @@ class LayerProfile:
     rf_start: tuple | None = None
     activation_bytes: int = 0
     note: str = ""
+    padding_macs: int = 0
+    """The part of ``macs`` that multiplies zero padding (XLA's cost analysis skips it)."""
 
     @property
     def params(self) -> int:
@@ -137,6 +139,11 @@ class ModelProfile:
         return sum(r.other_ops for r in self.rows)
 
     @property
+    def padding_macs(self) -> int:
+        """The part of total_macs that multiplies zero padding (counted, as torchvision does)."""
+        return sum(r.padding_macs for r in self.rows)
+
+    @property
     def activation_bytes(self) -> int:
         return sum(r.activation_bytes for r in self.rows)
 
@@ -161,6 +168,7 @@ class ModelProfile:
             "total_macs": self.total_macs,
             "total_flops": self.total_flops,
             "other_ops": self.other_ops,
+            "padding_macs": self.padding_macs,
             "activation_bytes": self.activation_bytes,
             "unknown_layers": list(self.unknown_layers),
         }
@@ -212,6 +220,9 @@ class ModelProfile:
         rf = self.receptive_field
         if rf is not None:
             lines.append(f"Receptive field of the last spatial layer: {_fmt_rf(rf)} px")
+        if self.padding_macs:
+            lines.append(f"Of the MACs, {_human(self.padding_macs)} multiply zero padding "
+                         "(XLA's cost analysis skips those)")
         if self.unknown_layers:
             lines.append("Not understood (MACs unknown, counted as 0): " + ", ".join(self.unknown_layers))
         return lines
@@ -220,7 +231,7 @@ class ModelProfile:
         """The per-layer table as GitHub markdown, followed by the totals."""
         import pandas as pd
 
-        table = pd.DataFrame(self._records(human)).to_markdown(index=False)
+        table = pd.DataFrame(self._records(human)).to_markdown(index=False, disable_numparse=human)
         return table + "\n\n" + "\n".join(f"- {line}" for line in self.totals_lines()) + "\n"
 
     def to_text(self) -> str:
@@ -228,7 +239,10 @@ class ModelProfile:
         import pandas as pd
 
         df = pd.DataFrame(self._records(True))
-        table = df.to_markdown(index=False, tablefmt="simple")
+        empty = [c for c in df.columns if (df[c].astype(str) == "").all()]
+        df = df.drop(columns=empty)
+        align = ["left" if c in ("name", "type", "note") else "right" for c in df.columns]
+        table = df.to_markdown(index=False, tablefmt="simple", disable_numparse=True, colalign=align)
         return table + "\n\n" + "\n".join(self.totals_lines()) + "\n"
 
     def to_csv(self) -> str:
@@ -306,6 +320,23 @@ def _union(infos: Sequence[_TInfo]) -> list[_RF1] | None:
         jump = max(jumps) if jumps else None
         out.append(_RF1(hi - lo + 1, jump, lo))
     return out
+
+
+def _valid_fraction(in_sp, out_sp, k, s, pad_left, d) -> Fraction:
+    """Fraction of (output position, kernel tap) pairs that land inside the unpadded input."""
+    n = len(in_sp)
+    k, s, pad_left, d = (_as_tuple(v, n) for v in (k, s, pad_left, d))
+    frac = Fraction(1)
+    for size, out, ki, si, pi, di in zip(in_sp, out_sp, k, s, pad_left, d):
+        ki, si, pi, di = int(ki), int(si), int(pi), int(di)
+        valid = 0
+        for t in range(ki):
+            off = t * di - pi  # input index = o*s + off must lie in [0, size)
+            lo = max(0, -(-(-off) // si)) if off < 0 else 0
+            hi = min(out - 1, (size - 1 - off) // si) if size - 1 - off >= 0 else -1
+            valid += max(0, hi - lo + 1)
+        frac *= Fraction(valid, out * ki)
+    return frac
 
 
 def _window_rf(rf: list[_RF1] | None, k, s, pad_left, d=None) -> list[_RF1] | None:
@@ -450,8 +481,10 @@ class _Profiler:
         )
         x = ins[0] if ins else _TInfo((), out_dtype, [])
         out_elems = _elems(outs_shape[0]) if outs_shape else 0
+        self._pad_macs = 0
         macs, other, rf, note = self.cost(op, node, ins, x, outs_shape, channels_first)
         row.macs, row.other_ops, row.note = int(macs), int(other), note
+        row.padding_macs = int(self._pad_macs)
         if note.startswith("unknown"):
             self.unknown.append(f"{name} ({row.type})")
         if rf is not None and len(rf) > 0:
@@ -493,6 +526,9 @@ class _Profiler:
             return tuple(padding_amounts(op.padding, n, ki, si, di)[0]
                          for n, ki, si, di in zip(sp, k, s, d))
 
+        def frac(k, s, d):
+            return _valid_fraction(spatial_of(in_shape), spatial_of(out), k, s, pads(k, s, d), d)
+
         # 1) the custom-layer protocol comes first
         if hasattr(op, "count_macs") and callable(op.count_macs):
             shapes = [t.shape for t in node.input_tensors]
@@ -522,16 +558,20 @@ class _Profiler:
             k, s, d = op.kernel_size, op.strides, op.dilation_rate
             cin, m = channels_of(in_shape), op.depth_multiplier
             pos = _elems(spatial_of(out))
-            macs = pos * cin * m * math.prod(k) + pos * cin * m * op.filters
+            dw = pos * cin * m * math.prod(k)
+            macs = dw + pos * cin * m * op.filters
+            self._pad_macs = dw - int(dw * frac(k, s, d))
             return macs, bias_ops() + act_ops(), _window_rf(x.rf, k, s, pads(k, s, d), d), ""
         if isinstance(op, _DEPTHWISE):
             k, s, d = op.kernel_size, op.strides, op.dilation_rate
             macs = out_elems * math.prod(k)
+            self._pad_macs = macs - int(macs * frac(k, s, d))
             return macs, bias_ops() + act_ops(), _window_rf(x.rf, k, s, pads(k, s, d), d), ""
         if isinstance(op, _CONV):
             k, s, d = op.kernel_size, op.strides, op.dilation_rate
             cin = channels_of(in_shape)
             macs = out_elems * math.prod(k) * (cin // op.groups)
+            self._pad_macs = macs - int(macs * frac(k, s, d))
             return macs, bias_ops() + act_ops(), _window_rf(x.rf, k, s, pads(k, s, d), d), ""
         if isinstance(op, L.Dense):
             macs = _elems(in_shape) * op.units
@@ -626,13 +666,12 @@ class _Profiler:
         if x.rf is None:
             return None, ""
         if hasattr(op, "receptive_field") and callable(op.receptive_field):
-            k, s, p = op.receptive_field()
+            try:  # kerascnn.layers accept the input shape ('same' padding depends on it)
+                k, s, p = op.receptive_field((None,) + tuple(x.shape))
+            except TypeError:
+                k, s, p = op.receptive_field()
             return _window_rf(x.rf, k, s, p), ""
-        sp_in = x.spatial()
-        sp_out = tuple(out[:-1]) if len(out) >= 2 else ()
-        if sp_in == sp_out and len(sp_in) == len(x.rf):
-            return None, ""  # shape-preserving but unknown inside: RF unknown
-        return None, ""
+        return None, ""  # unknown inside: the receptive field is unknown from here on
 
     @staticmethod
     def _einsum_macs(op, in_shape):
