@@ -1,0 +1,41 @@
+"""Scripts the backend tests run in fresh subprocesses (a backend is chosen per process)."""
+
+NO_TENSORFLOW = r'''
+import sys
+# Make any import of TensorFlow fail, as on a machine where it is not installed.
+for mod in ("tensorflow", "tensorflow_datasets", "tf_keras"):
+    sys.modules[mod] = None
+import numpy as np
+import keras
+assert keras.backend.backend() == "jax", keras.backend.backend()
+import kerascnn
+from kerascnn import create_model, list_models
+import kerascnn.models, kerascnn.data, kerascnn.accel  # noqa: F401
+for optional in ("kerascnn.layers", "kerascnn.analysis"):
+    try:
+        __import__(optional)
+    except ModuleNotFoundError as exc:
+        if exc.name != optional:  # the package exists but pulls in something missing
+            raise
+ds = kerascnn.load_dataset("fashion_mnist_mini")
+x = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype("float32")
+names = list_models()
+for name in names:
+    m = create_model(name, input_shape=(32, 32, 3), num_classes=10)
+    y = np.asarray(m(x, training=False))
+    assert y.shape == (2, 10) and np.isfinite(y).all(), name
+    keras.backend.clear_session()
+print("OK", len(names), "models on jax without tensorflow;", ds.x_train.shape)
+'''
+
+SAME_WEIGHTS = r'''
+import sys
+import numpy as np
+import keras
+from kerascnn import create_model
+name, shape, weights, xfile, out = sys.argv[1], tuple(int(s) for s in sys.argv[2].split(",")), sys.argv[3], sys.argv[4], sys.argv[5]
+m = create_model(name, input_shape=shape, num_classes=10)
+m.load_weights(weights)
+np.save(out, np.asarray(m(np.load(xfile), training=False)))
+print("backend", keras.backend.backend())
+'''

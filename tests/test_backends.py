@@ -1,0 +1,46 @@
+"""Backend independence (issue 7): kerascnn without TensorFlow, and TF/JAX agreement."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from _backend_scripts import NO_TENSORFLOW, SAME_WEIGHTS
+from kerascnn import create_model, list_models
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_py(code_or_args, backend, extra_env=None, timeout=600):
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", **(extra_env or {})}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH", "")])
+    args = [sys.executable, "-c", code_or_args] if isinstance(code_or_args, str) else [sys.executable, *code_or_args]
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"exit {proc.returncode}\nSTDOUT:\n{proc.stdout[-3000:]}\nSTDERR:\n{proc.stderr[-5000:]}"
+    return proc.stdout
+
+
+def test_import_and_build_every_model_on_jax_without_tensorflow():
+    out = run_py(NO_TENSORFLOW, "jax")
+    assert f"OK {len(list_models())} models on jax without tensorflow" in out
+
+
+@pytest.mark.parametrize("name,shape", [("lenet", (28, 28, 1)), ("resnet18", (32, 32, 3)), ("mobilenetv2", (32, 32, 3))])
+def test_same_weights_same_outputs_tensorflow_and_jax(name, shape, tmp_path):
+    if name not in list_models():
+        pytest.skip(f"{name} is not registered")
+    model = create_model(name, input_shape=shape, num_classes=10)
+    x = np.random.default_rng(1).uniform(0, 1, (4, *shape)).astype("float32")
+    weights, xfile, out = tmp_path / "w.weights.h5", tmp_path / "x.npy", tmp_path / "jax.npy"
+    model.save_weights(weights)
+    np.save(xfile, x)
+    y_tf = np.asarray(model(x, training=False))
+    script = tmp_path / "same.py"
+    script.write_text(SAME_WEIGHTS)
+    assert "backend jax" in run_py([str(script), name, ",".join(map(str, shape)), str(weights), str(xfile), str(out)], "jax")
+    y_jax = np.load(out)
+    assert y_jax.shape == y_tf.shape
+    np.testing.assert_allclose(y_jax, y_tf, rtol=1e-4, atol=1e-5)
