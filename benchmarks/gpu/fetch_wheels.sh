@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Run on a CPU machine with PyPI access, in the repository root: downloads the pure-Python
+# pieces the GPU machine lacks (it has JAX, PyTorch and timm but no Keras; see
+# ../shared/gpu.md) as Python 3.12 wheels into .whl/ (git-ignored), to be carried there.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
+python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+  -d .whl keras==3.15.1 namex optree tabulate
+ls -la .whl
