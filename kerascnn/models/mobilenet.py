@@ -1,0 +1,263 @@
+"""MobileNet v1 (Howard et al., 2017) and MobileNet v2 (Sandler et al., 2018).
+
+MobileNet v1 spec (paper Table 1): a 3x3 stem conv, then 13 depthwise-separable blocks
+(3x3 depthwise -> BN -> ReLU6 -> 1x1 pointwise -> BN -> ReLU6), rows ``(filters, stride)``::
+
+    stem 32 s2 | 64 s1 | 128 s2 | 128 | 256 s2 | 256 | 512 s2 | 512 x5 | 1024 s2 | 1024
+
+MobileNet v2 spec (paper Table 2), rows ``(t, c, n, s)`` = expansion, output channels,
+repeats, stride of the first repeat; a 3x3 stem conv of 32 (s2) before and a 1x1 conv of
+1280 after, then global average pool and the classifier::
+
+    t  c    n  s
+    1  16   1  1
+    6  24   2  2
+    6  32   3  2
+    6  64   4  2
+    6  96   3  1
+    6  160  3  2
+    6  320  1  1
+
+Fidelity (224x224x3, 1000 classes, ``weights=None`` references):
+
+- ``mobilenet`` = keras.applications.MobileNet: 4,253,864 parameters (4,231,976 trainable).
+  Keras' head is GAP -> dropout(1e-3) -> 1x1 conv -> reshape; ours is GAP -> dropout(1e-3) ->
+  Dense, the same 1,025,000 parameters.
+- ``mobilenetv2`` = keras.applications.MobileNetV2: 3,538,984 parameters (3,504,872
+  trainable); ``alpha`` widths follow Keras' rounding (``make_divisible(int(c * alpha), 8)``,
+  last conv 1280 unless alpha > 1), so e.g. alpha=0.5 gives Keras' 1,987,224.
+- Layer order matches keras.applications, so their weights transfer layer by layer
+  (tests/test_models_mobilenet.py checks identical outputs).
+
+Choices, on purpose:
+
+- Stride-2 convolutions use ``padding="same"``. For MobileNet v2 (and EfficientNet) this is
+  exactly Keras' ``ZeroPadding2D(correct_pad) + "valid"``; for MobileNet v1 Keras pads
+  (0, 1) on both axes, which equals "same" on even-sized maps and differs on odd ones
+  ("same" keeps ceil(n/2) and can never produce a 0-size map).
+- BatchNormalization momentum defaults to 0.9 (PyTorch's 0.1 convention) rather than Keras'
+  0.99/0.999: moving statistics then settle within a few dozen steps, so short training runs
+  evaluate well. It changes no parameter and no layout; pass ``bn_momentum=0.999`` for Keras'.
+
+Small inputs: both nets have five stride-2 steps (output stride 32), which leaves a 1x1 map
+of mostly padding at 32x32. With ``adapt_strides=True`` (default) stride-2 steps are turned
+into stride 1 from the front (stem first, then the first downsampling stage, ...) until the
+final feature map is at least 3x3 (see :func:`stride_plan`). Inputs from 96 px up (every
+size Keras ships ImageNet weights for) are unchanged; 28x28 and 32x32 drop the stem's and
+the first stage's stride and end at 4x4 (output stride 8, as CIFAR variants of these nets
+do). Parameter counts never change. Inputs below 16x16 raise ValueError.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+from kerascnn._utils import make_divisible
+from kerascnn.models._common import (
+    check_common_args,
+    gap_classifier,
+    model_input,
+    resolve_input_shape,
+)
+from kerascnn.models.blocks import conv_bn_act
+from kerascnn.registry import register_model
+
+# MobileNet v1: stem filters/stride, then (pointwise filters, stride) per separable block.
+V1_STEM = (32, 2)
+V1_SPEC = (
+    (64, 1),
+    (128, 2), (128, 1),
+    (256, 2), (256, 1),
+    (512, 2), (512, 1), (512, 1), (512, 1), (512, 1), (512, 1),
+    (1024, 2), (1024, 1),
+)
+
+# MobileNet v2: (t, c, n, s) as in the paper's Table 2.
+V2_STEM = (32, 2)
+V2_SPEC = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
+V2_LAST = 1280
+
+MIN_INPUT_SIZE = 16
+MIN_FINAL_MAP = 3
+BN_EPSILON = 1e-3  # keras.applications MobileNet / MobileNetV2 / EfficientNet
+
+PAPER_V1 = "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications"
+PAPER_V2 = "MobileNetV2: Inverted Residuals and Linear Bottlenecks"
+
+
+def stride_plan(size: int, num_stride2: int = 5, *, adapt: bool = True,
+                min_final: int = MIN_FINAL_MAP) -> tuple[bool, ...]:
+    """Which of a net's ``num_stride2`` downsampling steps keep stride 2 at input ``size``.
+
+    Returns one bool per step, in network order. With ``adapt`` the earliest steps are turned
+    into stride 1, one at a time, until the final map (``ceil`` per "same"-padded stride-2
+    step) is at least ``min_final`` pixels; ``adapt=False`` keeps every step.
+
+    >>> stride_plan(224)
+    (True, True, True, True, True)
+    >>> stride_plan(32)
+    (False, False, True, True, True)
+    """
+    if not adapt:
+        return (True,) * num_stride2
+    for dropped in range(num_stride2 + 1):
+        final = size
+        for _ in range(num_stride2 - dropped):
+            final = math.ceil(final / 2)
+        if final >= min_final:
+            return (False,) * dropped + (True,) * (num_stride2 - dropped)
+    return (False,) * num_stride2
+
+
+def _check_positive(model_name: str, **knobs) -> None:
+    for key, value in knobs.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"{model_name}: {key} must be a positive number. Received: {key}={value!r}")
+
+
+# --------------------------------------------------------------------------- MobileNet v1
+
+
+def _mobilenet_v1(
+    input_shape=None,
+    num_classes: int = 1000,
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
+    name: str = "mobilenet",
+    alpha: float = 1.0,
+    depth_multiplier: int = 1,
+    dropout: float = 1e-3,
+    adapt_strides: bool = True,
+    bn_momentum: float = 0.9,
+) -> keras.Model:
+    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    _check_positive(name, alpha=alpha)
+    if isinstance(depth_multiplier, bool) or not isinstance(depth_multiplier, int) or depth_multiplier < 1:
+        raise ValueError(
+            f"{name}: depth_multiplier must be a positive integer. "
+            f"Received: depth_multiplier={depth_multiplier!r}"
+        )
+    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
+    keep = iter(stride_plan(min(shape[:2]), adapt=adapt_strides))
+    inputs = model_input(shape, name)
+    bn = dict(bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum)
+
+    filters, stride = V1_STEM
+    x = conv_bn_act(inputs, int(filters * alpha), 3, strides=2 if next(keep) else 1,
+                    activation="relu6", name=f"{name}_stem", **bn)
+    for i, (filters, stride) in enumerate(V1_SPEC, start=1):
+        if stride == 2:
+            stride = 2 if next(keep) else 1
+        p = f"{name}_block{i}"
+        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", depth_multiplier=depth_multiplier,
+                                   use_bias=False, name=f"{p}_dw_conv")(x)
+        x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=bn_momentum, name=f"{p}_dw_bn")(x)
+        x = layers.Activation("relu6", name=f"{p}_dw_relu6")(x)
+        x = conv_bn_act(x, int(filters * alpha), 1, activation="relu6", name=f"{p}_pw", **bn)
+    x = gap_classifier(x, include_top=include_top, pooling=pooling, num_classes=num_classes,
+                       classifier_activation=classifier_activation, name=name, dropout=dropout)
+    return keras.Model(inputs, x, name=name)
+
+
+@register_model(
+    family="mobilenet",
+    paper=PAPER_V1,
+    year=2017,
+    reference="keras.applications.MobileNet(weights=None): 4,253,864 params at 224x224x3/1000",
+    min_input_size=MIN_INPUT_SIZE,
+)
+def mobilenet(**kwargs) -> keras.Model:
+    """MobileNet v1. Knobs: ``alpha`` (width), ``depth_multiplier`` (depthwise channel
+    multiplier), ``dropout`` (head, 1e-3 as Keras), ``adapt_strides``, ``bn_momentum``.
+    Small inputs: see the module docstring."""
+    kwargs.setdefault("name", "mobilenet")
+    return _mobilenet_v1(**kwargs)
+
+
+# --------------------------------------------------------------------------- MobileNet v2
+
+
+def inverted_residual(x, filters: int, *, expansion: int, stride: int, kernel_size: int = 3,
+                      activation: str = "relu6", bn_momentum: float = 0.9, name: str):
+    """MobileNet v2 block: 1x1 expand (skipped when t=1) -> depthwise -> linear 1x1 project,
+    with an identity shortcut when stride is 1 and the channel count is unchanged."""
+    in_channels = x.shape[-1]
+    shortcut = x
+    bn = dict(bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum)
+    if expansion != 1:
+        x = conv_bn_act(x, expansion * in_channels, 1, activation=activation, name=f"{name}_expand", **bn)
+    x = layers.DepthwiseConv2D(kernel_size, strides=stride, padding="same", use_bias=False,
+                               name=f"{name}_dw_conv")(x)
+    x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=bn_momentum, name=f"{name}_dw_bn")(x)
+    x = layers.Activation(activation, name=f"{name}_dw_{activation}")(x)
+    x = conv_bn_act(x, filters, 1, activation=None, name=f"{name}_project", **bn)
+    if stride == 1 and in_channels == filters:
+        x = layers.Add(name=f"{name}_add")([shortcut, x])
+    return x
+
+
+def _mobilenet_v2(
+    input_shape=None,
+    num_classes: int = 1000,
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
+    name: str = "mobilenetv2",
+    alpha: float = 1.0,
+    dropout: float = 0.0,
+    adapt_strides: bool = True,
+    bn_momentum: float = 0.9,
+) -> keras.Model:
+    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    _check_positive(name, alpha=alpha)
+    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
+    keep = iter(stride_plan(min(shape[:2]), adapt=adapt_strides))
+    inputs = model_input(shape, name)
+
+    stem_filters, _ = V2_STEM
+    x = conv_bn_act(inputs, make_divisible(stem_filters * alpha, 8), 3, strides=2 if next(keep) else 1,
+                    activation="relu6", bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum,
+                    name=f"{name}_stem")
+    block = 0
+    for t, c, n, s in V2_SPEC:
+        filters = make_divisible(int(c * alpha), 8)
+        for j in range(n):
+            stride = s if j == 0 else 1
+            if stride == 2:
+                stride = 2 if next(keep) else 1
+            x = inverted_residual(x, filters, expansion=t, stride=stride, bn_momentum=bn_momentum,
+                                  name=f"{name}_block{block}")
+            block += 1
+    last = make_divisible(V2_LAST * alpha, 8) if alpha > 1.0 else V2_LAST
+    x = conv_bn_act(x, last, 1, activation="relu6", bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum,
+                    name=f"{name}_last")
+    x = gap_classifier(x, include_top=include_top, pooling=pooling, num_classes=num_classes,
+                       classifier_activation=classifier_activation, name=name, dropout=dropout)
+    return keras.Model(inputs, x, name=name)
+
+
+@register_model(
+    family="mobilenet",
+    paper=PAPER_V2,
+    year=2018,
+    reference="keras.applications.MobileNetV2(weights=None): 3,538,984 params at 224x224x3/1000",
+    min_input_size=MIN_INPUT_SIZE,
+)
+def mobilenetv2(**kwargs) -> keras.Model:
+    """MobileNet v2. Knobs: ``alpha`` (width; Keras ships weights for 0.35, 0.5, 0.75, 1.0,
+    1.3, 1.4), ``dropout`` (before the classifier; 0 as Keras), ``adapt_strides``,
+    ``bn_momentum``. Small inputs: see the module docstring."""
+    kwargs.setdefault("name", "mobilenetv2")
+    return _mobilenet_v2(**kwargs)
