@@ -1,0 +1,221 @@
+"""Run a suite: validate everything, then train and measure each run, storing one JSON each.
+
+Order of work (nothing trains until every check has passed):
+
+1. ``BenchConfig.validate()`` (values, model names via the registry);
+2. every dataset is loaded (``load_dataset``: unknown names, missing or corrupt files);
+3. every model is built once at each dataset's input shape (bad keywords, inputs too small);
+4. the runs, one after another. Each is isolated: an exception, a NaN loss, an out-of-memory
+   error or a spent time budget is recorded in that run's JSON with ``status: "failed"`` and
+   the suite goes on. Ctrl-C stops the suite; every finished run stays on disk and
+   ``--resume`` continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from kerascnn.bench import store
+from kerascnn.bench.config import BenchConfig, RunSpec
+from kerascnn.errors import ConfigError
+
+
+@dataclass
+class SuiteOutcome:
+    run_dir: Path
+    ok: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Runs already finished in ``run_dir`` (resume)."""
+    skipped_failed: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    wall_seconds: float = 0.0
+
+    @property
+    def any_failed(self) -> bool:
+        return bool(self.failed or self.skipped_failed)
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 1 if self.any_failed else 0
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    m, s = divmod(seconds, 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def load_datasets(cfg: BenchConfig) -> dict[str, Any]:
+    from kerascnn.data import load_dataset
+
+    return {name: load_dataset(name, data_dir=cfg.data_dir) for name in dict.fromkeys(cfg.datasets)}
+
+
+def check_models_build(cfg: BenchConfig, datasets: dict[str, Any]) -> None:
+    """Build every model at every dataset's shape once; a ValueError becomes a ConfigError."""
+    import keras
+
+    from kerascnn.registry import create_model
+
+    for name, ds in datasets.items():
+        for spec in dict.fromkeys(cfg.models):
+            try:
+                create_model(spec, input_shape=ds.input_shape, num_classes=ds.num_classes)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"Model {spec!r} cannot be built for dataset {name!r} (input {ds.input_shape}, "
+                    f"{ds.num_classes} classes): {exc}"
+                ) from None
+            except Exception:
+                pass  # not a configuration problem: the run itself will record the error
+            finally:
+                keras.backend.clear_session()
+
+
+def resolve_run_dir(out: str | os.PathLike | None, resume: bool, root: str | os.PathLike = "reports/runs") -> Path:
+    if out is not None:
+        run_dir = Path(out)
+        if not resume and (run_dir / store.RESULTS).is_dir() and any((run_dir / store.RESULTS).glob("*.json")):
+            raise ConfigError(
+                f"The output folder {run_dir} already holds results. Pass --resume to continue that "
+                f"suite, or choose another --out. Received: --out {str(out)!r}"
+            )
+        return run_dir
+    if resume:
+        latest = store.latest_run_dir(root)
+        if latest is None:
+            raise ConfigError(f"--resume without --out continues the latest run under {root}, but there "
+                              f"is none. Pass --out RUN_DIR. Received: --resume")
+        return latest
+    return store.default_run_dir(root)
+
+
+def _dataset_meta(ds, cfg: BenchConfig) -> dict[str, Any]:
+    n_train = len(ds.x_train) if cfg.train_limit is None else min(cfg.train_limit, len(ds.x_train))
+    n_test = len(ds.x_test) if cfg.test_limit is None else min(cfg.test_limit, len(ds.x_test))
+    return {"name": ds.name, "source": ds.source, "input_shape": list(ds.input_shape),
+            "num_classes": ds.num_classes, "class_names": list(ds.class_names),
+            "train_images": n_train, "test_images": n_test,
+            "full_train_images": len(ds.x_train), "full_test_images": len(ds.x_test)}
+
+
+def run_suite(
+    cfg: BenchConfig,
+    *,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    retry_failed: bool = False,
+    echo: Callable[[str], None] = print,
+    argv: list[str] | None = None,
+    verbose: int | None = None,
+    runs_root: str | os.PathLike = "reports/runs",
+) -> SuiteOutcome:
+    """Validate, then run every (dataset, model, seed) of ``cfg``; see the module docstring."""
+    import keras
+
+    from kerascnn.bench.environment import environment
+    from kerascnn.bench.training import RunFailure, execute_run
+
+    t_suite = time.perf_counter()
+    cfg.validate()
+    datasets = load_datasets(cfg)
+    check_models_build(cfg, datasets)
+    run_dir = resolve_run_dir(out, resume, runs_root)
+    results_dir = run_dir / store.RESULTS
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for stray in results_dir.glob(".*.tmp"):  # left by a killed write; never a result
+        stray.unlink(missing_ok=True)
+
+    env = environment(argv)
+    suite_path = run_dir / "suite.json"
+    previous = store.read_json(suite_path) if suite_path.is_file() else None
+    sessions = (previous or {}).get("sessions", [])
+    sessions.append({"started": store.utc_now(), "command": env["command"], "resume": resume})
+    runs = cfg.runs()
+    store.write_json_atomic(suite_path, {
+        "schema": store.SCHEMA_VERSION, "name": cfg.name, "config": cfg.to_dict(),
+        "runs": [r.key for r in runs], "environment": env, "sessions": sessions,
+    })
+
+    outcome = SuiteOutcome(run_dir=run_dir)
+    done = store.finished_keys(run_dir)
+    done_ok = store.finished_keys(run_dir, include_failed=False)
+    echo(f"kerascnn bench: {len(runs)} run(s) [{', '.join(cfg.models)}] on [{', '.join(cfg.datasets)}], "
+         f"{cfg.epochs} epoch(s), backend {env['backend']}, {env['device']}; results in {run_dir}")
+    durations: list[float] = []
+    todo = [r for r in runs if not (r.key in done_ok or (r.key in done and not retry_failed))]
+    k_todo = 0
+    for k, run in enumerate(runs, start=1):
+        label = f"[{k}/{len(runs)}] {run.model} on {run.dataset} (seed {run.seed})"
+        if run.key in done_ok or (run.key in done and not retry_failed):
+            status = "ok" if run.key in done_ok else "failed"
+            (outcome.skipped if status == "ok" else outcome.skipped_failed).append(run.key)
+            echo(f"{label}: already finished ({status}), skipped (--resume)")
+            continue
+        k_todo += 1
+        if durations:
+            eta = sum(durations) / len(durations) * (len(todo) - k_todo + 1)
+            echo(f"{label}: starting; suite ETA ~{_fmt_duration(eta)}")
+        else:
+            echo(f"{label}: starting")
+        record: dict[str, Any] = {
+            "schema": store.SCHEMA_VERSION, "key": run.key, "model": run.model, "dataset": run.dataset,
+            "seed": run.seed, "config_hash": run.config_hash, "suite": cfg.name,
+            "config": {**cfg.training_dict(), "latency_batch": cfg.latency_batch,
+                       "latency_seconds": cfg.latency_seconds},
+            "dataset_info": _dataset_meta(datasets[run.dataset], cfg),
+            "environment": env, "started": store.utc_now(),
+        }
+        t0 = time.perf_counter()
+        try:
+            metrics = execute_run(run, datasets[run.dataset], label=label, echo=echo,
+                                  models_dir=run_dir / "models", log_path=run_dir / "logs" / f"{run.key}.csv",
+                                  verbose=verbose)
+            record.update(status="ok", **metrics)
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+            echo(f"\nInterrupted during {run.model} on {run.dataset}: that run is not stored. "
+                 f"{len(outcome.ok) + len(outcome.failed) + len(outcome.skipped) + len(outcome.skipped_failed)} "
+                 f"finished run(s) are kept in {run_dir}. Continue with: kerascnn bench --resume --out {run_dir} ...")
+            break
+        except RunFailure as exc:
+            record.update(status="failed", error={"type": exc.kind, "message": str(exc)},
+                          **getattr(exc, "partial", {}))
+        except MemoryError as exc:
+            record.update(status="failed", error={"type": "OutOfMemory", "message": f"MemoryError: {exc}"})
+        except Exception as exc:  # any other error: recorded, the suite continues
+            kind = type(exc).__name__
+            if "ResourceExhausted" in kind or "out of memory" in str(exc).lower():
+                kind = f"OutOfMemory ({kind})"
+            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+            record.update(status="failed", error={"type": kind, "message": " ".join(str(exc).split())[:2000],
+                                                  "traceback": "".join(tb[-6:])[-4000:]})
+        finally:
+            keras.backend.clear_session()
+        wall = time.perf_counter() - t0
+        durations.append(wall)
+        record["finished"] = store.utc_now()
+        record["wall_seconds"] = wall
+        store.write_json_atomic(store.result_path(run_dir, run.key), record)
+        if record["status"] == "ok":
+            outcome.ok.append(run.key)
+            t = record["test"]
+            echo(f"{label}: top-1 {t['top1']:.4f}, top-5 {t['top5']:.4f}, "
+                 f"{record['params']:,} params, {_fmt_duration(wall)}")
+        else:
+            outcome.failed.append(run.key)
+            echo(f"{label}: FAILED ({record['error']['type']}): {record['error']['message'][:300]}")
+    outcome.wall_seconds = time.perf_counter() - t_suite
+    return outcome
+
+
+__all__ = ["SuiteOutcome", "run_suite", "load_datasets", "check_models_build", "resolve_run_dir", "RunSpec"]

@@ -1,0 +1,130 @@
+"""Results store: one JSON file per run, written atomically (temp file + ``os.replace``).
+
+Layout of a run folder::
+
+    RUN_DIR/suite.json            the resolved config, command and environment of the suite
+    RUN_DIR/results/<key>.json    one per (dataset, model, config hash, seed) run
+    RUN_DIR/logs/<key>.csv        per-epoch training log (keras CSVLogger)
+
+A reader never sees a half-written result: a file appears under its final name only once
+complete, so a run killed at any moment leaves either the whole file or none (a stray
+``.tmp`` at most, which readers ignore and the next write replaces).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+RESULTS = "results"
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe: numpy scalars/arrays to Python, NaN/inf to None (JSON has no NaN)."""
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _clean(obj.tolist())
+    if isinstance(obj, np.generic):
+        return _clean(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
+    """Write ``data`` as JSON to ``path`` so that the file is either absent or complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_clean(data), indent=1, sort_keys=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def default_run_dir(root: str | os.PathLike = "reports/runs") -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path(root) / stamp
+
+
+def latest_run_dir(root: str | os.PathLike = "reports/runs") -> Path | None:
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    dirs = sorted(d for d in root.iterdir() if d.is_dir() and (d / "suite.json").is_file())
+    return dirs[-1] if dirs else None
+
+
+def result_path(run_dir: str | os.PathLike, key: str) -> Path:
+    return Path(run_dir) / RESULTS / f"{key}.json"
+
+
+def read_json(path: str | os.PathLike) -> dict[str, Any] | None:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_result(path: str | os.PathLike) -> dict[str, Any] | None:
+    """A stored result, or None when the file is not a complete result (never raises on junk)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("status") not in ("ok", "failed"):
+        return None
+    return data
+
+
+def finished_keys(run_dir: str | os.PathLike, *, include_failed: bool = True) -> set[str]:
+    """Keys of complete results in ``run_dir`` (failed ones too unless ``include_failed=False``)."""
+    folder = Path(run_dir) / RESULTS
+    keys = set()
+    if folder.is_dir():
+        for p in folder.glob("*.json"):
+            data = read_result(p)
+            if data and (include_failed or data["status"] == "ok"):
+                keys.add(p.stem)
+    return keys
+
+
+def load_results(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every complete result in ``run_dir``, sorted by file name."""
+    folder = Path(run_dir) / RESULTS
+    out = []
+    for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        data = read_result(p)
+        if data is not None:
+            data.setdefault("key", p.stem)
+            out.append(data)
+    return out
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

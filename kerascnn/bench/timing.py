@@ -1,0 +1,191 @@
+"""Inference timing that measures the model, not the framework's convenience loop.
+
+``compile_inference(model)`` wraps ``model(x, training=False)`` in the backend's compiler:
+
+* TensorFlow: ``tf.function(..., jit_compile=jit)``;
+* JAX: ``jax.jit`` of ``model.stateless_call`` with the weights passed as arguments;
+* PyTorch: ``torch.no_grad()`` eager calls (Keras has no compiled inference path there).
+
+Two views, as in the design:
+
+* **latency** on host input: a numpy batch goes in, a numpy result comes out (conversion and
+  transfer included), one call at a time, each call timed; warm-up calls excluded; median
+  and 95th percentile over many calls.
+* **device throughput**: the batch is moved to the device once; calls run back to back and
+  are synchronized every few calls; images per second over the whole timed span.
+
+``model.predict`` is never used: it rebuilds a data pipeline and iterator on every call,
+which costs far more than a small model's forward pass (benchmarks/latency_check.py shows
+by how much).
+
+TensorFlow and JAX are imported lazily, only for the backend in use.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclass
+class CompiledInference:
+    """A compiled forward pass plus helpers to feed it host or device-resident input."""
+
+    backend: str
+    jit: bool
+    call: Callable[[Any], Any]
+    """Run the model on an input already in the backend's format; returns a backend tensor."""
+    to_device: Callable[[np.ndarray], Any]
+    sync: Callable[[Any], None]
+    """Block until a returned tensor is computed."""
+    to_numpy: Callable[[Any], np.ndarray]
+
+    def host(self, x: np.ndarray) -> np.ndarray:
+        """numpy in, numpy out: what a user calling the model feels."""
+        return self.to_numpy(self.call(x))
+
+    def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Outputs for a whole array in fixed-size batches (the last one padded, so one compile)."""
+        outs = []
+        n = len(x)
+        for start in range(0, n, batch_size):
+            chunk = x[start:start + batch_size]
+            real = len(chunk)
+            if real < batch_size and n > batch_size:
+                pad = np.zeros((batch_size - real, *chunk.shape[1:]), dtype=chunk.dtype)
+                chunk = np.concatenate([chunk, pad])
+            outs.append(self.host(np.ascontiguousarray(chunk))[:real])
+        return np.concatenate(outs) if outs else np.zeros((0,))
+
+
+def compile_inference(model, jit: bool | str = True) -> CompiledInference:
+    """Compile ``model(x, training=False)`` for the active Keras backend.
+
+    ``jit``: XLA compilation (TensorFlow ``jit_compile``); JAX always uses ``jax.jit``;
+    ``"auto"`` means XLA on TensorFlow only when a GPU is visible.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if jit == "auto":
+            jit = bool(tf.config.list_physical_devices("GPU"))
+
+        @tf.function(jit_compile=bool(jit), reduce_retracing=True)
+        def forward(x):
+            return model(x, training=False)
+
+        return CompiledInference(
+            backend, bool(jit), forward,
+            to_device=lambda a: tf.identity(tf.constant(a)),
+            sync=lambda y: y.numpy() if not isinstance(y, (list, tuple)) else [t.numpy() for t in y],
+            to_numpy=lambda y: y.numpy(),
+        )
+    if backend == "jax":
+        import jax
+
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+
+        @jax.jit
+        def forward_pure(tv, ntv, x):
+            y, _ = model.stateless_call(tv, ntv, x, training=False)
+            return y
+
+        return CompiledInference(
+            backend, True, lambda x: forward_pure(trainable, non_trainable, x),
+            to_device=lambda a: jax.device_put(a),
+            sync=lambda y: y.block_until_ready(),
+            to_numpy=lambda y: np.asarray(y),
+        )
+    if backend == "torch":
+        import torch
+
+        def forward(x):
+            with torch.no_grad():
+                return model(x, training=False)
+
+        device = next((v.value.device for v in model.weights), "cpu")
+        return CompiledInference(
+            backend, False, forward,
+            to_device=lambda a: torch.as_tensor(a, device=device),
+            sync=lambda y: torch.cuda.synchronize() if torch.cuda.is_available() else None,
+            to_numpy=lambda y: y.detach().cpu().numpy(),
+        )
+    # Any other backend: plain calls (still no model.predict).
+    return CompiledInference(
+        backend, False, lambda x: model(x, training=False), to_device=lambda a: a,
+        sync=lambda y: keras.ops.convert_to_numpy(y), to_numpy=lambda y: keras.ops.convert_to_numpy(y),
+    )
+
+
+def summarize(times_s: list[float]) -> dict[str, float]:
+    """Milliseconds: p50, p95, mean, std, min, and n (the number of timed calls)."""
+    arr = np.asarray(times_s, dtype=np.float64) * 1e3
+    return {
+        "p50_ms": float(np.percentile(arr, 50)),
+        "p95_ms": float(np.percentile(arr, 95)),
+        "mean_ms": float(arr.mean()),
+        "std_ms": float(arr.std()),
+        "min_ms": float(arr.min()),
+        "n": int(arr.size),
+    }
+
+
+def time_calls(fn: Callable[[], Any], *, seconds: float = 1.0, warmup: int = 3, min_calls: int = 10,
+               max_calls: int = 100_000) -> list[float]:
+    """Time ``fn()`` one call at a time after ``warmup`` untimed calls.
+
+    Calls continue until ``seconds`` of timed calls have passed and at least ``min_calls``
+    were made (at most ``max_calls``). Returns the per-call durations in seconds.
+    """
+    for _ in range(warmup):
+        fn()
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < max_calls and (len(times) < min_calls or time.perf_counter() - start < seconds):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def measure_latency(inf: CompiledInference, x: np.ndarray, *, seconds: float = 1.0,
+                    warmup: int = 3) -> dict[str, float]:
+    """Host-input latency of one batch ``x`` (numpy in, numpy out), summarized in ms."""
+    x = np.ascontiguousarray(x)
+    stats = summarize(time_calls(lambda: inf.host(x), seconds=seconds, warmup=warmup))
+    stats["batch"] = int(len(x))
+    return stats
+
+
+def measure_throughput(inf: CompiledInference, x: np.ndarray, *, seconds: float = 1.0,
+                       group: int = 5, warmup: int = 3) -> dict[str, float]:
+    """Images/s with the batch resident on the device; a sync every ``group`` calls."""
+    xd = inf.to_device(np.ascontiguousarray(x))
+    for _ in range(warmup):
+        inf.sync(inf.call(xd))
+    calls, start = 0, time.perf_counter()
+    while True:
+        y = None
+        for _ in range(group):
+            y = inf.call(xd)
+        inf.sync(y)
+        calls += group
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds and calls >= 2 * group:
+            break
+    return {"images_per_s": float(calls * len(x) / elapsed), "batch": int(len(x)), "calls": calls,
+            "seconds": float(elapsed)}
+
+
+def first_call_seconds(inf: CompiledInference, x: np.ndarray) -> float:
+    """Wall time of the first call at this shape: tracing + compilation + one run."""
+    t0 = time.perf_counter()
+    inf.host(np.ascontiguousarray(x))
+    return time.perf_counter() - t0

@@ -1,0 +1,160 @@
+"""Matplotlib figures of a run folder (Agg backend; PNG files beside the README)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from kerascnn.report.load import Entry, RunData, entries
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Points not dominated by another with lower-or-equal cost and higher-or-equal accuracy.
+
+    ``points`` are (cost, accuracy); the front is returned sorted by cost.
+    """
+    front: list[tuple[float, float]] = []
+    best = -math.inf
+    for cost, acc in sorted(points, key=lambda p: (p[0], -p[1])):
+        if acc > best:
+            front.append((cost, acc))
+            best = acc
+    return front
+
+
+def _tradeoff(data: RunData, out: Path, xkey, xlabel: str, title: str) -> Path | None:
+    plt = _plt()
+    datasets = data.datasets
+    panels = [(d, [e for e in entries(data, d) if xkey(e) is not None and e.top1 is not None]) for d in datasets]
+    panels = [(d, es) for d, es in panels if es]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False)
+    for ax, (dataset, es) in zip(axes[0], panels):
+        for e in es:
+            ax.errorbar(xkey(e), e.top1, yerr=e.top1_std or 0, fmt="o", ms=7, capsize=3)
+            ax.annotate(e.label, (xkey(e), e.top1), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        front = pareto_front([(xkey(e), e.top1) for e in es])
+        if len(front) > 1:
+            ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="tab:red",
+                    lw=1.2, alpha=0.7, label="Pareto front")
+            ax.legend(loc="lower right", fontsize=8)
+        if max(xkey(e) for e in es) / max(min(xkey(e) for e in es), 1e-12) > 20:
+            ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("top-1 test accuracy")
+        ax.set_title(f"{title}: {dataset}")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def accuracy_vs_macs(data: RunData, out: Path) -> Path | None:
+    return _tradeoff(data, out, lambda e: e.macs, "MACs per image (multiply-accumulates)", "Accuracy vs MACs")
+
+
+def accuracy_vs_latency(data: RunData, out: Path) -> Path | None:
+    return _tradeoff(data, out, lambda e: e.mean("inference", "latency_b1", "p50_ms"),
+                     "batch-1 latency, p50 (ms, host input)", "Accuracy vs latency")
+
+
+def training_curves(data: RunData, out: Path) -> Path | None:
+    plt = _plt()
+    rows = [(d, entries(data, d)) for d in data.datasets]
+    rows = [(d, es) for d, es in rows if any(e.runs[0].get("history") for e in es)]
+    if not rows:
+        return None
+    fig, axes = plt.subplots(len(rows), 2, figsize=(12, 4.2 * len(rows)), squeeze=False)
+    for (dataset, es), (ax_loss, ax_acc) in zip(rows, axes):
+        for i, e in enumerate(es):
+            h = e.runs[0].get("history") or {}
+            color = f"C{i % 10}"
+            for key, ax, style, suffix in (("loss", ax_loss, "-", "train"), ("val_loss", ax_loss, "--", "test"),
+                                           ("acc", ax_acc, "-", "train"), ("val_acc", ax_acc, "--", "test")):
+                ys = h.get(key)
+                if ys:
+                    ax.plot(range(1, len(ys) + 1), ys, style, color=color, marker="o", ms=3,
+                            label=f"{e.label} ({suffix})")
+        ax_loss.set_title(f"Loss per epoch: {dataset} (seed {es[0].seeds[0]})")
+        ax_acc.set_title(f"Accuracy per epoch: {dataset}")
+        for ax in (ax_loss, ax_acc):
+            ax.set_xlabel("epoch")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        ax_loss.set_ylabel("cross-entropy")
+        ax_acc.set_ylabel("accuracy")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def confusion_matrices(data: RunData, dataset: str, out: Path) -> Path | None:
+    plt = _plt()
+    es = [e for e in entries(data, dataset) if e.confusion()]
+    if not es:
+        return None
+    names = es[0].runs[0].get("dataset_info", {}).get("class_names")
+    cols = min(3, len(es))
+    nrows = math.ceil(len(es) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(5.2 * cols, 4.8 * nrows), squeeze=False)
+    for ax in axes.flat[len(es):]:
+        ax.axis("off")
+    for ax, e in zip(axes.flat, es):
+        m = e.confusion()
+        rows = [[v / max(sum(row), 1) for v in row] for row in m]
+        im = ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
+        n = len(m)
+        for i in range(n):
+            for j in range(n):
+                if rows[i][j] >= 0.05:
+                    ax.text(j, i, f"{rows[i][j]:.2f}", ha="center", va="center", fontsize=6,
+                            color="white" if rows[i][j] > 0.5 else "black")
+        labels = names if names and len(names) == n else [str(i) for i in range(n)]
+        ax.set_xticks(range(n), labels, rotation=90, fontsize=7)
+        ax.set_yticks(range(n), labels, fontsize=7)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{e.label}: top-1 {e.top1:.3f}", fontsize=9)
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.suptitle(f"Confusion matrices (rows normalized), {dataset}")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def params_macs_bars(data: RunData, out: Path) -> Path | None:
+    plt = _plt()
+    seen: dict[str, Entry] = {}
+    for e in entries(data):
+        seen.setdefault(e.label, e)
+    es = sorted(seen.values(), key=lambda e: e.params or 0)
+    if not es:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.5 * len(es) + 1.8))
+    labels = [e.label for e in es]
+    for ax, values, title in ((axes[0], [e.params or 0 for e in es], "parameters"),
+                              (axes[1], [e.macs or 0 for e in es], "MACs per image")):
+        ax.barh(labels, values, color="tab:blue")
+        for y, v in enumerate(values):
+            ax.text(v, y, f" {v:,.0f}" if v else " n/a", va="center", fontsize=8)
+        if max(values) > 0 and max(values) / max(min(v for v in values if v > 0) if any(values) else 1, 1) > 50:
+            ax.set_xscale("log")
+        ax.set_title(title)
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
