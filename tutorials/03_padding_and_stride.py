@@ -1,0 +1,162 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Padding, stride and the 1x1 convolution
+#
+# * **Padding** adds a border so the kernel can sit on edge pixels; it decides the output
+#   size and what the network "sees" beyond the image. Keras' `Conv2D` knows `"valid"` (none)
+#   and `"same"` (zeros, output size = input size / stride); `kerascnn.layers.Padding2D` adds
+#   the classic image modes: zero, constant, reflect, symmetric, replicate, wrap.
+# * **Stride** moves the window `s` pixels at a time: the output shrinks by `s` per axis.
+# * A **1x1 convolution** mixes channels at each pixel and nothing else: a dense layer applied
+#   to every pixel, the cheap way to change the number of channels.
+
+# %%
+import os
+from pathlib import Path
+
+import numpy as np
+
+import keras
+import kerascnn
+from kerascnn.analysis import calc
+from kerascnn.layers import Padding2D
+from kerascnn.scratch import Convolution, resolve_padding
+from kerascnn.viz import plot_padding_modes, save_figure, to_float
+
+FAST = os.environ.get("KERASCNN_FAST", "0") not in ("", "0")
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+OUT = Path(os.environ.get("KERASCNN_OUT", HERE / "_out")) / "03_padding_and_stride"
+
+# %% [markdown]
+# ## 1. Every padding mode on a 3x3 example
+#
+# Pad `[[1 2 3] [4 5 6] [7 8 9]]` by 2 pixels. Each mode invents the border differently:
+# `zero` (and `constant`) fill; `replicate` repeats the edge pixel; `reflect` mirrors without
+# repeating the edge; `symmetric` mirrors with it; `wrap` tiles the image (periodic).
+
+# %%
+small = np.arange(1, 10, dtype="float32").reshape(1, 3, 3, 1)
+numpy_name = {"zero": "constant", "constant": "constant", "reflect": "reflect",
+              "symmetric": "symmetric", "replicate": "edge", "wrap": "wrap"}
+padded = {}
+for mode in ("zero", "constant", "reflect", "symmetric", "replicate", "wrap"):
+    kwargs = {"constant_value": 9.0} if mode == "constant" else {}
+    out = np.asarray(Padding2D(2, mode=mode, **kwargs)(small))[0, :, :, 0]
+    padded[mode] = out
+    ref = np.pad(small[0, :, :, 0], 2, mode=numpy_name[mode],
+                 **({"constant_values": 9.0} if mode == "constant" else {}))
+    assert np.array_equal(out, ref), mode                         # same as NumPy's np.pad
+    print(f"{mode}:\n{out.astype(int)}")
+
+assert padded["replicate"][0, 0] == 1 and padded["reflect"][0, 2] == 7 and padded["symmetric"][0, 2] == 4
+assert padded["wrap"][0, 2] == 4   # wraps around: padded row 0 is image row 1 (= -2 mod 3), column 0
+
+ds = kerascnn.load_dataset("fashion_mnist_mini")
+print("saved", save_figure(plot_padding_modes(to_float(ds.x_test[1])[:, :, 0], pad=8),
+                           OUT / "padding_modes.png"))
+
+# %% [markdown]
+# ## 2. Why the mode matters: borders that are not there
+#
+# On a bright, uniform image there are no edges. A Sobel edge detector after **zero**
+# padding still fires along the whole border (it sees a jump from 0 to the image); after
+# **replicate** or **reflect** padding it does not.
+
+# %%
+bright = np.full((1, 16, 16, 1), 0.8, dtype="float32")
+sobel = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype="float32")[:, :, None, None]
+border_response = {}
+for mode in ("zero", "replicate", "reflect", "symmetric", "wrap"):
+    p = np.asarray(Padding2D(1, mode=mode)(bright))
+    border_response[mode] = float(np.abs(Convolution(sobel, np.zeros(1)).forward(p)).max())
+print("max |edge response| on a uniform image:", border_response)
+assert border_response["zero"] > 3.0          # 4 x 0.8: a fake edge along the left/right border
+assert max(v for m, v in border_response.items() if m != "zero") < 1e-6
+
+# %% [markdown]
+# ## 3. "valid" and "same"
+#
+# `"valid"`: no padding, `out = n - k + 1`. `"same"`: `out = ceil(n / s)`; the padding needed
+# is `(out - 1) s + k - n` in total, and when it is odd Keras/TensorFlow put the extra pixel
+# at the bottom/right. `kerascnn.analysis.calc` computes both; we check against Keras.
+
+# %%
+print(f"{'n':>3} {'k':>2} {'s':>2} | valid  same | same pads (top, bottom)")
+for n, k, s in [(28, 3, 1), (28, 5, 1), (28, 4, 1), (28, 3, 2), (7, 2, 2), (224, 7, 2)]:
+    valid, same = calc.conv_output_size(n, k, s=s, p="valid"), calc.conv_output_size(n, k, s=s, p="same")
+    pads = calc.same_padding(n, k, s)
+    for padding, expect in (("valid", valid), ("same", same)):
+        got = keras.layers.Conv2D(1, k, strides=s, padding=padding).compute_output_shape((1, n, n, 1))[1]
+        assert got == expect, (n, k, s, padding)
+    assert same == -(-n // s)
+    assert resolve_padding("same", (n, n), (k, k), (s, s))[0] == pads   # our NumPy reference agrees
+    print(f"{n:>3} {k:>2} {s:>2} | {valid:>5} {same:>5} | {pads}")
+
+assert calc.same_padding(28, 4, 1) == (1, 2)        # even kernel: asymmetric, extra pixel at the bottom
+
+# "same" in Keras is exactly zero padding with those amounts, then "valid"
+rng = np.random.default_rng(0)
+img = rng.standard_normal((1, 7, 7, 2)).astype("float32")
+ker = rng.standard_normal((2, 2, 2, 3)).astype("float32")
+pads = calc.same_padding(7, 2, 2)
+by_hand = keras.ops.conv(np.pad(img, ((0, 0), pads, pads, (0, 0))), ker, strides=2, padding="valid")
+assert np.allclose(keras.ops.conv(img, ker, strides=2, padding="same"), by_hand, atol=1e-6)
+
+# %% [markdown]
+# ## 4. Stride = convolve everywhere, keep every s-th output
+#
+# A stride-2 convolution gives exactly every second row and column of the stride-1 result,
+# at a quarter of the multiply-adds.
+
+# %%
+x = to_float(ds.x_test[:4])
+k5 = rng.standard_normal((5, 5, 1, 6)).astype("float32")
+dense_out = np.asarray(keras.ops.conv(x, k5, strides=1))
+strided = np.asarray(keras.ops.conv(x, k5, strides=2))
+print("stride 1:", dense_out.shape, "| stride 2:", strided.shape)
+assert np.allclose(strided, dense_out[:, ::2, ::2], atol=1e-5)
+macs1 = calc.conv_macs(dense_out.shape[1:3], 1, 6, 5)
+macs2 = calc.conv_macs(strided.shape[1:3], 1, 6, 5)
+print(f"MACs per image: stride 1 {macs1:,}, stride 2 {macs2:,} ({macs1 / macs2:.1f}x fewer)")
+assert strided.shape[1] == calc.conv_output_size(28, 5, s=2) == 12 and macs1 / macs2 == (24 / 12) ** 2
+
+# %% [markdown]
+# ## 5. The 1x1 convolution
+#
+# A 1x1 kernel sees one pixel: at every position it multiplies the `C_in` channel vector by a
+# `C_in x C_out` matrix. So it is a dense layer shared by all pixels. It is how Inception,
+# ResNet bottlenecks and MobileNets change the number of channels cheaply.
+
+# %%
+feat = rng.standard_normal((2, 8, 8, 64)).astype("float32")
+w1 = rng.standard_normal((1, 1, 64, 16)).astype("float32")
+conv1x1 = np.asarray(keras.ops.conv(feat, w1))
+per_pixel_dense = np.einsum("nhwc,cd->nhwd", feat, w1[0, 0])
+print("1x1 conv == per-pixel matrix product:", np.allclose(conv1x1, per_pixel_dense, atol=1e-4))
+assert np.allclose(conv1x1, per_pixel_dense, atol=1e-4)
+dense = keras.layers.Dense(16, use_bias=False)
+dense.build((None, 64))
+dense.set_weights([w1[0, 0]])
+assert np.allclose(np.asarray(dense(feat)), conv1x1, atol=1e-4)     # Dense on a 4-D tensor: the same
+
+# cost of reducing 256 -> 64 channels before a 3x3 conv (a ResNet bottleneck) at 56x56
+direct = calc.conv_macs((56, 56), 256, 256, 3)
+bottleneck = (calc.conv_macs((56, 56), 256, 64, 1) + calc.conv_macs((56, 56), 64, 64, 3)
+              + calc.conv_macs((56, 56), 64, 256, 1))
+print(f"3x3 conv 256->256: {direct / 1e6:.0f} M MACs; 1x1 -> 3x3 -> 1x1 bottleneck: "
+      f"{bottleneck / 1e6:.0f} M MACs ({direct / bottleneck:.1f}x cheaper)")
+assert direct / bottleneck > 8
+
+# %% [markdown]
+# Next: pooling (lesson 04).
