@@ -11,3 +11,4 @@ from kerascnn.models import lenet  # noqa: F401
 # -- family modules register here (one import line each) --
 from kerascnn.models import mobilenet  # noqa: F401
 from kerascnn.models import vgg  # noqa: F401
+from kerascnn.models import alexnet  # noqa: F401
