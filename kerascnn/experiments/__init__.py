@@ -1,0 +1,43 @@
+"""Small, real experiments that write a report (README.md table + PNG plot + results.json).
+
+    >>> from kerascnn.experiments import run_experiment
+    >>> result = run_experiment("optimizers", out="reports/experiments/optimizers", fast=True)
+
+CLI: ``kerascnn experiment NAME [--out DIR] [--fast] [--seed N]``. Every claim in a report is
+formatted from the numbers of that run. ``fast=True`` uses fewer images and epochs (seconds).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from kerascnn.experiments._common import ExperimentResult
+
+# name -> (module, one-line description)
+EXPERIMENTS = {
+    "optimizers": ("optimizers", "SGD, Momentum, AdaGrad, Adam from the same initial weights: loss curves"),
+    "init": ("initialization", "std 0.01 vs Glorot vs He init, with and without BatchNorm"),
+    "overfitting": ("overfitting", "300 training images: baseline vs weight decay vs dropout, train/test gap"),
+    "hparam": ("hparam", "KerasTuner random search over learning rate and weight decay"),
+    "transfer": ("transfer", "pretrain on 5 classes; frozen features vs fine-tuning vs scratch on the other 5"),
+    "tta": ("tta", "test-time augmentation (flips, shifts) vs a single view"),
+    "fgsm": ("fgsm", "FGSM adversarial examples: accuracy vs epsilon + a picture"),
+}
+
+__all__ = ["EXPERIMENTS", "ExperimentResult", "list_experiments", "run_experiment"]
+
+
+def list_experiments() -> list[str]:
+    return list(EXPERIMENTS)
+
+
+def run_experiment(name: str, out=None, *, fast: bool = False, seed: int = 0,
+                   dataset: str = "fashion_mnist_mini") -> ExperimentResult:
+    """Run experiment ``name`` and write its report into ``out`` (default
+    ``reports/experiments/NAME``)."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"Unknown experiment. Known: {', '.join(EXPERIMENTS)}. Received: name={name!r}")
+    module = importlib.import_module(f"kerascnn.experiments.{EXPERIMENTS[name][0]}")
+    out = Path(out) if out is not None else Path("reports") / "experiments" / name
+    return module.run(out, fast=fast, seed=int(seed), dataset=dataset)

@@ -1,0 +1,40 @@
+"""A quickly trained model for the pictures (CLI ``kerascnn viz kernels|feature-maps|confusion``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def to_float(x: np.ndarray) -> np.ndarray:
+    """uint8 images -> float32 in [0, 1]."""
+    return np.asarray(x, dtype="float32") / 255.0
+
+
+def train_quick(model: str = "lenet", dataset: str = "fashion_mnist_mini", *, epochs: int = 2,
+                samples: int | None = None, seed: int = 0, data_dir=None, weights: str | None = None):
+    """Build ``model`` (a registry spec) for ``dataset`` and fit it for ``epochs`` with Adam.
+
+    With ``weights`` (a ``.keras`` file) the saved model is loaded instead and not trained.
+    Returns ``(model, dataset, history_dict)``.
+    """
+    import keras
+
+    from kerascnn.data import load_dataset
+    from kerascnn.registry import create_model
+
+    ds = load_dataset(dataset, data_dir=data_dir)
+    if weights:
+        return keras.models.load_model(weights), ds, {}
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0. Received: epochs={epochs}")
+    keras.utils.set_random_seed(seed)
+    net = create_model(model, input_shape=ds.input_shape, num_classes=ds.num_classes)
+    net.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"])
+    n = len(ds.x_train) if samples is None else min(int(samples), len(ds.x_train))
+    history = {}
+    if epochs:
+        h = net.fit(to_float(ds.x_train[:n]), ds.y_train[:n], epochs=epochs, batch_size=64,
+                    validation_data=(to_float(ds.x_test), ds.y_test), verbose=0)
+        history = h.history
+    return net, ds, history

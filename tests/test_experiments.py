@@ -1,0 +1,74 @@
+"""Every experiment runs in fast mode and writes its report (README table, PNG, results.json)."""
+
+import json
+
+import pytest
+
+from kerascnn.experiments import EXPERIMENTS, run_experiment
+
+EXPECTED_PNGS = {
+    "optimizers": ["loss_curves.png"], "init": ["init.png"], "overfitting": ["overfitting.png"],
+    "hparam": ["search.png"], "transfer": ["transfer.png"], "tta": ["tta.png"],
+    "fgsm": ["accuracy_vs_epsilon.png", "examples.png"],
+}
+
+# one row per optimizer / (init, BN) pair / regularizer / trial / transfer method / view + 2 TTA / epsilon
+EXPECTED_ROWS = {"optimizers": 4, "init": 6, "overfitting": 3, "hparam": 2, "transfer": 3, "tta": 8, "fgsm": 3}
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_experiment_fast_report(name, tmp_path):
+    result = run_experiment(name, tmp_path / name, fast=True, seed=0)
+    out = tmp_path / name
+    readme = (out / "README.md").read_text()
+    assert readme.startswith("# ")
+    assert "| " in readme and "---" in readme  # a markdown table
+    for png in EXPECTED_PNGS[name]:
+        data = (out / png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
+        assert f"]({png})" in readme
+    results = json.loads((out / "results.json").read_text())
+    assert results["experiment"] == name and results["settings"]["fast"] is True
+    assert results["rows"] == json.loads(json.dumps(result.rows, default=float))
+    assert len(results["rows"]) == EXPECTED_ROWS[name]
+    # every finding is in the README, and every accuracy in the table is a probability
+    for finding in result.findings:
+        assert finding in readme
+    for row in results["rows"]:
+        for key, value in row.items():
+            if "accuracy" in key:
+                assert 0.0 <= value <= 1.0
+
+
+def test_unknown_experiment_is_a_friendly_error(tmp_path):
+    with pytest.raises(ValueError, match=r"Received: name='nope'"):
+        run_experiment("nope", tmp_path)
+
+
+def test_fgsm_gradient_points_uphill():
+    """A step along sign(grad) raises the loss; a step against it lowers it (linear model)."""
+    import keras
+    import numpy as np
+
+    from kerascnn.experiments.fgsm import fgsm, input_gradient
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    x = np.random.default_rng(0).uniform(0.2, 0.8, (8, 4, 4, 1)).astype("float32")
+    y = np.arange(8) % 3
+    loss = lambda v: float(keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, model(v))))
+    g = input_gradient(model, x, y)
+    assert g.shape == x.shape and np.abs(g).sum() > 0
+    assert loss(fgsm(model, x, y, 0.05)) > loss(x) > loss(np.clip(x - 0.05 * np.sign(g), 0, 1))
+    assert np.abs(fgsm(model, x, y, 0.05) - x).max() <= 0.05 + 1e-6
+
+
+def test_tta_shift_moves_pixels():
+    import numpy as np
+
+    from kerascnn.experiments.tta import shift
+
+    x = np.zeros((1, 5, 5, 1), "float32")
+    x[0, 2, 2, 0] = 1
+    assert shift(x, 0, 2)[0, 2, 4, 0] == 1 and shift(x, -2, 0)[0, 0, 2, 0] == 1
+    assert shift(x, 0, 3).sum() == 0  # shifted out of the frame
