@@ -226,5 +226,171 @@ def summary_cmd(model: str, input_shape: str | None, classes: int | None, fmt: s
 # == viz & experiment commands ==
 
 
+@main.group("viz")
+def viz_group() -> None:
+    """Pictures for learning: kernels, feature maps, confusion matrix, padding, dilation, augmentation.
+
+    \b
+    Examples:
+      kerascnn viz kernels --model lenet --epochs 2 --out kernels.png
+      kerascnn viz feature-maps --index 0 --out maps.png
+      kerascnn viz confusion --normalize --out confusion.png
+      kerascnn viz padding --pad 6 --out padding.png
+      kerascnn viz dilation --rates 1,2,4 --out dilation.png
+      kerascnn viz augment --n 4 --out augment.png
+    """
+
+
+def _trained_options(fn):
+    """Options of the pictures that need a trained model (trained here in seconds, or loaded)."""
+    for opt in reversed([
+        click.option("--model", default="lenet", show_default=True, help="Registry spec of the model to train."),
+        click.option("--dataset", default="fashion_mnist_mini", show_default=True),
+        click.option("--data-dir", default=None, help="Folder with local dataset files."),
+        click.option("--epochs", default=2, show_default=True, type=int, help="Epochs of Adam before drawing."),
+        click.option("--samples", default=None, type=int, help="Train on the first N training images only."),
+        click.option("--weights", default=None, type=click.Path(exists=True, dir_okay=False),
+                     help="A saved .keras model to draw instead of training one."),
+        click.option("--seed", default=0, show_default=True, type=int),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _saved(path) -> None:
+    click.echo(f"wrote {path}")
+
+
+@viz_group.command("kernels")
+@_trained_options
+@click.option("--out", default="kernels.png", show_default=True, type=click.Path(dir_okay=False))
+@friendly_errors
+def viz_kernels(model, dataset, data_dir, epochs, samples, weights, seed, out) -> None:
+    """Learned kernels of the first conv layer, one panel per filter."""
+    from kerascnn import viz
+
+    net, _, _ = viz.train_quick(model, dataset, epochs=epochs, samples=samples, seed=seed, data_dir=data_dir,
+                                weights=weights)
+    viz.plot_kernels(net, path=out)
+    _saved(out)
+
+
+@viz_group.command("feature-maps")
+@_trained_options
+@click.option("--index", default=0, show_default=True, type=int, help="Index of the test image.")
+@click.option("--max-channels", default=8, show_default=True, type=int)
+@click.option("--out", default="feature_maps.png", show_default=True, type=click.Path(dir_okay=False))
+@friendly_errors
+def viz_feature_maps(model, dataset, data_dir, epochs, samples, weights, seed, index, max_channels, out) -> None:
+    """Feature maps of every conv layer for one test image (one row per layer)."""
+    from kerascnn import viz
+
+    net, ds, _ = viz.train_quick(model, dataset, epochs=epochs, samples=samples, seed=seed, data_dir=data_dir,
+                                 weights=weights)
+    if not 0 <= index < len(ds.x_test):
+        raise click.ClickException(f"--index must be in [0, {len(ds.x_test)}). Received: index={index}")
+    viz.plot_feature_maps(net, ds.x_test[index], max_channels=max_channels, path=out)
+    _saved(out)
+
+
+@viz_group.command("confusion")
+@_trained_options
+@click.option("--normalize/--counts", default=False, show_default=True, help="Row fractions instead of counts.")
+@click.option("--out", default="confusion.png", show_default=True, type=click.Path(dir_okay=False))
+@friendly_errors
+def viz_confusion(model, dataset, data_dir, epochs, samples, weights, seed, normalize, out) -> None:
+    """Confusion matrix of the model on the test set."""
+    from kerascnn import viz
+    from kerascnn.experiments._common import predict
+
+    net, ds, _ = viz.train_quick(model, dataset, epochs=epochs, samples=samples, seed=seed, data_dir=data_dir,
+                                 weights=weights)
+    viz.plot_confusion_matrix(ds.y_test, predict(net, viz.to_float(ds.x_test)), ds.class_names,
+                              normalize=normalize, path=out)
+    _saved(out)
+
+
+@viz_group.command("padding")
+@click.option("--dataset", default="fashion_mnist_mini", show_default=True)
+@click.option("--data-dir", default=None)
+@click.option("--index", default=0, show_default=True, type=int, help="Index of the test image.")
+@click.option("--pad", default=6, show_default=True, type=int)
+@click.option("--out", default="padding.png", show_default=True, type=click.Path(dir_okay=False))
+@friendly_errors
+def viz_padding(dataset, data_dir, index, pad, out) -> None:
+    """One image padded with every mode (zero, constant, reflect, symmetric, replicate, wrap)."""
+    from kerascnn import viz
+    from kerascnn.data import load_dataset
+
+    ds = load_dataset(dataset, data_dir=data_dir)
+    viz.plot_padding_modes(ds.x_test[index], pad=pad, path=out)
+    _saved(out)
+
+
+@viz_group.command("dilation")
+@click.option("--rates", default="1,2,4", show_default=True, help="Comma-separated dilation rates.")
+@click.option("--kernel-size", default=3, show_default=True, type=int)
+@click.option("--out", default="dilation.png", show_default=True, type=click.Path(dir_okay=False))
+@friendly_errors
+def viz_dilation(rates, kernel_size, out) -> None:
+    """Receptive fields of dilated 3x3 convolutions, alone and stacked."""
+    from kerascnn import viz
+
+    try:
+        parsed = [int(r) for r in rates.split(",")]
+    except ValueError:
+        raise click.ClickException(f"--rates takes comma-separated integers like 1,2,4. Received: rates={rates!r}")
+    viz.plot_dilation(parsed, kernel_size=kernel_size, path=out)
+    _saved(out)
+
+
+@viz_group.command("augment")
+@click.option("--dataset", default="fashion_mnist_mini", show_default=True)
+@click.option("--data-dir", default=None)
+@click.option("--n", "n", default=4, show_default=True, type=int, help="Number of test images (rows).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", default="augment.png", show_default=True, type=click.Path(dir_okay=False))
+@friendly_errors
+def viz_augment(dataset, data_dir, n, seed, out) -> None:
+    """Test images next to flipped, shifted, rotated, zoomed, contrast-changed and erased copies."""
+    from kerascnn import viz
+    from kerascnn.data import load_dataset
+
+    ds = load_dataset(dataset, data_dir=data_dir)
+    viz.plot_augmentations(ds.x_test[:max(1, n)], seed=seed, path=out)
+    _saved(out)
+
+
+_EXPERIMENT_NAMES = ("optimizers", "init", "overfitting", "hparam", "transfer", "tta", "fgsm")
+
+
+@main.command("experiment")
+@click.argument("name", type=click.Choice(_EXPERIMENT_NAMES))
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Report folder (default: reports/experiments/NAME).")
+@click.option("--fast", is_flag=True, help="Few images and epochs: seconds instead of a minute or two.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--dataset", default="fashion_mnist_mini", show_default=True)
+@friendly_errors
+def experiment_cmd(name, out, fast, seed, dataset) -> None:
+    """Run a small real experiment and write README.md (table), PNG plots and results.json.
+
+    \b
+    optimizers   SGD, Momentum, AdaGrad, Adam from the same initial weights
+    init         std 0.01 vs Glorot vs He, with and without BatchNorm
+    overfitting  300 images: baseline vs weight decay vs dropout
+    hparam       KerasTuner random search over learning rate and weight decay
+    transfer     pretrain on 5 classes; frozen vs fine-tuned vs scratch on the other 5
+    tta          test-time augmentation vs a single view
+    fgsm         FGSM adversarial examples: accuracy vs epsilon
+    """
+    from kerascnn.experiments import run_experiment
+
+    result = run_experiment(name, out, fast=fast, seed=seed, dataset=dataset)
+    for finding in result.findings:
+        click.echo(f"- {finding}")
+    click.echo(f"wrote {result.out_dir}/README.md")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
