@@ -1,0 +1,128 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 11 · Attention in CNNs: Squeeze-and-Excitation
+#
+# A conv layer looks at a small window; it cannot ask "which channels matter for *this*
+# image?". Squeeze-and-Excitation (Hu, Shen & Sun, 2018) adds exactly that, cheaply:
+#
+# 1. **squeeze**: global average pool, one number per channel (a 1x1xC summary of the image);
+# 2. **excite**: a bottleneck of two small layers, C -> C/r (ReLU) -> C (sigmoid), a gate in (0, 1) per channel;
+# 3. **scale**: multiply every channel of the input by its gate.
+#
+# We use `kerascnn.layers.SqueezeExcite` and the registry's `seresnet18`.
+
+# %%
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import kerascnn
+from kerascnn.analysis import profile
+from kerascnn.layers import SqueezeExcite
+from kerascnn.viz import new_figure, save_figure
+
+FAST = os.environ.get("KERASCNN_FAST", "0") not in ("", "0")
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+OUT = Path(os.environ.get("KERASCNN_OUT", HERE / "_out")) / "11_attention_se"
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## 1. What the block computes
+# The output is the input times a per-channel gate: for positive inputs, `output / input` is
+# the same at every pixel of a channel, and lies in (0, 1).
+
+# %%
+C, r = 64, 16
+se = SqueezeExcite(ratio=1 / r)
+x = rng.uniform(0.1, 1.0, size=(2, 8, 8, C)).astype("float32")
+y = np.asarray(se(x))
+gate = y / x
+per_channel_spread = gate.std(axis=(1, 2)).max()
+print(f"gates: min {gate.min():.3f}, max {gate.max():.3f}; largest spread within one channel {per_channel_spread:.2e}")
+assert per_channel_spread < 1e-5 and 0 < gate.min() and gate.max() < 1
+assert not np.allclose(gate[0, 0, 0], gate[1, 0, 0])  # the gate depends on the image
+
+# %% [markdown]
+# ## 2. What it costs
+# Two 1x1 layers on the pooled vector: `2 * C * R + R + C` parameters with R = C / r, and
+# almost no compute (they run once per image, not once per pixel).
+
+# %%
+R = C // r
+print(f"SqueezeExcite on {C} channels, r={r}: {se.count_params():,} params (formula 2*C*R + R + C = {2 * C * R + R + C:,})")
+assert se.count_params() == 2 * C * R + R + C
+
+# %% [markdown]
+# ## 3. SE-ResNet-18 vs ResNet-18
+# SE-ResNet puts one SE block on the residual branch of every basic block (2 per stage,
+# stages of 64, 128, 256, 512 channels). The parameter difference is exactly the sum of the
+# SE blocks; the extra compute is tiny.
+
+# %%
+res = profile(kerascnn.create_model("resnet18", input_shape=(224, 224, 3), num_classes=1000))
+keras.backend.clear_session()
+seres = profile(kerascnn.create_model("seresnet18", input_shape=(224, 224, 3), num_classes=1000))
+keras.backend.clear_session()
+se_params = sum(2 * (2 * c * (c // r) + (c // r) + c) for c in (64, 128, 256, 512))
+extra_params = seres.total_params - res.total_params
+extra_macs = seres.total_macs - res.total_macs
+print(f"ResNet-18 {res.total_params:,} params, {res.total_macs / 1e9:.3f} GMACs")
+print(f"SE-ResNet-18 {seres.total_params:,} params, {seres.total_macs / 1e9:.3f} GMACs")
+print(f"difference: {extra_params:,} params (sum of 8 SE blocks: {se_params:,}), "
+      f"+{100 * extra_params / res.total_params:.2f}% params, +{100 * extra_macs / res.total_macs:.3f}% MACs")
+assert extra_params == se_params
+assert extra_params / res.total_params < 0.01 and extra_macs / res.total_macs < 0.001
+
+# %% [markdown]
+# ## 4. The gates of a trained block
+# Train a tiny net with one SE block on the embedded Fashion-MNIST subset and look at the
+# gates it gives to a few test images of different classes: different images switch
+# different channels up and down.
+
+# %%
+from kerascnn.experiments._common import load_data  # noqa: E402
+
+data = load_data(train=600 if FAST else 6000, test=200)
+keras.utils.set_random_seed(0)
+inputs = keras.Input(data.input_shape)
+h = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+h = keras.layers.MaxPooling2D()(h)
+h = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(h)
+se_layer = SqueezeExcite(ratio=1 / 4, name="se")
+h = se_layer(h)
+h = keras.layers.GlobalAveragePooling2D()(h)
+outputs = keras.layers.Dense(10, activation="softmax")(h)
+net = keras.Model(inputs, outputs)
+net.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+hist = net.fit(data.x_train, data.y_train, epochs=1 if FAST else 5, batch_size=64, verbose=0)
+before = keras.Model(inputs, se_layer.input)
+feats = np.asarray(before(data.x_test[:200]))
+gates = np.asarray(se_layer(feats)) / np.maximum(feats, 1e-12)
+gates = np.array([[g[..., c][f[..., c] > 1e-6].mean() if (f[..., c] > 1e-6).any() else np.nan
+                   for c in range(g.shape[-1])] for g, f in zip(gates, feats)])
+per_class = np.array([np.nanmean(gates[data.y_test[:200] == k], axis=0) for k in range(10)])
+spread = np.nanmax(per_class, axis=0) - np.nanmin(per_class, axis=0)
+print(f"training accuracy after {len(hist.history['loss'])} epoch(s): {hist.history['accuracy'][-1]:.3f}")
+print(f"mean gate per class differs by up to {np.nanmax(spread):.3f} on one channel (median channel {np.nanmedian(spread):.3f})")
+assert np.nanmax(spread) > 0
+
+fig = new_figure((7, 3.5))
+ax = fig.add_subplot()
+im = ax.imshow(per_class, aspect="auto", cmap="viridis")
+fig.colorbar(im, ax=ax, label="mean gate")
+ax.set(xlabel="channel", ylabel="class", title="SE gates per class (test images)")
+ax.set_yticks(range(10), data.class_names, fontsize=7)
+print(save_figure(fig, OUT / "se_gates.png"))
