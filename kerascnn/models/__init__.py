@@ -10,5 +10,6 @@ Use :func:`kerascnn.create_model` (or the family modules directly)::
 from kerascnn.models import lenet  # noqa: F401
 # -- family modules register here (one import line each) --
 from kerascnn.models import mobilenet  # noqa: F401
+from kerascnn.models import efficientnet  # noqa: F401
 from kerascnn.models import vgg  # noqa: F401
 from kerascnn.models import alexnet  # noqa: F401
