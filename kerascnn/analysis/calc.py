@@ -105,31 +105,38 @@ def padding_amounts(padding: str, n: int, k: int, s: int = 1, d: int = 1) -> tup
 
 
 def conv_transpose_output_size(
-    n: int, k: int, s: int = 1, p: int | str = 0, d: int = 1, output_padding: int = 0
+    n: int, k: int, s: int = 1, p: int | str = 0, d: int = 1, output_padding: int | None = None
 ) -> int:
-    """Output size of a transposed convolution along one dimension.
+    """Output size of a transposed convolution along one dimension (Keras' rules).
 
-    ``p="same"`` gives ``n * s`` (Keras); ``p="valid"`` is ``p=0``.
+    With an explicit ``output_padding`` (or an int ``p``): ``(n - 1) s + d(k - 1) + 1 - 2p +
+    output_padding``, where ``"same"`` means ``p = k_eff // 2``. With ``output_padding=None``
+    (Keras' default) ``"same"`` gives ``n * s`` and ``"valid"`` gives
+    ``n * s + max(k_eff - s, 0)``.
 
+    >>> conv_transpose_output_size(16, 3, s=2, p="same")
+    32
     >>> conv_transpose_output_size(16, 3, s=2, p=1, output_padding=1)
     32
     """
     n, k, s, d = _int("n", n, 1), _int("k", k, 1), _int("s", s, 1), _int("d", d, 1)
-    output_padding = _int("output_padding", output_padding, 0)
-    if output_padding >= max(s, d):
-        raise ValueError(
-            f"output_padding must be smaller than the stride or the dilation. "
-            f"Received: output_padding={output_padding}, s={s}, d={d}"
-        )
+    k_eff = d * (k - 1) + 1
+    if output_padding is not None:
+        output_padding = _int("output_padding", output_padding, 0)
+        if output_padding >= max(s, d):
+            raise ValueError(
+                f"output_padding must be smaller than the stride or the dilation. "
+                f"Received: output_padding={output_padding}, s={s}, d={d}"
+            )
     if isinstance(p, str):
         mode = p.lower()
-        if mode == "same":
-            return n * s
-        if mode != "valid":
+        if mode not in ("same", "valid"):
             raise ValueError(f"padding must be an int, 'valid' or 'same'. Received: p={p!r}")
-        p = 0
+        if output_padding is None:
+            return n * s if mode == "same" else n * s + max(k_eff - s, 0)
+        p = k_eff // 2 if mode == "same" else 0
     p = _int("p", p, 0)
-    out = (n - 1) * s + d * (k - 1) + 1 - 2 * p + output_padding
+    out = (n - 1) * s + k_eff - 2 * p + (output_padding or 0)
     if out < 1:
         raise ValueError(
             f"The transposed convolution would have no output. "
@@ -183,7 +190,7 @@ def separable_cost_ratio(c_out: int, k=3) -> float:
     (MobileNets, Howard et al. 2017, eq. 5; ``k^2`` is ``prod(k)`` for a non-square kernel.)
 
     >>> round(separable_cost_ratio(256, 3), 4)
-    0.1150
+    0.115
     """
     c_out = _int("c_out", c_out, 1)
     return 1.0 / c_out + 1.0 / math.prod(_kernel(k))
