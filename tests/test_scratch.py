@@ -402,3 +402,14 @@ def test_scratch_imports_numpy_only():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert name.split(".")[0] not in ("keras", "tensorflow", "jax", "torch"), (path.name, name)
+
+
+@given(n=st.integers(1, 40), k=st.integers(1, 7), s=st.integers(1, 4))
+def test_same_padding_agrees_with_analysis_calc(n, k, s):
+    """scratch keeps its own tiny "same" rule (it must stay NumPy-only); it must match calc's."""
+    from kerascnn.analysis import calc
+
+    pads = S.resolve_padding("same", (n, n), (k, k), (s, s))
+    assert pads[0] == pads[1] == calc.same_padding(n, k, s)
+    out = (n + sum(pads[0]) - k) // s + 1
+    assert out == calc.conv_output_size(n, k, s=s, p="same")
