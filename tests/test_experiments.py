@@ -72,3 +72,14 @@ def test_tta_shift_moves_pixels():
     x[0, 2, 2, 0] = 1
     assert shift(x, 0, 2)[0, 2, 4, 0] == 1 and shift(x, -2, 0)[0, 0, 2, 0] == 1
     assert shift(x, 0, 3).sum() == 0  # shifted out of the frame
+
+
+def test_cli_lists_every_experiment():
+    """The CLI keeps its own name list (so --help imports nothing heavy); it must match."""
+    from click.testing import CliRunner
+
+    from kerascnn.cli import _EXPERIMENT_NAMES, main
+
+    assert tuple(EXPERIMENTS) == _EXPERIMENT_NAMES
+    result = CliRunner().invoke(main, ["experiment", "nope"])
+    assert result.exit_code != 0 and "optimizers" in result.output
