@@ -9,6 +9,8 @@ Use :func:`kerascnn.create_model` (or the family modules directly)::
 # Each import registers that family's variants with kerascnn.registry.
 from kerascnn.models import lenet  # noqa: F401
 # -- family modules register here (one import line each) --
+from kerascnn.models import resnet  # noqa: F401
+from kerascnn.models import densenet  # noqa: F401
 from kerascnn.models import mobilenet  # noqa: F401
 from kerascnn.models import efficientnet  # noqa: F401
 from kerascnn.models import vgg  # noqa: F401
