@@ -14,6 +14,8 @@ the result of its ``gradient``). Update rules, for a weight ``w`` with gradient 
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 __all__ = ["Optimizer", "SGD", "Momentum", "AdaGrad", "RMSProp", "Adam", "get_optimizer", "OPTIMIZERS"]
@@ -21,7 +23,7 @@ __all__ = ["Optimizer", "SGD", "Momentum", "AdaGrad", "RMSProp", "Adam", "get_op
 
 class Optimizer:
     def __init__(self, lr: float):
-        if not (isinstance(lr, (int, float)) and lr > 0):
+        if isinstance(lr, bool) or not (isinstance(lr, numbers.Real) and lr > 0):
             raise ValueError(f"{type(self).__name__}: lr must be a positive number. Received: lr={lr!r}")
         self.lr = float(lr)
         self.state: dict[str, dict[str, np.ndarray]] = {}
