@@ -155,9 +155,10 @@ def bench_cmd(models, datasets, suite, epochs, batch_size, optimizer, learning_r
     Exit code: 0 when every run succeeded, 1 when any failed (listed in the report), 130 on Ctrl-C.
     """
     from kerascnn.bench import BenchConfig, run_suite
-    from kerascnn.bench.config import split_list
 
-    cfg = BenchConfig.from_toml(suite) if suite else BenchConfig(models=split_list(_MAIN_JOB_MODELS))
+    from kerascnn.bench.presets import QUICK
+
+    cfg = BenchConfig.from_toml(suite) if suite else BenchConfig.from_dict(QUICK)
     overrides = dict(models=models, datasets=datasets, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                      learning_rate=learning_rate, schedule=schedule, warmup_epochs=warmup_epochs,
                      weight_decay=weight_decay, label_smoothing=label_smoothing, augment=augment,

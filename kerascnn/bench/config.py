@@ -33,6 +33,11 @@ AUGMENTATIONS = ("flip", "translate", "crop", "erasing", "mixup", "cutmix")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 JIT_CHOICES = ("auto", True, False)
 
+OVERRIDABLE = (
+    "epochs", "batch_size", "optimizer", "learning_rate", "momentum", "schedule", "warmup_epochs",
+    "weight_decay", "label_smoothing", "augment", "precision", "jit", "time_budget",
+)
+
 # Fields that change what a run computes: they make up the run's config hash. Output and
 # bookkeeping fields (name, models/datasets lists, seeds) are not part of it.
 TRAINING_FIELDS = (
@@ -88,6 +93,12 @@ class BenchConfig:
     """Measuring time per latency/throughput figure (after warm-up); at least 10 calls each."""
     save_models: bool = False
     """Keep each trained model as ``models/<run>.keras`` in the run folder."""
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per-model training settings, keyed by model spec or name: ``{"lenet": {"epochs": 10}}``.
+    Keys allowed inside: the training fields of OVERRIDABLE. A cheap model can train longer
+    than an expensive one in the same time; the report shows each run's epochs."""
+    targets: dict[str, float] = field(default_factory=dict)
+    """Top-1 accuracy a model is expected to reach (the report says met or missed)."""
 
     # ------------------------------------------------------------------ construction
 
@@ -152,7 +163,12 @@ class BenchConfig:
     # ------------------------------------------------------------------ validation
 
     def validate(self) -> "BenchConfig":
-        """Check every value (types and ranges); return self. Raises ConfigError."""
+        """Check every value (types and ranges), model names and overrides; return self."""
+        self.validate_values()
+        return self._validate_models()
+
+    def validate_values(self) -> "BenchConfig":
+        """Check the types and ranges of the plain values. Raises ConfigError."""
 
         def bad(key: str, accepted: str) -> ConfigError:
             return ConfigError(f"Invalid {key}: {accepted}. Received: {key}={getattr(self, key)!r}")
@@ -215,11 +231,50 @@ class BenchConfig:
             raise bad("latency_seconds", "a positive number of seconds")
         if not isinstance(self.save_models, bool):
             raise bad("save_models", "true or false")
+        return self
+
+    def _validate_models(self) -> "BenchConfig":
+        def bad(key: str, accepted: str) -> ConfigError:
+            return ConfigError(f"Invalid {key}: {accepted}. Received: {key}={getattr(self, key)!r}")
+
         from kerascnn.registry import model_info
 
         for spec in self.models:
             model_info(spec)  # unknown names: the registry's error (close matches, known list)
+        if not isinstance(self.overrides, dict):
+            raise bad("overrides", "a table of model name -> {setting = value}")
+        for key, table in self.overrides.items():
+            # Keys name models; one that matches no model of this suite is ignored (a suite file
+            # may hold settings for models that are left out with --models).
+            if not isinstance(table, dict):
+                raise ConfigError(f"Invalid overrides.{key}: a table of settings such as {{epochs = 10}}. "
+                                  f"Received: overrides.{key}={table!r}")
+            unknown = sorted(k for k in table if k not in OVERRIDABLE)
+            if unknown:
+                raise ConfigError(f"Invalid overrides.{key}: unknown setting(s) {', '.join(unknown)}. Accepted: "
+                                  f"{', '.join(OVERRIDABLE)}. Received: {unknown}")
+        if not isinstance(self.targets, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in self.targets.values()):
+            raise bad("targets", "a table of model name -> top-1 accuracy in [0, 1]")
+        for spec in self.models:
+            eff = self.for_model(spec)
+            if eff is not self:
+                try:
+                    eff.validate_values()
+                except ConfigError as exc:
+                    raise ConfigError(f"overrides for {spec!r}: {exc}") from None
         return self
+
+    def for_model(self, spec: str) -> "BenchConfig":
+        """The config one model trains with: this one, with its ``overrides`` applied."""
+        from kerascnn.registry import parse_spec
+
+        table = self.overrides.get(spec.strip())
+        if table is None:
+            table = self.overrides.get(parse_spec(spec)[0])
+        if not table:
+            return self
+        return dataclasses.replace(self, **table, overrides={})
 
     # ------------------------------------------------------------------ derived values
 
@@ -236,7 +291,7 @@ class BenchConfig:
 
     def runs(self) -> list["RunSpec"]:
         """Every (dataset, model, seed) combination, in suite order (dataset-major)."""
-        return [RunSpec(model=m.strip(), dataset=d.strip(), seed=s, config=self)
+        return [RunSpec(model=m.strip(), dataset=d.strip(), seed=s, config=self.for_model(m))
                 for d in self.datasets for m in self.models for s in self.seeds]
 
 

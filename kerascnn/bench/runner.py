@@ -170,7 +170,7 @@ def run_suite(
         record: dict[str, Any] = {
             "schema": store.SCHEMA_VERSION, "key": run.key, "model": run.model, "dataset": run.dataset,
             "seed": run.seed, "config_hash": run.config_hash, "suite": cfg.name,
-            "config": {**cfg.training_dict(), "latency_batch": cfg.latency_batch,
+            "config": {**run.config.training_dict(), "latency_batch": cfg.latency_batch,
                        "latency_seconds": cfg.latency_seconds},
             "dataset_info": _dataset_meta(datasets[run.dataset], cfg),
             "environment": env, "started": store.utc_now(),

@@ -1,0 +1,26 @@
+"""The main job's settings (``kerascnn bench`` with no --suite); benchmarks/quick.toml spells out the same.
+
+Chosen so that ``kerascnn bench --models lenet,vgg,mobilenetv2`` trains all three on the
+embedded Fashion-MNIST subset (6,000 train / 1,000 test images) within a few minutes on two
+CPU cores: VGG-11 and MobileNetV2 cost ~100 M MACs per 28x28 image, LeNet 0.4 M, so LeNet
+gets more epochs (its whole training takes seconds) and the two large nets the same few.
+"""
+
+QUICK = {
+    "name": "quick",
+    "description": ("The main job: LeNet-5, VGG-11 and MobileNetV2 trained briefly on the embedded "
+                    "Fashion-MNIST subset (6,000 train / 1,000 test images). A smoke-scale comparison "
+                    "that finishes in minutes on 2 CPU cores; see reports/fashion-cpu for full training."),
+    "models": ["lenet", "vgg", "mobilenetv2"],
+    "datasets": ["fashion_mnist_mini"],
+    "epochs": 2,
+    "batch_size": 64,
+    "optimizer": "adam",
+    "learning_rate": 0.001,
+    "schedule": "cosine",
+    "warmup_epochs": 0.25,
+    "seeds": [0],
+    "latency_batch": 64,
+    "latency_seconds": 1.0,
+    "overrides": {"lenet": {"epochs": 10}},
+}

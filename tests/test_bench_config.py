@@ -1,0 +1,114 @@
+"""BenchConfig: TOML and flags, validation before any training, overrides, run keys."""
+
+from pathlib import Path
+
+import pytest
+
+from kerascnn.bench.config import BenchConfig, split_list
+from kerascnn.bench.presets import QUICK
+from kerascnn.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"optimizer": "rmsprop"}, ["optimizer", "sgd, momentum, adam, adamw", "'rmsprop'"]),
+        ({"epochs": -1}, ["epochs", "positive integer", "-1"]),
+        ({"epochs": 2.5}, ["epochs", "2.5"]),
+        ({"batch_size": 0}, ["batch_size", "0"]),
+        ({"schedule": "step"}, ["schedule", "one-cycle", "'step'"]),
+        ({"precision": "float16"}, ["precision", "mixed_float16", "'float16'"]),
+        ({"augment": ["flip", "rotate"]}, ["augment", "erasing", "rotate"]),
+        ({"augment": ["mixup", "cutmix"]}, ["augment", "at most one"]),
+        ({"label_smoothing": 1.5}, ["label_smoothing", "1.5"]),
+        ({"learning_rate": -0.1}, ["learning_rate", "-0.1"]),
+        ({"warmup_epochs": 5, "epochs": 3}, ["warmup_epochs", "below epochs"]),
+        ({"seeds": [1, 1]}, ["seeds", "distinct"]),
+        ({"time_budget": 0}, ["time_budget", "positive"]),
+        ({"jit": "yes"}, ["jit", "'yes'"]),
+        ({"models": []}, ["models", "non-empty"]),
+    ],
+)
+def test_invalid_values_name_what_was_received(change, words):
+    with pytest.raises(ConfigError) as info:
+        BenchConfig.from_dict({"models": ["lenet"], **change}).validate()
+    msg = str(info.value)
+    assert "Received:" in msg
+    for w in words:
+        assert w in msg
+
+
+def test_unknown_model_uses_registry_error():
+    with pytest.raises(ValueError, match=r"Unknown model 'nosuchnet'.*Known models:.*lenet"):
+        BenchConfig(models=["lenet", "nosuchnet"]).validate()
+
+
+def test_unknown_key_lists_accepted(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) epoch\b.*Accepted keys:.*epochs"):
+        BenchConfig.from_dict({"epoch": 3})
+
+
+def test_bad_toml_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('models = ["lenet"\nepochs = 3\n')
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        BenchConfig.from_toml(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        BenchConfig.from_toml(tmp_path / "nope.toml")
+    wrong_type = tmp_path / "wrong.toml"
+    wrong_type.write_text('models = ["lenet"]\nepochs = "three"\n')
+    with pytest.raises(ConfigError, match="epochs"):
+        BenchConfig.from_toml(wrong_type).validate()
+
+
+def test_toml_roundtrip_overrides_and_targets(tmp_path):
+    suite = tmp_path / "s.toml"
+    suite.write_text(
+        'models = ["lenet", "lenet(activation=\'tanh\')"]\nepochs = 2\nrepeats = 3\n'
+        '[overrides.lenet]\nepochs = 5\nlearning_rate = 0.01\n[targets]\nlenet = 0.8\n'
+    )
+    cfg = BenchConfig.from_toml(suite).validate()
+    assert cfg.name == "s" and cfg.seeds == [0, 1, 2] and cfg.targets == {"lenet": 0.8}
+    runs = cfg.runs()
+    assert len(runs) == 6
+    # the override matches the exact spec "lenet" and the base name of the tanh variant
+    assert {r.config.epochs for r in runs} == {5}
+    assert len({r.key for r in runs}) == 6
+    plain = BenchConfig(models=["lenet"], epochs=5, learning_rate=0.01)
+    assert plain.runs()[0].config_hash == runs[0].config_hash  # same effective config, same hash
+    assert BenchConfig(models=["lenet"], epochs=4).runs()[0].config_hash != runs[0].config_hash
+
+
+def test_bad_override_rejected():
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) epoch\b"):
+        BenchConfig(models=["lenet"], overrides={"lenet": {"epoch": 3}}).validate()
+    with pytest.raises(ConfigError, match=r"overrides for 'lenet'.*optimizer"):
+        BenchConfig(models=["lenet"], overrides={"lenet": {"optimizer": "lbfgs"}}).validate()
+    # settings for a model that is not in the suite are ignored (e.g. left out with --models)
+    cfg = BenchConfig(models=["lenet"], epochs=3, overrides={"vgg": {"epochs": 1}}).validate()
+    assert cfg.runs()[0].config.epochs == 3
+
+
+def test_flags_override_suite_values():
+    cfg = BenchConfig.from_dict(QUICK).updated(epochs=1, models="lenet,vgg11(width=0.25, dropout=0.0)", repeats=2)
+    assert cfg.epochs == 1 and cfg.seeds == [0, 1]
+    assert cfg.models == ["lenet", "vgg11(width=0.25, dropout=0.0)"]
+
+
+def test_split_list_keeps_spec_commas():
+    assert split_list("lenet, vgg11(width=0.5, dropout=0.0),mobilenetv2") == [
+        "lenet", "vgg11(width=0.5, dropout=0.0)", "mobilenetv2"]
+
+
+def test_quick_toml_holds_the_main_job_defaults():
+    cfg = BenchConfig.from_toml(ROOT / "benchmarks" / "quick.toml")
+    assert cfg.to_dict() == BenchConfig.from_dict(QUICK).to_dict()
+    assert cfg.models == ["lenet", "vgg", "mobilenetv2"] and cfg.datasets == ["fashion_mnist_mini"]
+
+
+def test_fashion_cpu_suite_is_valid():
+    cfg = BenchConfig.from_toml(ROOT / "benchmarks" / "fashion-cpu.toml").validate_values()
+    assert cfg.datasets == ["fashion_mnist"]
+    assert {"lenet", "simple_cnn"} <= set(cfg.targets)

@@ -1,0 +1,158 @@
+"""The runner: failure isolation, resume after a killed process, Ctrl-C, stored measurements.
+
+Tiny data (a few hundred images, one epoch, LeNet) keeps each run to a few seconds.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from kerascnn.bench import BenchConfig, run_suite
+from kerascnn.bench import store
+from kerascnn.registry import list_models, register_model
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(datasets=["fashion_mnist_mini"], epochs=1, batch_size=64, train_limit=256, test_limit=128,
+            latency_seconds=0.05, latency_batch=16, warmup_epochs=0.0)
+
+
+def _register_throwaway_models():
+    import keras
+
+    if "_kc_test_boom" not in list_models():
+        @register_model(family="test", paper="none", year=2000, reference="test", name="_kc_test_boom")
+        def _boom(**kwargs):
+            raise RuntimeError("boom: this builder always fails")
+
+        @register_model(family="test", paper="none", year=2000, reference="test", name="_kc_test_nan")
+        def _nan(input_shape=None, num_classes=10, **kwargs):
+            inputs = keras.Input(shape=input_shape)
+            x = keras.layers.Flatten()(inputs)
+            x = keras.layers.Dense(num_classes)(x)
+            x = keras.layers.Lambda(lambda t: t * float("nan"))(x)
+            return keras.Model(inputs, keras.layers.Softmax()(x))
+
+
+def _quiet(_msg):
+    pass
+
+
+def test_failing_models_do_not_stop_the_suite(tmp_path):
+    _register_throwaway_models()
+    cfg = BenchConfig(models=["_kc_test_boom", "_kc_test_nan", "lenet(activation='tanh')", "lenet"],
+                      overrides={"lenet(activation='tanh')": {"time_budget": 1e-3}}, **TINY)
+    outcome = run_suite(cfg, out=tmp_path / "run", echo=_quiet, verbose=0)
+    assert outcome.exit_code == 1
+    assert len(outcome.failed) == 3 and len(outcome.ok) == 1
+    results = {r["model"]: r for r in store.load_results(tmp_path / "run")}
+    assert set(results) == {"_kc_test_boom", "_kc_test_nan", "lenet(activation='tanh')", "lenet"}
+    assert results["_kc_test_boom"]["status"] == "failed"
+    assert results["_kc_test_boom"]["error"]["type"] == "RuntimeError"
+    assert "boom" in results["_kc_test_boom"]["error"]["message"]
+    assert results["_kc_test_nan"]["error"]["type"] == "NaNLoss"
+    assert results["lenet(activation='tanh')"]["error"]["type"] == "TimeBudgetExceeded"
+
+    ok = results["lenet"]
+    assert ok["status"] == "ok" and ok["params"] == 61706
+    assert ok["test"]["n"] == 128 and 0.0 <= ok["test"]["top1"] <= ok["test"]["top5"] <= 1.0
+    assert sum(map(sum, ok["test"]["confusion"])) == 128
+    assert len(ok["history"]["loss"]) == 1 and "val_acc" in ok["history"]
+    assert ok["train"]["images"] == 256 and ok["train"]["seconds"] > 0
+    for key in ("latency_b1", "latency_bN"):
+        lat = ok["inference"][key]
+        assert 0 < lat["p50_ms"] <= lat["p95_ms"] and lat["n"] >= 10
+    assert ok["inference"]["latency_bN"]["batch"] == 16
+    assert ok["inference"]["device_throughput"]["images_per_s"] > 0
+    assert ok["size"]["keras_file_bytes"] > 61706 * 4
+    assert ok["peak_rss_mib"] > 0
+    env = ok["environment"]
+    assert env["backend"] and env["versions"]["keras"] and env["usable_cpus"] >= 1 and env["device"]
+    assert ok["config"]["epochs"] == 1 and ok["seed"] == 0
+    # MACs come from the analysis profile (this fails loudly, never fakes, if it is missing)
+    from kerascnn import create_model
+    from kerascnn.analysis import profile
+
+    assert ok["macs"] == profile(create_model("lenet", input_shape=(28, 28, 1))).total_macs > 0
+
+
+def test_out_folder_with_results_needs_resume(tmp_path):
+    from kerascnn.errors import ConfigError
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "x.json").write_text("{}")
+    with pytest.raises(ConfigError, match="already holds results.*--resume"):
+        run_suite(BenchConfig(models=["lenet"], **TINY), out=tmp_path, echo=_quiet)
+
+
+def test_ctrl_c_keeps_finished_runs(tmp_path, monkeypatch):
+    import kerascnn.bench.training as training
+
+    calls = []
+
+    def interrupt_second(run, *args, **kwargs):
+        # The runner's control flow is under test here, not training: the first run returns a
+        # stand-in measurement, the second is interrupted as Ctrl-C would.
+        calls.append(run.model)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return {"params": 1, "test": {"top1": 0.5, "top5": 0.9}}
+
+    monkeypatch.setattr(training, "execute_run", interrupt_second)
+    cfg = BenchConfig(models=["lenet", "lenet(activation='tanh')", "lenet(activation='sigmoid')"], **TINY)
+    outcome = run_suite(cfg, out=tmp_path / "run", echo=_quiet, verbose=0)
+    assert outcome.interrupted and outcome.exit_code == 130
+    assert calls == ["lenet", "lenet(activation='tanh')"]  # stopped at the interrupt
+    assert [r["model"] for r in store.load_results(tmp_path / "run")] == ["lenet"]
+
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    from kerascnn.bench import BenchConfig, run_suite
+    cfg = BenchConfig(models=["lenet", "lenet(activation='tanh')", "lenet(activation='sigmoid')"],
+                      datasets=["fashion_mnist_mini"], epochs=1, batch_size=64, train_limit=256,
+                      test_limit=128, latency_seconds=0.1, latency_batch=16, warmup_epochs=0.0,
+                      eval_every_epoch=False)
+    out = run_suite(cfg, out=sys.argv[1], resume=len(sys.argv) > 2, echo=lambda m: print(m, flush=True), verbose=0)
+    sys.exit(out.exit_code)
+""")
+
+
+def test_resume_after_killed_process(tmp_path):
+    run_dir = tmp_path / "run"
+    script = tmp_path / "suite.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KERASCNN_NO_DOWNLOAD": "1"}
+    proc = subprocess.Popen([sys.executable, str(script), str(run_dir)], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    results = run_dir / "results"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if results.is_dir() and any(results.glob("*.json")):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the suite finished before it could be killed: " + proc.stdout.read().decode()[-2000:]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = sorted(p.name for p in results.glob("*.json"))
+    assert 1 <= len(first) < 3
+    for p in results.glob("*.json"):
+        assert json.loads(p.read_text())["status"] == "ok"  # never a half-written file
+
+    resumed = subprocess.run([sys.executable, str(script), str(run_dir), "--resume"], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert resumed.stdout.count("already finished (ok), skipped") == len(first)
+    files = sorted(results.iterdir())
+    assert [p.suffix for p in files] == [".json"] * 3  # no duplicate, no leftover temp file
+    models = sorted(json.loads(p.read_text())["model"] for p in files)
+    assert models == sorted(["lenet", "lenet(activation='tanh')", "lenet(activation='sigmoid')"])
+    assert set(first) <= {p.name for p in files}
+    suite = json.loads((run_dir / "suite.json").read_text())
+    assert [s["resume"] for s in suite["sessions"]] == [False, True]

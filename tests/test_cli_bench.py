@@ -1,0 +1,121 @@
+"""`kerascnn bench` and `kerascnn report` through click's CliRunner, including the user errors."""
+
+import gzip
+import json
+import struct
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kerascnn.cli import main
+
+TINY_SUITE = """
+name = "cli-tiny"
+models = ["lenet"]
+epochs = 1
+batch_size = 64
+train_limit = 256
+test_limit = 128
+latency_seconds = 0.05
+latency_batch = 16
+warmup_epochs = 0.0
+"""
+
+
+def _invoke(args):
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    return result
+
+
+def _assert_friendly(result, *words):
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    text = result.output.strip()
+    assert text.startswith("Error: ") and "\n" not in text  # one paragraph
+    for w in words:
+        assert w in text, text
+
+
+def test_bench_writes_results_and_report_then_report_rebuilds(tmp_path):
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY_SUITE)
+    out = tmp_path / "run"
+    result = _invoke(["bench", "--suite", str(suite), "--out", str(out), "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "[1/1] lenet on fashion_mnist_mini (seed 3)" in result.output
+    (path,) = (out / "results").glob("*.json")
+    data = json.loads(path.read_text())
+    assert data["status"] == "ok" and data["seed"] == 3 and path.name.endswith("__s3.json")
+    assert data["environment"]["command"].startswith("kerascnn")
+    readme = (out / "README.md").read_text()
+    assert "| lenet | 61,706 |" in readme and (out / "accuracy_vs_macs.png").is_file()
+    (out / "README.md").unlink()
+    again = _invoke(["report", str(out), "--compare", str(out)])
+    assert again.exit_code == 0, again.output
+    text = (out / "README.md").read_text()
+    assert "| lenet | 61,706 |" in text and "+0.0000" in text  # compared with itself
+
+
+def test_resume_flag_skips_finished(tmp_path):
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY_SUITE)
+    out = tmp_path / "run"
+    assert _invoke(["bench", "--suite", str(suite), "--out", str(out), "--no-report"]).exit_code == 0
+    result = _invoke(["bench", "--suite", str(suite), "--out", str(out), "--resume"])
+    assert result.exit_code == 0 and "already finished (ok), skipped" in result.output
+    assert len(list((out / "results").glob("*.json"))) == 1
+
+
+def test_unknown_model(tmp_path):
+    _assert_friendly(_invoke(["bench", "--models", "nosuchnet", "--out", str(tmp_path / "x")]),
+                     "Unknown model 'nosuchnet'", "Received")
+    assert not (tmp_path / "x").exists()  # nothing trained, nothing written
+
+
+def test_unknown_dataset(tmp_path):
+    _assert_friendly(_invoke(["bench", "--models", "lenet", "--dataset", "nosuchdata", "--out", str(tmp_path / "x")]),
+                     "Unknown dataset 'nosuchdata'", "fashion_mnist")
+
+
+def test_missing_data_dir(tmp_path):
+    _assert_friendly(_invoke(["bench", "--models", "lenet", "--dataset", "fashion_mnist",
+                              "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]),
+                     "does not exist", "nowhere")
+
+
+def test_corrupt_idx_file(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+
+    def idx(path, arr, magic):
+        header = struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in arr.shape)
+        path.write_bytes(gzip.compress(header + arr.tobytes()))
+
+    imgs = np.zeros((20, 28, 28), np.uint8)
+    labels = np.arange(20, dtype=np.uint8) % 10
+    idx(data / "train-images-idx3-ubyte.gz", imgs, 0x803)
+    idx(data / "train-labels-idx1-ubyte.gz", labels, 0x801)
+    idx(data / "t10k-labels-idx1-ubyte.gz", labels, 0x801)
+    (data / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x03garbage"))
+    _assert_friendly(_invoke(["bench", "--models", "lenet", "--dataset", "fashion_mnist", "--data-dir", str(data),
+                              "--out", str(tmp_path / "x")]), "t10k-images-idx3-ubyte.gz")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--optimizer", "rmsprop"], ["optimizer", "'rmsprop'"]),
+    (["--epochs", "-2"], ["epochs", "-2"]),
+    (["--augment", "flip,rotate"], ["augment", "rotate"]),
+])
+def test_bad_flags(tmp_path, args, words):
+    _assert_friendly(_invoke(["bench", "--models", "lenet", "--out", str(tmp_path / "x"), *args]), *words)
+
+
+def test_bad_suite_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("models = [")
+    _assert_friendly(_invoke(["bench", "--suite", str(bad)]), "not valid TOML")
+
+
+def test_report_of_missing_folder(tmp_path):
+    _assert_friendly(_invoke(["report", str(tmp_path / "none")]), "does not exist")
