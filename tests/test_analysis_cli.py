@@ -1,0 +1,60 @@
+"""`kerascnn summary`: the per-layer table and totals from the command line."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from kerascnn.analysis.summary import parse_input_shape
+from kerascnn.cli import main
+
+
+def test_summary_lenet_table():
+    result = CliRunner().invoke(main, ["summary", "lenet"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "lenet_conv2" in out and "Params: 61,706" in out
+    assert "MACs: 416,520 (416.52K)" in out and "Receptive field" in out
+    assert max(len(line) for line in out.splitlines()) < 140  # fits a wide terminal
+
+
+def test_summary_formats_and_options():
+    runner = CliRunner()
+    md = runner.invoke(main, ["summary", "lenet", "--input-shape", "32,32,3", "--classes", "5",
+                              "--format", "md"])
+    assert md.exit_code == 0, md.output
+    assert md.output.startswith("| name") and "32x32x3" in md.output
+    assert "| lenet_predictions | Dense" in md.output and " 5 " in md.output
+    csv = runner.invoke(main, ["summary", "lenet", "--input-shape", "28x28x1", "--format", "csv"])
+    assert csv.exit_code == 0, csv.output
+    header = csv.output.splitlines()[0]
+    assert header.startswith("name,type,output_shape,params") and "macs" in header
+
+
+def test_summary_keras_applications():
+    result = CliRunner().invoke(main, ["summary", "keras:MobileNetV2", "--input-shape", "96,96,3",
+                                       "--classes", "10"])
+    assert result.exit_code == 0, result.output
+    assert "Params: 2,270,794" in result.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["summary", "lenet", "--input-shape", "32,abc,3"], "Received: '32,abc,3'"),
+    (["summary", "lenet", "--input-shape", "0,32,3"], "Received: '0,32,3'"),
+    (["summary", "lenet", "--classes", "0"], "Received: 0"),
+    (["summary", "no_such_model"], "Unknown model"),
+    (["summary", "keras:NoSuchNet"], "Received: 'keras:NoSuchNet'"),
+])
+def test_summary_errors_are_friendly(args, message):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "Error:" in result.output and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_parse_input_shape():
+    assert parse_input_shape("224,224,3") == (224, 224, 3)
+    assert parse_input_shape(" (32x32x1) ") == (32, 32, 1)
+    assert parse_input_shape(None) is None
+    with pytest.raises(ValueError, match=r"Received: '3'"):
+        parse_input_shape("3")
