@@ -276,3 +276,16 @@ def test_profile_matches_keras_output_shapes():
     prof = profile(model)
     out = model(np.zeros((1, 32, 32, 3), "float32"))
     assert prof.rows[-1].output_shape == tuple(out.shape[1:])
+
+
+def test_einsum_dense_and_transposed_receptive_field():
+    x = keras.Input((6, 10))
+    y = L.EinsumDense("abc,cd->abd", output_shape=(None, 4), name="ein")(x)
+    rows = {r.name: r for r in profile(keras.Model(x, y)).rows}
+    assert rows["ein"].macs == 6 * 10 * 4 and rows["ein"].note == ""
+
+    x = keras.Input((8, 8, 2))
+    y = L.Conv2DTranspose(2, 4, strides=2, padding="same", name="up")(x)
+    row = profile(keras.Model(x, y)).rows[-1]
+    assert row.rf_jump == (0.5, 0.5) and row.rf_size == (2, 2)  # k/s = 2 input pixels per output
+    assert row.note.startswith("~")

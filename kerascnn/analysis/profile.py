@@ -238,7 +238,7 @@ class ModelProfile:
         """A plain aligned table for terminals, followed by the totals."""
         import pandas as pd
 
-        df = pd.DataFrame(self._records(True))
+        df = pd.DataFrame(self._records(True)).drop(columns=["non-trainable"])  # in the totals
         empty = [c for c in df.columns if (df[c].astype(str) == "").all()]
         df = df.drop(columns=empty)
         align = ["left" if c in ("name", "type", "note") else "right" for c in df.columns]
