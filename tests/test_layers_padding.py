@@ -102,7 +102,7 @@ JAX_SCRIPT = textwrap.dedent(
     rng = np.random.default_rng(0)
     count = 0
     for mode in MODES:
-        for _ in range(12):
+        for _ in range(5):
             h, w, c = rng.integers(1, 6, size=3)
             t, b, l, r = (int(v) for v in rng.integers(0, 10, size=4))
             x = rng.normal(size=(2, h, w, c)).astype("float32")
@@ -140,4 +140,4 @@ def test_padding2d_matches_np_pad_on_jax_backend():
     proc = subprocess.run([sys.executable, "-c", blocker + JAX_SCRIPT], env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "OK 72" in proc.stdout
+    assert "OK 30" in proc.stdout

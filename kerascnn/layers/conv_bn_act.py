@@ -46,7 +46,7 @@ class ConvBNAct(CNNLayer):
 
         >>> import numpy as np
         >>> layer = ConvBNAct(64, 3, strides=2, groups=2)
-        >>> layer(np.zeros((1, 32, 32, 16), "float32")).shape
+        >>> tuple(layer(np.zeros((1, 32, 32, 16), "float32")).shape)
         (1, 16, 16, 64)
     """
 

@@ -30,7 +30,7 @@ class DenseBlock(CNNLayer):
 
         >>> import numpy as np
         >>> block = DenseBlock(6, growth_rate=32)
-        >>> block(np.zeros((1, 8, 8, 64), "float32")).shape
+        >>> tuple(block(np.zeros((1, 8, 8, 64), "float32")).shape)
         (1, 8, 8, 256)
     """
 

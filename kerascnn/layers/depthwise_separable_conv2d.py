@@ -46,7 +46,7 @@ class DepthwiseSeparableConv2D(CNNLayer):
 
         >>> import numpy as np
         >>> layer = DepthwiseSeparableConv2D(64, strides=2)
-        >>> layer(np.zeros((1, 32, 32, 32), "float32")).shape
+        >>> tuple(layer(np.zeros((1, 32, 32, 32), "float32")).shape)
         (1, 16, 16, 64)
     """
 

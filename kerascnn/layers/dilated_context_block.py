@@ -41,7 +41,7 @@ class DilatedContextBlock(CNNLayer):
         >>> block = DilatedContextBlock(16, rates=(1, 2, 4))
         >>> block.cumulative_receptive_fields()
         (3, 7, 15)
-        >>> block(np.zeros((1, 32, 32, 3), "float32")).shape
+        >>> tuple(block(np.zeros((1, 32, 32, 3), "float32")).shape)
         (1, 32, 32, 16)
     """
 

@@ -41,7 +41,7 @@ class DilatedConv2D(CNNLayer):
         >>> conv = DilatedConv2D(8, 3, dilation_rate=2, padding="valid")
         >>> conv.effective_kernel_size
         (5, 5)
-        >>> conv(np.zeros((1, 9, 9, 3), "float32")).shape
+        >>> tuple(conv(np.zeros((1, 9, 9, 3), "float32")).shape)
         (1, 5, 5, 8)
     """
 

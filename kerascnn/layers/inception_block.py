@@ -33,7 +33,7 @@ class InceptionBlock(CNNLayer):
 
         >>> import numpy as np
         >>> block = InceptionBlock(64, 96, 128, 16, 32, 32)
-        >>> block(np.zeros((1, 28, 28, 192), "float32")).shape
+        >>> tuple(block(np.zeros((1, 28, 28, 192), "float32")).shape)
         (1, 28, 28, 256)
     """
 

@@ -49,7 +49,7 @@ class InvertedResidual(CNNLayer):
 
         >>> import numpy as np
         >>> block = InvertedResidual(24, expansion=6, strides=2)
-        >>> block(np.zeros((1, 32, 32, 16), "float32")).shape
+        >>> tuple(block(np.zeros((1, 32, 32, 16), "float32")).shape)
         (1, 16, 16, 24)
     """
 

@@ -39,7 +39,7 @@ class NiNBlock(CNNLayer):
 
         >>> import numpy as np
         >>> block = NiNBlock(96, 11, strides=4, padding="valid")
-        >>> block(np.zeros((1, 224, 224, 3), "float32")).shape
+        >>> tuple(block(np.zeros((1, 224, 224, 3), "float32")).shape)
         (1, 54, 54, 96)
     """
 

@@ -60,7 +60,7 @@ class ResidualBasicBlock(CNNLayer):
 
         >>> import numpy as np
         >>> block = ResidualBasicBlock(128, strides=2)
-        >>> block(np.zeros((1, 32, 32, 64), "float32")).shape
+        >>> tuple(block(np.zeros((1, 32, 32, 64), "float32")).shape)
         (1, 16, 16, 128)
     """
 

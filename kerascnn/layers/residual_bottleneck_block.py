@@ -44,7 +44,7 @@ class ResidualBottleneckBlock(CNNLayer):
 
         >>> import numpy as np
         >>> block = ResidualBottleneckBlock(64)
-        >>> block(np.zeros((1, 16, 16, 64), "float32")).shape
+        >>> tuple(block(np.zeros((1, 16, 16, 64), "float32")).shape)
         (1, 16, 16, 256)
     """
 

@@ -42,7 +42,7 @@ class SpatiallySeparableConv2D(CNNLayer):
         >>> import numpy as np
         >>> layer = SpatiallySeparableConv2D(32, 7, use_bn=True, activation="relu",
         ...                                  intermediate_activation="relu")
-        >>> layer(np.zeros((1, 17, 17, 16), "float32")).shape
+        >>> tuple(layer(np.zeros((1, 17, 17, 16), "float32")).shape)
         (1, 17, 17, 32)
     """
 

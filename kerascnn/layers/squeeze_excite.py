@@ -45,7 +45,7 @@ class SqueezeExcite(CNNLayer):
 
         >>> import numpy as np
         >>> se = SqueezeExcite(ratio=0.25)
-        >>> se(np.ones((2, 8, 8, 32), "float32")).shape
+        >>> tuple(se(np.ones((2, 8, 8, 32), "float32")).shape)
         (2, 8, 8, 32)
     """
 

@@ -24,7 +24,7 @@ class TransitionBlock(CNNLayer):
 
         >>> import numpy as np
         >>> block = TransitionBlock(0.5)
-        >>> block(np.zeros((1, 16, 16, 256), "float32")).shape
+        >>> tuple(block(np.zeros((1, 16, 16, 256), "float32")).shape)
         (1, 8, 8, 128)
     """
 

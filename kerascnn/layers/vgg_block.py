@@ -37,7 +37,7 @@ class VGGBlock(CNNLayer):
 
         >>> import numpy as np
         >>> block = VGGBlock(64, num_convs=2)
-        >>> block(np.zeros((1, 32, 32, 3), "float32")).shape
+        >>> tuple(block(np.zeros((1, 32, 32, 3), "float32")).shape)
         (1, 16, 16, 64)
     """
 
