@@ -195,15 +195,14 @@ def test_short_training_run_loss_falls():
     from kerascnn.data import load_dataset
 
     data = load_dataset("fashion_mnist_mini")
-    x = data.x_train[:192].astype("float32") / 255.0
-    y = data.y_train[:192]
+    x = data.x_train[:256].astype("float32") / 255.0
+    y = data.y_train[:256]
     keras.utils.set_random_seed(0)
     # SE-ResNet-18 covers basic blocks, projections and SE; reduced width keeps the test fast
-    # (CIFAR stem at 28x28, 12 steps).
+    # (CIFAR stem at 28x28, 8 steps).
     model = create_model("seresnet18(width=0.25)", input_shape=(28, 28, 1), num_classes=10)
-    # No XLA: compiling the graph would cost more than these few steps.
     model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
-                  jit_compile=False)
-    hist = model.fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=True).history["loss"]
+                  run_eagerly=True)  # 8 steps: tracing a graph would cost more than running them
+    hist = model.fit(x, y, batch_size=64, epochs=2, verbose=0, shuffle=True).history["loss"]
     assert np.isfinite(hist).all()
-    assert hist[-1] < hist[0] * 0.8  # mean loss of epoch 2 vs epoch 1
+    assert hist[-1] < hist[0] * 0.9  # mean loss of epoch 2 vs epoch 1
