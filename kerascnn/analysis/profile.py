@@ -6,6 +6,8 @@ Conventions (the ones torchvision, timm and most papers use, so numbers compare)
   depthwise, separable, transposed) and dense/einsum layers, per sample. This is what
   torchvision's model tables and timm call "GFLOPS"/"GMACs" (ResNet-50: 4.09 G for
   torchvision's v1.5, MobileNetV2: 0.30 G). **FLOPs = 2 x MACs** (one multiply + one add).
+  Kernel taps over zero padding are counted (as torchvision/fvcore do); ``padding_macs``
+  says how many of the MACs those are (XLA's cost analysis leaves them out).
 - **Other ops** are counted separately and never mixed into MACs: bias adds and fused
   activations (1 per output element), BatchNorm at inference (2 per element: the folded
   scale and shift), Layer/Group normalisation (5 per element), activations (1 per element,
