@@ -12,6 +12,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kerascnn.bench import BenchConfig, run_suite
@@ -156,3 +157,37 @@ def test_resume_after_killed_process(tmp_path):
     assert set(first) <= {p.name for p in files}
     suite = json.loads((run_dir / "suite.json").read_text())
     assert [s["resume"] for s in suite["sessions"]] == [False, True]
+
+
+@pytest.mark.parametrize("augment, optimizer, schedule", [
+    (["flip", "translate", "crop", "erasing"], "momentum", "one-cycle"),
+    (["cutmix"], "adamw", "constant"),
+])
+def test_augmentation_optimizers_schedules_train(tmp_path, augment, optimizer, schedule):
+    cfg = BenchConfig(models=["lenet"], **{**TINY, "train_limit": 128, "test_limit": 64, "warmup_epochs": 0.5},
+                      augment=augment, optimizer=optimizer, schedule=schedule, weight_decay=1e-4,
+                      label_smoothing=0.1)
+    outcome = run_suite(cfg, out=tmp_path / "r", echo=_quiet, verbose=0)
+    assert outcome.exit_code == 0, [r.get("error") for r in store.load_results(tmp_path / "r")]
+    (r,) = store.load_results(tmp_path / "r")
+    assert r["config"]["augment"] == augment and r["config"]["optimizer"] == optimizer
+    assert r["params"] == 61706  # the evaluated model is the plain one, without augmentation layers
+    assert all(np.isfinite(r["history"]["loss"]))
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine", "one-cycle"])
+def test_learning_rate_schedules(schedule):
+    from kerascnn.bench.training import make_optimizer
+
+    cfg = BenchConfig(models=["lenet"], epochs=4, learning_rate=0.1, schedule=schedule, warmup_epochs=1.0,
+                      optimizer="sgd")
+    opt = make_optimizer(cfg, steps_per_epoch=10)
+    lr = opt.learning_rate if not callable(getattr(opt, "_learning_rate", None)) else None
+    sched = opt._learning_rate
+    values = [float(sched(s)) if callable(sched) else float(sched) for s in (0, 5, 10, 25, 39)]
+    assert values[0] < values[2] and values[2] == pytest.approx(0.1, rel=1e-3)  # warm-up to the peak
+    if schedule == "constant":
+        assert values[3] == pytest.approx(0.1, rel=1e-3) and values[4] == pytest.approx(0.1, rel=1e-3)
+    else:
+        assert values[2] > values[3] > values[4] and values[4] < 0.01  # decays after the warm-up
+    del lr

@@ -14,6 +14,7 @@ Order of work (nothing trains until every check has passed):
 from __future__ import annotations
 
 import os
+import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -197,7 +198,8 @@ def run_suite(
             if "ResourceExhausted" in kind or "out of memory" in str(exc).lower():
                 kind = f"OutOfMemory ({kind})"
             tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-            record.update(status="failed", error={"type": kind, "message": " ".join(str(exc).split())[:2000],
+            message = re.sub(r"\x1b\[[0-9;]*m", "", " ".join(str(exc).split()))  # no terminal colours
+            record.update(status="failed", error={"type": kind, "message": message[:2000],
                                                   "traceback": "".join(tb[-6:])[-4000:]})
         finally:
             keras.backend.clear_session()

@@ -260,6 +260,34 @@ def _model_size_bytes(model, keep: Path | None) -> dict[str, Any]:
 # --------------------------------------------------------------------------- one run
 
 
+def _pad_random_crop(input_shape, seed: int):
+    """Zero-pad by 1/8 of the size, then a random crop back to the size (training only).
+
+    keras.layers.RandomCrop alone returns its padded input unchanged at inference, so the
+    padding must live inside the same training-only branch.
+    """
+    import keras
+
+    h, w = int(input_shape[0]), int(input_shape[1])
+    pad = max(1, h // 8)
+
+    class PadRandomCrop(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.crop = keras.layers.RandomCrop(h, w, seed=seed)
+
+        def call(self, x, training=None):
+            if not training:
+                return x
+            padded = keras.ops.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+            return self.crop(padded, training=True)
+
+        def compute_output_shape(self, shape):
+            return shape
+
+    return PadRandomCrop(name="pad_random_crop")
+
+
 def _augment_model(model, augment: list[str], input_shape, seed: int):
     """The training-time wrapper: preprocessing layers, then the model (weights shared)."""
     import keras
@@ -271,10 +299,7 @@ def _augment_model(model, augment: list[str], input_shape, seed: int):
     if "translate" in augment:
         aug.append(layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed))
     if "crop" in augment:
-        h, w = input_shape[:2]
-        pad = max(1, h // 8)
-        aug.append(layers.ZeroPadding2D(pad))
-        aug.append(layers.RandomCrop(h, w, seed=seed))
+        aug.append(_pad_random_crop(input_shape, seed))
     if "erasing" in augment:
         aug.append(layers.RandomErasing(value_range=(0.0, 1.0), seed=seed))
     if not aug:
