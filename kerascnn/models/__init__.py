@@ -13,5 +13,7 @@ from kerascnn.models import resnet  # noqa: F401
 from kerascnn.models import densenet  # noqa: F401
 from kerascnn.models import mobilenet  # noqa: F401
 from kerascnn.models import efficientnet  # noqa: F401
+from kerascnn.models import allconv  # noqa: F401
+from kerascnn.models import course  # noqa: F401
 from kerascnn.models import vgg  # noqa: F401
 from kerascnn.models import alexnet  # noqa: F401
