@@ -17,3 +17,4 @@ from kerascnn.models import allconv  # noqa: F401
 from kerascnn.models import course  # noqa: F401
 from kerascnn.models import vgg  # noqa: F401
 from kerascnn.models import alexnet  # noqa: F401
+from kerascnn.models import nin  # noqa: F401

@@ -1,0 +1,152 @@
+"""Network in Network (Lin, Chen & Yan, 2013), in the layout d2l.ai teaches.
+
+A NiN block is a spatial conv followed by two 1x1 convs (an MLP applied at every pixel), each
+with a bias and a ReLU. Spec (d2l, "Network in Network (NiN)"): one ``(filters, kernel, stride)``
+row per block, each block followed by a 3x3/2 max-pool ("valid")::
+
+    (96, 11, 4)  (256, 5, 1)  (384, 3, 1)
+
+then dropout 0.5 and a last NiN block whose three convs (3x3, 1x1, 1x1) have ``num_classes``
+channels, global average pooling of those maps, and ``classifier_activation``. There are no
+fully connected layers. The first conv is "valid" (d2l's ``padding=0``), the others "same"
+(d2l's padding 2 and 1): 224 -> 54 -> 26 -> 26 -> 12 -> 12 -> 5 -> 5 -> GAP.
+
+Parameter count (derived from d2l's layer table; d2l prints shapes, not a total): d2l's own
+network, 224x224x1 with 10 classes (Fashion-MNIST resized), has 1,992,166 parameters; at this
+registry's canonical 224x224x3 / 1000 classes the same layout has 7,439,608 (the class block
+alone is 5,459,000 there: 3x3x384x1000 plus two 1000x1000 1x1 convs). Both are tested. (The
+paper's ImageNet model in Caffe puts a 1024-channel block before the classes instead; d2l's
+class-width block is the one implemented here.)
+
+Like d2l (and the paper's Caffe model), the class block keeps its ReLU before the global
+average pool, so the pooled logits are non-negative; this trains fine with softmax
+cross-entropy (tested on Fashion-MNIST).
+
+Small inputs (``stem="auto"``, chosen from ``input_shape``): from 67 px the ImageNet block
+above is used (67 is the smallest input for which d2l's 11x11/4 conv and three pools leave a
+non-empty map). Below 67 px the first block's 11x11/4 conv becomes a 3x3/1 "same" conv with
+the same 96 filters, everything else unchanged: 28 -> 28 -> 13 -> 13 -> 6 -> 6 -> 2 -> GAP
+(d2l instead resizes Fashion-MNIST to 224). The minimum is 15x15 (15 -> 7 -> 3 -> 1).
+``stem="imagenet"`` / ``"small"`` forces a stem.
+
+``include_top=False`` returns the 384-channel map after the third pool (before the dropout and
+the class block); ``pooling`` applies there.
+
+Training note: like d2l's, this NiN has no normalization and starts slowly (the loss sits near
+ln(10) for the first few hundred steps; on 6,000 Fashion-MNIST images at width 0.25 it reached
+~60% test accuracy after 3 epochs with Adam 1e-3, where ``batch_norm=True`` reached ~78%).
+``batch_norm=True`` is an option outside d2l and the paper: every conv becomes conv (no bias)
+-> BatchNorm (torch momentum 0.1 = Keras 0.9) -> ReLU, which changes the parameter count.
+
+Knobs: ``width`` (multiplies 96/256/384; the class block always has ``num_classes``
+channels), ``dropout`` (0.5), ``stem``, ``batch_norm`` (False: d2l's network).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from kerascnn.models._common import check_common_args, global_pool, model_input, resolve_input_shape
+from kerascnn.models.blocks import conv_bn_act
+from kerascnn.models.vgg import _check_choice, _check_rate, _check_width, _scale
+from kerascnn.registry import register_model
+
+# (filters, kernel, stride) of the spatial conv opening each NiN block; each block continues with
+# two 1x1 convs of the same width and is followed by MaxPooling2D(3, strides=2).
+SPEC = ((96, 11, 4), (256, 5, 1), (384, 3, 1))
+CLASS_BLOCK_KERNEL = 3  # the last block: (num_classes, 3, 1), then global average pooling
+IMAGENET_STEM_MIN = 67  # 67 -> 15 -> 7 -> 7 -> 3 -> 3 -> 1
+MIN_INPUT_SIZE = 15  # with the small stem: 15 -> 7 -> 3 -> 1
+STEMS = ("auto", "imagenet", "small")
+
+PAPER = "Network In Network"
+REFERENCE_PARAMS = {(224, 224, 3, 1000): 7_439_608, (224, 224, 1, 10): 1_992_166}
+REFERENCE = (
+    "d2l.ai NiN layout (count derived from d2l's layer table): 1,992,166 parameters at "
+    "224x224x1/10 (d2l's setting); 7,439,608 at 224x224x3/1000"
+)
+
+
+def _pool_out(n: int) -> int:
+    return (n - 3) // 2 + 1
+
+
+def nin_block(
+    x, filters: int, kernel: int, *, strides: int = 1, padding: str = "same", batch_norm: bool = False, name: str
+):
+    """A spatial conv and two 1x1 convs (``{name}_conv``, ``{name}_mlp1``, ``{name}_mlp2``), each
+    with a bias and a ReLU; ``batch_norm=True``: conv (no bias) -> BatchNorm -> ReLU instead."""
+    convs = ((f"{name}_conv", kernel, strides, padding), (f"{name}_mlp1", 1, 1, "valid"), (f"{name}_mlp2", 1, 1, "valid"))
+    for conv_name, k, s, pad in convs:
+        if batch_norm:
+            x = conv_bn_act(x, filters, k, strides=s, padding=pad, bn_momentum=0.9, name=conv_name)
+        else:
+            x = layers.Conv2D(filters, k, strides=s, padding=pad, activation="relu", name=conv_name)(x)
+    return x
+
+
+def nin_builder(
+    input_shape=None,
+    num_classes: int = 1000,
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
+    name: str = "nin",
+    width: float = 1.0,
+    dropout: float = 0.5,
+    stem: str = "auto",
+    batch_norm: bool = False,
+) -> keras.Model:
+    """Build NiN (see the module docstring for the layout, count and small-input stem)."""
+    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    _check_choice(name, "stem", stem, STEMS)
+    _check_choice(name, "batch_norm", batch_norm, (False, True))
+    width = _check_width(name, width)
+    dropout = _check_rate(name, "dropout", dropout)
+    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
+    h, w = shape[0], shape[1]
+    if stem == "auto":
+        stem = "imagenet" if min(h, w) >= IMAGENET_STEM_MIN else "small"
+    if stem == "imagenet" and min(h, w) < IMAGENET_STEM_MIN:
+        raise ValueError(
+            f"{name}: stem='imagenet' (11x11 stride 4) needs inputs of at least "
+            f"{IMAGENET_STEM_MIN}x{IMAGENET_STEM_MIN}; use stem='auto' or 'small' for smaller "
+            f"images. Received: input_shape={shape}, stem='imagenet'"
+        )
+    inputs = model_input(shape, name)
+    x = inputs
+    for i, (filters, kernel, strides) in enumerate(SPEC, start=1):
+        filters = _scale(filters, width)
+        if i == 1 and stem == "imagenet":
+            x = nin_block(x, filters, kernel, strides=strides, padding="valid", batch_norm=batch_norm, name=f"{name}_block1")
+        elif i == 1:  # small-input stem: 3x3 stride 1
+            x = nin_block(x, filters, 3, batch_norm=batch_norm, name=f"{name}_block1")
+        else:
+            x = nin_block(x, filters, kernel, strides=strides, batch_norm=batch_norm, name=f"{name}_block{i}")
+        x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool{i}")(x)
+    if not include_top:
+        return keras.Model(inputs, global_pool(x, pooling, name), name=name)
+    if dropout:
+        x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
+    x = nin_block(x, num_classes, CLASS_BLOCK_KERNEL, batch_norm=batch_norm, name=f"{name}_block{len(SPEC) + 1}")
+    x = layers.GlobalAveragePooling2D(name=f"{name}_avg_pool")(x)
+    x = layers.Activation(classifier_activation or "linear", name=f"{name}_predictions")(x)
+    return keras.Model(inputs, x, name=name)
+
+
+@register_model(
+    family="nin",
+    paper=PAPER,
+    year=2013,
+    input_shape=(224, 224, 3),
+    num_classes=1000,
+    reference=REFERENCE,
+    min_input_size=MIN_INPUT_SIZE,
+)
+def nin(**kwargs) -> keras.Model:
+    """NiN as d2l builds it: 7,439,608 parameters at 224x224x3/1000, 1,992,166 at d2l's
+    224x224x1/10. Inputs below 67 px get a 3x3/1 first block (module docstring); minimum 15x15.
+    """
+    kwargs.setdefault("name", "nin")
+    return nin_builder(**kwargs)
