@@ -142,13 +142,13 @@ assert np.allclose(dx, full, atol=1e-12) and np.allclose(dx, transposed, atol=1e
 #
 # SimpleConvNet: conv 30@5x5 - ReLU - max-pool 2x2 - affine 100 - ReLU - affine 10 -
 # softmax, 433,890 weights, trained with the NumPy Adam on the embedded Fashion-MNIST.
-# (Fast mode: 80 steps of 32 images; full: 1,500 steps of 100.)
+# (Fast mode: 80 steps of 32 images; full: 600 steps of 100, i.e. 10 epochs, a few minutes.)
 
 # %%
 ds = kerascnn.load_dataset("fashion_mnist_mini")
 x_train, y_train = scratch.preprocess(ds.x_train), ds.y_train
 x_test, y_test = scratch.preprocess(ds.x_test), ds.y_test
-steps, batch = (80, 32) if FAST else (1500, 100)
+steps, batch = (80, 32) if FAST else (600, 100)
 net = SimpleConvNet(input_dim=(28, 28, 1), seed=0)
 assert net.count_params() == 433_890
 before = net.accuracy(x_test[:300], y_test[:300])
@@ -156,7 +156,7 @@ hist = scratch.train(net, x_train, y_train, Adam(lr=2e-3), steps=steps, batch_si
                      x_val=x_test, t_val=y_test, eval_every=0 if FAST else steps // 5)
 after = net.accuracy(x_test, y_test)
 print(f"test accuracy {before:.3f} -> {after:.3f} after {steps} steps; validation: {hist['val_acc']}")
-assert after > (0.6 if FAST else 0.85) and after > before + 0.3   # chance is 0.10
+assert after > (0.6 if FAST else 0.8) and after > before + 0.3   # chance is 0.10
 
 fig = new_figure((6, 3.5))
 ax = fig.add_subplot(111)
