@@ -18,3 +18,4 @@ from kerascnn.models import course  # noqa: F401
 from kerascnn.models import vgg  # noqa: F401
 from kerascnn.models import alexnet  # noqa: F401
 from kerascnn.models import nin  # noqa: F401
+from kerascnn.models import googlenet  # noqa: F401
