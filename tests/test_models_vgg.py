@@ -150,6 +150,7 @@ def test_any_size_from_minimum_builds_and_runs(h, w, bn):
         ({"width": "wide"}, "width"),
         ({"dropout": 1.0}, "dropout"),
         ({"fc_units": 0}, "fc_units"),
+        ({"batch_norm": "yes"}, "batch_norm"),
         ({"input_shape": (15, 15, 3)}, "at least 16x16"),
         ({"pooling": "sum", "include_top": False}, "pooling"),
     ],
@@ -174,7 +175,7 @@ def test_loss_falls_on_fashion_mnist_mini(name):
     y = data.y_train[:512]
     keras.utils.set_random_seed(0)
     model = create_model(name, input_shape=(28, 28, 1), num_classes=10, width=0.25)
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", jit_compile=False)
     history = model.fit(x, y, batch_size=32, epochs=5, verbose=0)
     losses = history.history["loss"]
     assert np.isfinite(losses).all()

@@ -143,6 +143,7 @@ def _vgg(
     fc_units: int | None = None,
 ) -> keras.Model:
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    _check_choice(name, "batch_norm", batch_norm, (False, True))
     width = _check_width(name, width)
     dropout = _check_rate(name, "dropout", dropout)
     _check_units(name, fc_units)
