@@ -62,6 +62,10 @@ def test_structure_growth_and_compression():
     assert get("conv2_block6_concat").output.shape[-1] == 256
     assert get("pool2_conv").filters == 128
     assert get("conv5_block16_concat").output.shape[-1] == 1024
+    # momentum 0.9 everywhere (short runs evaluate well; keras.applications' 0.99 on request)
+    assert {l.momentum for l in model.layers if isinstance(l, keras.layers.BatchNormalization)} == {0.9}
+    slow = D.densenet121(input_shape=(32, 32, 3), include_top=False, bn_momentum=0.99)
+    assert {l.momentum for l in slow.layers if isinstance(l, keras.layers.BatchNormalization)} == {0.99}
 
 
 @pytest.mark.parametrize(
@@ -94,6 +98,7 @@ def test_minimum_sizes_never_zero():
     [
         ({"stem": "deep"}, r"stem must be one of .*Received: stem='deep'$"),
         ({"growth_rate": 0}, r"Received: growth_rate=0$"),
+        ({"bn_momentum": 1.0}, r"bn_momentum must be in \[0, 1\)\. Received: bn_momentum=1.0$"),
         ({"compression": 1.5}, r"compression must be in \(0, 1\]\. Received: compression=1.5$"),
         ({"input_shape": (7, 7, 3)}, r"at least 8x8 .*Received: input_shape=\(7, 7, 3\)$"),
     ],

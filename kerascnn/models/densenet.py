@@ -12,7 +12,9 @@ is exactly its 8,062,504 and its weights load layer by layer with identical outp
 torchvision's ``densenet121`` reports 7,978,856: the same network. The 83,648 difference
 is the BatchNormalization moving mean and variance (2 x 41,824 BN channels), which Keras
 counts as (non-trainable) weights and PyTorch keeps as buffers outside ``parameters()``;
-our trainable count is 7,978,856.
+our trainable count is 7,978,856. One deliberate difference: BN momentum defaults to 0.9
+(PyTorch's 0.1; keras.applications: 0.99, ``bn_momentum=0.99``), see ``BN_MOMENTUM``; it is
+not a weight, so counts and outputs with loaded weights are unchanged.
 
 Small inputs (``stem="auto"``, the default): below 64 pixels (height or width) the
 ImageNet stem (7x7 stride-2 conv + 3x3 stride-2 max-pool) is replaced by the CIFAR stem of
@@ -52,34 +54,42 @@ COMPRESSION = 0.5
 STEMS = ("auto", "imagenet", "cifar")
 SMALL_INPUT_THRESHOLD = 64
 MIN_INPUT_SIZE = 8
+# Keras convention (new = m * old + (1 - m) * batch). 0.9 is PyTorch's momentum=0.1 (torchvision);
+# keras.applications keeps Keras's 0.99, whose moving statistics lag far behind the weights in
+# short runs (a few hundred steps): a DenseNet trained 4 epochs on 3,000 Fashion-MNIST images
+# reached 0.49 training loss but chance accuracy in inference mode with 0.99. Momentum is not
+# a weight: counts and loaded-weight outputs are keras.applications' either way.
+BN_MOMENTUM = 0.9
 
 PAPER = "Densely Connected Convolutional Networks"
 
 
-def _bn_relu(x, name):
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+def _bn_relu(x, name, bn_momentum=BN_MOMENTUM):
+    x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=bn_momentum, name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def dense_layer(x, growth_rate: int, name: str, *, bottleneck_width: int = BOTTLENECK_WIDTH):
+def dense_layer(x, growth_rate: int, name: str, *, bottleneck_width: int = BOTTLENECK_WIDTH,
+                bn_momentum: float = BN_MOMENTUM):
     """BN-ReLU-conv1x1-BN-ReLU-conv3x3 producing ``growth_rate`` maps, concatenated to ``x``."""
-    y = _bn_relu(x, f"{name}_0")
-    y = conv_bn_act(y, bottleneck_width * growth_rate, 1, name=f"{name}_1")
+    y = _bn_relu(x, f"{name}_0", bn_momentum)
+    y = conv_bn_act(y, bottleneck_width * growth_rate, 1, bn_momentum=bn_momentum, name=f"{name}_1")
     y = layers.Conv2D(growth_rate, 3, padding="same", use_bias=False, name=f"{name}_2_conv")(y)
     return layers.Concatenate(name=f"{name}_concat")([x, y])
 
 
 def dense_block(x, num_layers: int, growth_rate: int, name: str, *,
-                bottleneck_width: int = BOTTLENECK_WIDTH):
+                bottleneck_width: int = BOTTLENECK_WIDTH, bn_momentum: float = BN_MOMENTUM):
     """``num_layers`` dense layers named ``{name}_block{i}``: channels grow by growth_rate each."""
     for i in range(num_layers):
-        x = dense_layer(x, growth_rate, f"{name}_block{i + 1}", bottleneck_width=bottleneck_width)
+        x = dense_layer(x, growth_rate, f"{name}_block{i + 1}", bottleneck_width=bottleneck_width,
+                        bn_momentum=bn_momentum)
     return x
 
 
-def transition_block(x, compression: float, name: str):
+def transition_block(x, compression: float, name: str, *, bn_momentum: float = BN_MOMENTUM):
     """BN-ReLU-conv1x1 to ``int(channels * compression)`` maps, then 2x2 average pool."""
-    x = _bn_relu(x, name)
+    x = _bn_relu(x, name, bn_momentum)
     x = layers.Conv2D(int(x.shape[-1] * compression), 1, use_bias=False, name=f"{name}_conv")(x)
     return layers.AveragePooling2D(2, strides=2, name=f"{name}_pool")(x)
 
@@ -112,6 +122,7 @@ def densenet(
     growth_rate: int = GROWTH_RATE,
     compression: float = COMPRESSION,
     stem: str = "auto",
+    bn_momentum: float = BN_MOMENTUM,
 ) -> keras.Model:
     """Build a DenseNet-BC with dense layers per block ``blocks`` (see the module docstring).
 
@@ -121,6 +132,7 @@ def densenet(
             2 x growth_rate filters and each bottleneck 4 x growth_rate.
         compression: transition channel factor in (0, 1].
         stem: ``"auto"`` (CIFAR stem below 64 px), ``"imagenet"`` or ``"cifar"``.
+        bn_momentum: BatchNormalization momentum (0.9; keras.applications uses 0.99).
     """
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
     try:
@@ -140,6 +152,10 @@ def densenet(
         raise ValueError(
             f"{name}: compression must be in (0, 1]. Received: compression={compression!r}"
         )
+    if isinstance(bn_momentum, bool) or not isinstance(bn_momentum, (int, float)) or not 0 <= bn_momentum < 1:
+        raise ValueError(
+            f"{name}: bn_momentum must be in [0, 1). Received: bn_momentum={bn_momentum!r}"
+        )
     if stem not in STEMS:
         raise ValueError(
             f"{name}: stem must be one of {', '.join(repr(s) for s in STEMS)}. Received: stem={stem!r}"
@@ -156,18 +172,18 @@ def densenet(
     inputs = model_input(shape, name)
     stem_filters = 2 * growth_rate
     if stem == "cifar":
-        x = conv_bn_act(inputs, stem_filters, 3, name=f"{name}_conv1")
+        x = conv_bn_act(inputs, stem_filters, 3, bn_momentum=bn_momentum, name=f"{name}_conv1")
     else:
         x = layers.ZeroPadding2D(3, name=f"{name}_conv1_pad")(inputs)
-        x = conv_bn_act(x, stem_filters, 7, strides=2, padding="valid", name=f"{name}_conv1")
+        x = conv_bn_act(x, stem_filters, 7, strides=2, padding="valid", bn_momentum=bn_momentum,
+                        name=f"{name}_conv1")
         x = layers.ZeroPadding2D(1, name=f"{name}_pool1_pad")(x)
         x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool1")(x)
     for i, num_layers in enumerate(blocks):
-        x = dense_block(x, num_layers, growth_rate, f"{name}_conv{i + 2}")
+        x = dense_block(x, num_layers, growth_rate, f"{name}_conv{i + 2}", bn_momentum=bn_momentum)
         if i < transitions:
-            x = transition_block(x, compression, f"{name}_pool{i + 2}")
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
-    x = layers.Activation("relu", name=f"{name}_relu")(x)
+            x = transition_block(x, compression, f"{name}_pool{i + 2}", bn_momentum=bn_momentum)
+    x = _bn_relu(x, name, bn_momentum)
     outputs = gap_classifier(
         x, include_top=include_top, pooling=pooling, num_classes=num_classes,
         classifier_activation=classifier_activation, name=name,
