@@ -74,10 +74,11 @@ def _environment_section(data: RunData) -> list[str]:
     versions = env.get("versions", {})
     git = env.get("git") or {}
     lines = ["## Environment", ""]
-    lines.append(f"- **Hardware**: {env.get('device', 'n/a')}; CPU {env.get('cpu', 'n/a')}, "
-                 f"{env.get('usable_cpus', 'n/a')} usable of {env.get('logical_cpus', 'n/a')} logical CPUs; "
-                 f"{env.get('platform', '')}")
-    lines.append(f"- **Backend**: Keras {versions.get('keras', '?')} on {env.get('backend', '?')} "
+    device = env.get("device", "n/a")
+    cpu = "" if str(device).startswith("CPU") else f"; CPU {env.get('cpu', 'n/a')}"
+    lines.append(f"- **Hardware**: {device}{cpu}, {env.get('usable_cpus', 'n/a')} usable of "
+                 f"{env.get('logical_cpus', 'n/a')} logical CPUs; {env.get('platform', '')}")
+    lines.append(f"- **Backend**: Keras {versions.get('keras', '?')} on {env.get('backend', '?')}; versions: "
                  + ", ".join(f"{k} {v}" for k, v in versions.items() if k not in ("keras",)))
     commit = git.get("commit")
     if commit:
