@@ -182,7 +182,6 @@ def test_learning_rate_schedules(schedule):
     cfg = BenchConfig(models=["lenet"], epochs=4, learning_rate=0.1, schedule=schedule, warmup_epochs=1.0,
                       optimizer="sgd")
     opt = make_optimizer(cfg, steps_per_epoch=10)
-    lr = opt.learning_rate if not callable(getattr(opt, "_learning_rate", None)) else None
     sched = opt._learning_rate
     values = [float(sched(s)) if callable(sched) else float(sched) for s in (0, 5, 10, 25, 39)]
     assert values[0] < values[2] and values[2] == pytest.approx(0.1, rel=1e-3)  # warm-up to the peak
@@ -190,4 +189,3 @@ def test_learning_rate_schedules(schedule):
         assert values[3] == pytest.approx(0.1, rel=1e-3) and values[4] == pytest.approx(0.1, rel=1e-3)
     else:
         assert values[2] > values[3] > values[4] and values[4] < 0.01  # decays after the warm-up
-    del lr

@@ -276,6 +276,9 @@ def _pad_random_crop(input_shape, seed: int):
             super().__init__(**kwargs)
             self.crop = keras.layers.RandomCrop(h, w, seed=seed)
 
+        def build(self, input_shape):  # no weights: RandomCrop is stateless
+            self.built = True
+
         def call(self, x, training=None):
             if not training:
                 return x
