@@ -94,17 +94,22 @@ def _environment_section(data: RunData) -> list[str]:
             lines.append(f"- **Dataset** `{dataset}`: {info.get('train_images', '?'):,} train / "
                          f"{info.get('test_images', '?'):,} test images, input {'x'.join(map(str, info.get('input_shape', [])))}, "
                          f"{info.get('num_classes', '?')} classes; source: {info.get('source', '?')}")
-    configs = list({r.get("config_hash"): r.get("config", {}) for r in data.results}.items())
-    for h, cfg in configs[:4]:
+    settings: dict[str, list[str]] = {}
+    for r in data.results:
+        cfg = r.get("config") or {}
         if not cfg:
             continue
         aug = ", ".join(cfg.get("augment") or []) or "none"
-        lines.append(
-            f"- **Training** [{h[:6] if h else ''}]: {cfg.get('epochs')} epochs, batch {cfg.get('batch_size')}, "
-            f"{cfg.get('optimizer')} lr {cfg.get('learning_rate')} ({cfg.get('schedule')}, warm-up "
-            f"{cfg.get('warmup_epochs')} epochs), weight decay {cfg.get('weight_decay')}, label smoothing "
-            f"{cfg.get('label_smoothing')}, augmentation {aug}, precision {cfg.get('precision')}, jit "
-            f"{cfg.get('jit')}, time budget {cfg.get('time_budget') or 'none'}")
+        budget = f"{cfg['time_budget']:g} s" if cfg.get("time_budget") else "none"
+        text = (f"{cfg.get('epochs')} epoch(s), batch {cfg.get('batch_size')}, {cfg.get('optimizer')} lr "
+                f"{cfg.get('learning_rate')} ({cfg.get('schedule')}, warm-up {cfg.get('warmup_epochs')} epochs), "
+                f"weight decay {cfg.get('weight_decay')}, label smoothing {cfg.get('label_smoothing')}, "
+                f"augmentation {aug}, precision {cfg.get('precision')}, jit {cfg.get('jit')}, time budget {budget}")
+        label = f"{r.get('model')} [{str(r.get('config_hash', ''))[:6]}]"
+        if label not in settings.setdefault(text, []):
+            settings[text].append(label)
+    for text, models in settings.items():
+        lines.append(f"- **Training** of {', '.join(models)}: {text}")
     loads = [v for r in data.results for key in ("load_average_before", "load_average_after")
              if (v := (r.get(key) or [None])[0]) is not None]
     cpus = env.get("usable_cpus") or env.get("logical_cpus")
