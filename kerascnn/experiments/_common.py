@@ -81,6 +81,9 @@ def tiny_convnet(input_shape, num_classes: int, *, filters: Sequence[int] = (16,
     """A small conv net: per stage ``convs_per_stage`` x [conv3x3 (-> BN) -> ReLU], then 2x2
     max-pool; flatten; optional dense hidden layer; dense softmax classifier.
 
+    BatchNorm uses momentum 0.9 (not Keras' 0.99): these runs take only a few hundred steps,
+    too few for 0.99 moving statistics to reach the real ones, and inference then sits at chance.
+
     ``init`` is any Keras initializer (name or object) for every kernel; ``l2`` adds an L2
     kernel regularizer (weight decay in the loss); ``dropout`` is applied after the flatten
     and after the dense hidden layer.
@@ -100,7 +103,7 @@ def tiny_convnet(input_shape, num_classes: int, *, filters: Sequence[int] = (16,
             x = layers.Conv2D(f, 3, padding="same", use_bias=not batchnorm, kernel_initializer=initializer(),
                               kernel_regularizer=reg, name=f"{name}_s{s}_conv{c}")(x)
             if batchnorm:
-                x = layers.BatchNormalization(name=f"{name}_s{s}_bn{c}")(x)
+                x = layers.BatchNormalization(momentum=0.9, name=f"{name}_s{s}_bn{c}")(x)
             x = layers.ReLU(name=f"{name}_s{s}_relu{c}")(x)
         x = layers.MaxPooling2D(2, name=f"{name}_s{s}_pool")(x)
     x = layers.Flatten(name=f"{name}_flatten")(x)
@@ -109,7 +112,7 @@ def tiny_convnet(input_shape, num_classes: int, *, filters: Sequence[int] = (16,
     if dense:
         x = layers.Dense(dense, kernel_initializer=initializer(), kernel_regularizer=reg, name=f"{name}_fc")(x)
         if batchnorm:
-            x = layers.BatchNormalization(name=f"{name}_fc_bn")(x)
+            x = layers.BatchNormalization(momentum=0.9, name=f"{name}_fc_bn")(x)
         x = layers.ReLU(name=f"{name}_fc_relu")(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"{name}_dropout2")(x)
