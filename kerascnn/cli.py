@@ -24,6 +24,13 @@ def friendly_errors(fn):
     def wrapper(*args, **kwargs):
         from kerascnn._quiet import quiet_backend_import
 
+        backend = kwargs.get("backend")
+        if backend:
+            if "keras" in sys.modules and sys.modules["keras"].backend.backend() != backend:
+                raise click.ClickException(
+                    f"Keras is already loaded with the {sys.modules['keras'].backend.backend()!r} backend; "
+                    f"set KERAS_BACKEND={backend} before starting. Received: --backend {backend}")
+            os.environ["KERAS_BACKEND"] = backend
         quiet_backend_import()
         try:
             return fn(*args, **kwargs)
@@ -131,6 +138,12 @@ _MAIN_JOB_MODELS = "lenet,vgg,mobilenetv2"
 @click.option("--augment", default=None, help="Comma-separated: flip, translate, crop, erasing, mixup, cutmix.")
 @click.option("--precision", default=None, help="float32, mixed_float16 or mixed_bfloat16.")
 @click.option("--jit/--no-jit", default=None, help="XLA compilation for training and inference. [default: Keras' auto]")
+@click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]), default=None,
+              help="Keras backend for this run (sets KERAS_BACKEND). [default: $KERAS_BACKEND or tensorflow]")
+@click.option("--distribute", is_flag=True, default=None,
+              help="Data parallel over all local devices (JAX DataParallel / TF MirroredStrategy).")
+@click.option("--steps-per-execution", type=int, default=None,
+              help="Training steps per compiled call (fewer host round trips on a GPU). [default: 1]")
 @click.option("--seed", "seeds", type=int, multiple=True, help="Seed(s); repeat the flag for several. [default: 0]")
 @click.option("--repeats", type=int, default=None, help="Run seeds 0..N-1 (mean ± std in the report).")
 @click.option("--time-budget", type=float, default=None, help="Seconds of training allowed per run.")
@@ -143,8 +156,9 @@ _MAIN_JOB_MODELS = "lenet,vgg,mobilenetv2"
 @click.option("--report/--no-report", default=True, show_default=True, help="Write README.md and plots at the end.")
 @friendly_errors
 def bench_cmd(models, datasets, suite, epochs, batch_size, optimizer, learning_rate, schedule, warmup_epochs,
-              weight_decay, label_smoothing, augment, precision, jit, seeds, repeats, time_budget, train_limit,
-              test_limit, data_dir, out, resume, retry_failed, report) -> None:
+              weight_decay, label_smoothing, augment, precision, jit, backend, distribute, steps_per_execution,
+              seeds, repeats, time_budget, train_limit, test_limit, data_dir, out, resume, retry_failed,
+              report) -> None:
     """Train and measure models; store one JSON per run and a README with tables and plots.
 
     \b
@@ -162,7 +176,8 @@ def bench_cmd(models, datasets, suite, epochs, batch_size, optimizer, learning_r
     overrides = dict(models=models, datasets=datasets, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                      learning_rate=learning_rate, schedule=schedule, warmup_epochs=warmup_epochs,
                      weight_decay=weight_decay, label_smoothing=label_smoothing, augment=augment,
-                     precision=precision, jit=jit, seeds=list(seeds) or None, time_budget=time_budget,
+                     precision=precision, jit=jit, distribute=distribute, steps_per_execution=steps_per_execution,
+                     seeds=list(seeds) or None, time_budget=time_budget,
                      train_limit=train_limit, test_limit=test_limit, data_dir=data_dir, repeats=repeats)
     cfg = cfg.updated(**overrides)
     outcome = run_suite(cfg, out=out, resume=resume, retry_failed=retry_failed,

@@ -39,3 +39,14 @@ m.load_weights(weights)
 np.save(out, np.asarray(m(np.load(xfile), training=False)))
 print("backend", keras.backend.backend())
 '''
+
+BENCH_JAX_NO_TF_DISTRIBUTED = r'''
+import sys
+for mod in ("tensorflow", "tensorflow_datasets", "tf_keras"):
+    sys.modules[mod] = None  # as on the GPU machine: no TensorFlow
+from kerascnn.cli import main
+sys.argv = ["kerascnn", "bench", "--backend", "jax", "--distribute", "--models", "lenet", "--epochs", "1",
+            "--batch-size", "32", "--train-limit", "256", "--test-limit", "128", "--steps-per-execution", "2",
+            "--out", sys.argv[1]]
+main()
+'''

@@ -107,3 +107,25 @@ def test_gpu_throughput_script_smoke(tmp_path):
     assert "| resnet18 | keras-jax |" in readme and "--smoke" in readme
     timm = next(r for r in recs if r["framework"] == "timm-compile")
     assert "error" not in timm or timm["error"].startswith("skipped")
+
+
+def test_bench_on_jax_without_tensorflow_data_parallel(tmp_path):
+    """`kerascnn bench --backend jax --distribute` runs with TensorFlow absent, over 2 devices."""
+    import json
+
+    from _backend_scripts import BENCH_JAX_NO_TF_DISTRIBUTED
+
+    script = tmp_path / "bench.py"
+    script.write_text(BENCH_JAX_NO_TF_DISTRIBUTED)
+    out = tmp_path / "run"
+    run_py([str(script), str(out)], "tensorflow",  # --backend jax must win over the environment
+           {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
+    results = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
+    assert len(results) == 1, list(out.iterdir())
+    r = results[0]
+    assert r["status"] == "ok" and r["model"] == "lenet"
+    assert r["data_parallel"] == {"engine": "keras.distribution.DataParallel", "replicas": 2,
+                                  "devices": ["cpu:0", "cpu:1"]}
+    assert r["config"]["steps_per_execution"] == 2 and r["config"]["distribute"] is True
+    assert '"backend": "jax"' in json.dumps(r["environment"])
+    assert (out / "README.md").is_file()

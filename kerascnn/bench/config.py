@@ -44,6 +44,7 @@ TRAINING_FIELDS = (
     "epochs", "batch_size", "optimizer", "learning_rate", "momentum", "schedule",
     "warmup_epochs", "weight_decay", "label_smoothing", "augment", "precision", "jit",
     "time_budget", "train_limit", "test_limit", "data_dir", "eval_every_epoch",
+    "steps_per_execution", "distribute",
 )
 
 
@@ -91,6 +92,12 @@ class BenchConfig:
     """N of the batch-N latency and of the device-throughput measurement."""
     latency_seconds: float = 1.0
     """Measuring time per latency/throughput figure (after warm-up); at least 10 calls each."""
+    steps_per_execution: int = 1
+    """Training steps per compiled call (Keras ``compile(steps_per_execution=)``): fewer host
+    round trips per step, which keeps a fast GPU fed on small images."""
+    distribute: bool = False
+    """Data parallelism over all local devices (kerascnn.accel.data_parallel: Keras
+    DataParallel on JAX, MirroredStrategy on TensorFlow); batch_size is the global batch."""
     save_models: bool = False
     """Keep each trained model as ``models/<run>.keras`` in the run folder."""
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -231,6 +238,10 @@ class BenchConfig:
             raise bad("latency_seconds", "a positive number of seconds")
         if not isinstance(self.save_models, bool):
             raise bad("save_models", "true or false")
+        if not is_int(self.steps_per_execution) or self.steps_per_execution < 1:
+            raise bad("steps_per_execution", "a positive integer")
+        if not isinstance(self.distribute, bool):
+            raise bad("distribute", "true or false")
         return self
 
     def _validate_models(self) -> "BenchConfig":

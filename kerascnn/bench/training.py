@@ -15,6 +15,7 @@ evaluated, timed and saved is the plain model without those layers.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import tempfile
@@ -355,10 +356,19 @@ def execute_run(run: RunSpec, ds, *, label: str = "", echo=print, models_dir: Pa
     keras.backend.clear_session()
     keras.utils.set_random_seed(run.seed)
     keras.mixed_precision.set_global_policy(cfg.precision)
+    scope = contextlib.ExitStack()
     try:
         out: dict[str, Any] = {"load_average_before": load_average(), "rss_before_mib": peak_rss_mib()}
         xtr, ytr, xte, yte = prepare_arrays(ds, cfg, run.seed)
         n_classes = ds.num_classes
+        dp = None
+        if cfg.distribute:  # build, compile and fit inside the backend's data-parallel scope
+            from kerascnn.accel import check_global_batch, data_parallel
+
+            dp = scope.enter_context(data_parallel())
+        if dp is not None:
+            check_global_batch(cfg.batch_size, dp.num_replicas)
+            out["data_parallel"] = {"engine": dp.engine, "replicas": dp.num_replicas, "devices": list(dp.devices)}
         model = create_model(run.model, input_shape=ds.input_shape, num_classes=n_classes)
         out["model_name"] = model.name
         out["params"] = int(model.count_params())
@@ -373,6 +383,7 @@ def execute_run(run: RunSpec, ds, *, label: str = "", echo=print, models_dir: Pa
             metrics=[keras.metrics.CategoricalAccuracy(name="acc"),
                      keras.metrics.TopKCategoricalAccuracy(k=min(5, n_classes), name="top5")],
             jit_compile=cfg.jit,
+            steps_per_execution=cfg.steps_per_execution,
         )
         StepTimer, Progress = _callbacks()
         timer = StepTimer(cfg.time_budget)
@@ -393,6 +404,7 @@ def execute_run(run: RunSpec, ds, *, label: str = "", echo=print, models_dir: Pa
         else:
             history = train_model.fit(xtr, ytr_1h, batch_size=cfg.batch_size, shuffle=True, **fit_kwargs)
         train_s = time.perf_counter() - t0
+        scope.close()  # evaluation and timing run on the trained (replicated) model as usual
         try:
             out["jit_compile"] = bool(train_model.jit_compile)
         except AttributeError:
@@ -442,4 +454,5 @@ def execute_run(run: RunSpec, ds, *, label: str = "", echo=print, models_dir: Pa
         out["load_average_after"] = load_average()
         return out
     finally:
+        scope.close()
         keras.mixed_precision.set_global_policy("float32")
