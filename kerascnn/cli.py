@@ -62,21 +62,26 @@ def main() -> None:
 
 @main.command("models")
 @click.argument("pattern", required=False)
-@click.option("--params/--no-params", default=False, show_default=True,
-              help="Build each model and count its parameters at the canonical input and at 32x32x3 (slower).")
+@click.option("--params/--no-params", default=True, show_default=True,
+              help="Build each model and count its parameters at the canonical input and at 32x32x3 "
+                   "(about a minute for the whole zoo; --no-params lists at once).")
 @friendly_errors
 def models_cmd(pattern: str | None, params: bool) -> None:
     """List registered models (optionally those matching a shell PATTERN, e.g. 'resnet*').
 
     \b
     Example:
-      kerascnn models 'vgg*' --params
+      kerascnn models 'vgg*'
+      kerascnn models --no-params
     """
     from kerascnn.registry import list_models, model_info
 
     rows = []
-    for name in list_models(pattern):
+    names = list_models(pattern)
+    for k, name in enumerate(names, start=1):
         info = model_info(name)
+        if params:
+            click.echo(f"\r[{k}/{len(names)}] building {name:<20}", nl=False, err=True)
         row = {
             "model": name,
             "family": info.family,
@@ -94,6 +99,8 @@ def models_cmd(pattern: str | None, params: bool) -> None:
             row["params (32x32x3/10)"] = f"{create_model(name, input_shape=(32, 32, 3), num_classes=10).count_params():,}"
             keras.backend.clear_session()
         rows.append(row)
+    if params and names:
+        click.echo("\r" + " " * 40 + "\r", nl=False, err=True)
     if not rows:
         raise click.ClickException(f"No model matches {pattern!r}. Run 'kerascnn models' for the full list.")
     import pandas as pd
