@@ -173,6 +173,8 @@ def bench_cmd(models, datasets, suite, epochs, batch_size, optimizer, learning_r
       kerascnn bench --models lenet,vgg,mobilenetv2
     A suite file, full Fashion-MNIST, resumable:
       kerascnn bench --suite benchmarks/fashion-cpu.toml --out reports/fashion-cpu --resume
+    Flags override the suite's values for every model, per-model [overrides] included
+    (the main job trains LeNet 10 epochs and VGG 3; --epochs 1 makes it 1 for all).
     Exit code: 0 when every run succeeded, 1 when any failed (listed in the report), 130 on Ctrl-C.
     """
     from kerascnn.bench import BenchConfig, run_suite

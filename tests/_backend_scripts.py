@@ -1,13 +1,15 @@
 """Scripts the backend tests run in fresh subprocesses (a backend is chosen per process)."""
 
 NO_TENSORFLOW = r'''
+import os
 import sys
 # Make any import of TensorFlow fail, as on a machine where it is not installed.
 for mod in ("tensorflow", "tensorflow_datasets", "tf_keras"):
     sys.modules[mod] = None
 import numpy as np
 import keras
-assert keras.backend.backend() == "jax", keras.backend.backend()
+BACKEND = os.environ["KERAS_BACKEND"]
+assert keras.backend.backend() == BACKEND, keras.backend.backend()
 import kerascnn
 from kerascnn import create_model, list_models
 import kerascnn.models, kerascnn.data, kerascnn.accel  # noqa: F401
@@ -19,13 +21,14 @@ for optional in ("kerascnn.layers", "kerascnn.analysis"):
             raise
 ds = kerascnn.load_dataset("fashion_mnist_mini")
 x = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype("float32")
-names = list_models()
+part, parts = (int(v) for v in sys.argv[1].split("/")) if len(sys.argv) > 1 else (0, 1)
+names = list_models()[part::parts]  # every parts-th model, so that test workers can share the zoo
 for name in names:
     m = create_model(name, input_shape=(32, 32, 3), num_classes=10)
-    y = np.asarray(m(x, training=False))
+    y = keras.ops.convert_to_numpy(m(x, training=False))
     assert y.shape == (2, 10) and np.isfinite(y).all(), name
     keras.backend.clear_session()
-print("OK", len(names), "models on jax without tensorflow;", ds.x_train.shape)
+print("OK", len(names), f"models on {BACKEND} without tensorflow;", ds.x_train.shape)
 '''
 
 SAME_WEIGHTS = r'''
@@ -48,5 +51,16 @@ from kerascnn.cli import main
 sys.argv = ["kerascnn", "bench", "--backend", "jax", "--distribute", "--models", "lenet", "--epochs", "1",
             "--batch-size", "32", "--train-limit", "256", "--test-limit", "128", "--steps-per-execution", "2",
             "--out", sys.argv[1]]
+main()
+'''
+
+BENCH_NO_TF = r'''
+import sys
+for mod in ("tensorflow", "tensorflow_datasets", "tf_keras"):
+    sys.modules[mod] = None
+from kerascnn.cli import main
+backend, out = sys.argv[1], sys.argv[2]
+sys.argv = ["kerascnn", "bench", "--backend", backend, "--models", "lenet", "--epochs", "10",
+            "--batch-size", "32", "--train-limit", "512", "--test-limit", "256", "--out", out]
 main()
 '''

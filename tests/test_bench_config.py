@@ -95,6 +95,12 @@ def test_flags_override_suite_values():
     cfg = BenchConfig.from_dict(QUICK).updated(epochs=1, models="lenet,vgg11(width=0.25, dropout=0.0)", repeats=2)
     assert cfg.epochs == 1 and cfg.seeds == [0, 1]
     assert cfg.models == ["lenet", "vgg11(width=0.25, dropout=0.0)"]
+    # a flag applies to every model: the main job's per-model epochs give way to --epochs
+    assert {r.config.epochs for r in cfg.runs()} == {1}
+    # flags for other keys leave the per-model settings alone
+    kept = BenchConfig.from_dict(QUICK).updated(batch_size=32)
+    assert {r.model: (r.config.epochs, r.config.batch_size) for r in kept.runs()} == {
+        "lenet": (10, 32), "vgg": (3, 32), "mobilenetv2": (1, 32)}
 
 
 def test_split_list_keeps_spec_commas():

@@ -189,3 +189,18 @@ def test_learning_rate_schedules(schedule):
         assert values[3] == pytest.approx(0.1, rel=1e-3) and values[4] == pytest.approx(0.1, rel=1e-3)
     else:
         assert values[2] > values[3] > values[4] and values[4] < 0.01  # decays after the warm-up
+
+
+def test_suite_eta_uses_only_timings_of_the_same_model_and_dataset():
+    from kerascnn.bench.config import RunSpec
+    from kerascnn.bench.runner import suite_eta
+
+    cfg = BenchConfig(models=["lenet", "vgg"], seeds=[0, 1], **TINY)
+    lenet1, vgg0, vgg1 = (RunSpec("lenet", "fashion_mnist_mini", 1, cfg), RunSpec("vgg", "fashion_mnist_mini", 0, cfg),
+                          RunSpec("vgg", "fashion_mnist_mini", 1, cfg))
+    timed = {("lenet", "fashion_mnist_mini"): [10.0, 14.0]}
+    assert suite_eta(timed, [lenet1]) == 12.0
+    assert suite_eta(timed, [lenet1, vgg0]) is None  # vgg has never run: no guess from LeNet's time
+    timed[("vgg", "fashion_mnist_mini")] = [100.0]
+    assert suite_eta(timed, [lenet1, vgg1]) == 112.0
+    assert suite_eta(timed, []) == 0.0

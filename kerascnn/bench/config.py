@@ -156,9 +156,17 @@ class BenchConfig:
         return cls.from_dict(data, source=str(path))
 
     def updated(self, **overrides: Any) -> "BenchConfig":
-        """A copy with the non-None ``overrides`` applied (CLI flags over suite-file values)."""
+        """A copy with the non-None ``overrides`` applied (CLI flags over suite-file values).
+
+        A value given here applies to every model: it also replaces that key in the suite's
+        per-model ``[overrides]`` (``--epochs 1`` means one epoch for LeNet too).
+        """
         clean = {k: v for k, v in overrides.items() if v is not None}
         base = self.to_dict()
+        if "overrides" not in clean and base.get("overrides"):
+            base["overrides"] = {model: {k: v for k, v in per.items() if k not in clean}
+                                 for model, per in base["overrides"].items()}
+            base["overrides"] = {model: per for model, per in base["overrides"].items() if per}
         if "repeats" in clean:  # repeats N: seeds start.. start+N-1 (start = the first --seed, else 0)
             base.pop("seeds")
             clean["seed"] = (clean.pop("seeds", None) or [0])[0]

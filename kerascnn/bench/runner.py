@@ -19,7 +19,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from kerascnn.bench import store
 from kerascnn.bench.config import BenchConfig, RunSpec
@@ -80,6 +80,23 @@ def check_models_build(cfg: BenchConfig, datasets: dict[str, Any]) -> None:
                 pass  # not a configuration problem: the run itself will record the error
             finally:
                 keras.backend.clear_session()
+
+
+def suite_eta(durations: dict[tuple[str, str], list[float]], remaining: Sequence[RunSpec]) -> float | None:
+    """Seconds left for ``remaining`` runs, or None while any of them has no timed twin.
+
+    A run's time is predicted only from finished runs of the same model on the same dataset
+    (other seeds): models differ by orders of magnitude in cost (LeNet 0.4 M MACs per image,
+    VGG-11 95 M) and in speed per MAC (depthwise convs run far below dense ones on a CPU), so
+    an average over different models would mislead.
+    """
+    total = 0.0
+    for run in remaining:
+        timed = durations.get((run.model, run.dataset))
+        if not timed:
+            return None
+        total += sum(timed) / len(timed)
+    return total
 
 
 def resolve_run_dir(out: str | os.PathLike | None, resume: bool, root: str | os.PathLike = "reports/runs") -> Path:
@@ -152,7 +169,7 @@ def run_suite(
     done_ok = store.finished_keys(run_dir, include_failed=False)
     echo(f"kerascnn bench: {len(runs)} run(s) [{', '.join(cfg.models)}] on [{', '.join(cfg.datasets)}], "
          f"{cfg.epochs} epoch(s), backend {env['backend']}, {env['device']}; results in {run_dir}")
-    durations: list[float] = []
+    durations: dict[tuple[str, str], list[float]] = {}
     todo = [r for r in runs if not (r.key in done_ok or (r.key in done and not retry_failed))]
     k_todo = 0
     for k, run in enumerate(runs, start=1):
@@ -163,11 +180,8 @@ def run_suite(
             echo(f"{label}: already finished ({status}), skipped (--resume)")
             continue
         k_todo += 1
-        if durations:
-            eta = sum(durations) / len(durations) * (len(todo) - k_todo + 1)
-            echo(f"{label}: starting; suite ETA ~{_fmt_duration(eta)}")
-        else:
-            echo(f"{label}: starting")
+        eta = suite_eta(durations, todo[k_todo - 1:])
+        echo(f"{label}: starting" + (f"; suite ETA ~{_fmt_duration(eta)}" if eta is not None else ""))
         record: dict[str, Any] = {
             "schema": store.SCHEMA_VERSION, "key": run.key, "model": run.model, "dataset": run.dataset,
             "seed": run.seed, "config_hash": run.config_hash, "suite": cfg.name,
@@ -204,7 +218,7 @@ def run_suite(
         finally:
             keras.backend.clear_session()
         wall = time.perf_counter() - t0
-        durations.append(wall)
+        durations.setdefault((run.model, run.dataset), []).append(wall)
         record["finished"] = store.utc_now()
         record["wall_seconds"] = wall
         store.write_json_atomic(store.result_path(run_dir, run.key), record)
@@ -220,4 +234,4 @@ def run_suite(
     return outcome
 
 
-__all__ = ["SuiteOutcome", "run_suite", "load_datasets", "check_models_build", "resolve_run_dir", "RunSpec"]
+__all__ = ["SuiteOutcome", "run_suite", "suite_eta", "load_datasets", "check_models_build", "resolve_run_dir", "RunSpec"]
