@@ -1,4 +1,4 @@
-"""Small pure helpers shared by models/ and layers/ (no Keras, no TensorFlow)."""
+"""Small pure helpers shared across the package (no Keras, no TensorFlow)."""
 
 from __future__ import annotations
 
@@ -15,3 +15,11 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     if new_value < 0.9 * value:
         new_value += divisor
     return int(new_value)
+
+
+def fmt_duration(seconds: float) -> str:
+    """``75.4`` -> ``"1m15s"``; ``3725`` -> ``"1h02m05s"``; ``9.6`` -> ``"10s"``."""
+    seconds = int(round(seconds))
+    m, s = divmod(seconds, 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")

@@ -4,6 +4,7 @@ Tiny data (a few hundred images, one epoch, LeNet) keeps each run to a few secon
 """
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -204,3 +205,23 @@ def test_suite_eta_uses_only_timings_of_the_same_model_and_dataset():
     timed[("vgg", "fashion_mnist_mini")] = [100.0]
     assert suite_eta(timed, [lenet1, vgg1]) == 112.0
     assert suite_eta(timed, []) == 0.0
+
+
+def test_run_eta_and_durations():
+    from kerascnn._utils import fmt_duration
+    from kerascnn.bench.training import run_eta
+
+    assert run_eta(12.0, 0, 3) is None  # nothing timed yet
+    assert run_eta(30.0, 1, 3) == 60.0 and run_eta(40.0, 2, 3) == 20.0 and run_eta(60.0, 3, 3) == 0.0
+    assert [fmt_duration(s) for s in (9.6, 75.4, 3725)] == ["10s", "1m15s", "1h02m05s"]
+
+
+def test_progress_lines_name_the_run_epoch_and_eta(tmp_path):
+    lines: list[str] = []
+    cfg = BenchConfig(models=["lenet"], seeds=[0, 1], **{**TINY, "epochs": 2, "train_limit": 128, "test_limit": 64})
+    assert run_suite(cfg, out=tmp_path / "r", echo=lines.append, verbose=0).exit_code == 0
+    text = "\n".join(lines)
+    assert "[1/2] lenet on fashion_mnist_mini (seed 0)  epoch 1/2\n" in text + "\n"  # no ETA before an epoch ends
+    assert re.search(r"\[1/2\] lenet on fashion_mnist_mini \(seed 0\)  epoch 2/2  \(training ETA ~\d+s\)", text)
+    # the second seed of a model already timed gets a suite ETA
+    assert re.search(r"\[2/2\] lenet on fashion_mnist_mini \(seed 1\): starting; suite ETA ~\d+s", text)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from kerascnn._utils import fmt_duration
 from kerascnn.bench import store
 from kerascnn.bench.config import BenchConfig, RunSpec
 from kerascnn.errors import ConfigError
@@ -46,13 +47,6 @@ class SuiteOutcome:
         if self.interrupted:
             return 130
         return 1 if self.any_failed else 0
-
-
-def _fmt_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    m, s = divmod(seconds, 60)
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
 
 
 def load_datasets(cfg: BenchConfig) -> dict[str, Any]:
@@ -181,7 +175,7 @@ def run_suite(
             continue
         k_todo += 1
         eta = suite_eta(durations, todo[k_todo - 1:])
-        echo(f"{label}: starting" + (f"; suite ETA ~{_fmt_duration(eta)}" if eta is not None else ""))
+        echo(f"{label}: starting" + (f"; suite ETA ~{fmt_duration(eta)}" if eta is not None else ""))
         record: dict[str, Any] = {
             "schema": store.SCHEMA_VERSION, "key": run.key, "model": run.model, "dataset": run.dataset,
             "seed": run.seed, "config_hash": run.config_hash, "suite": cfg.name,
@@ -226,7 +220,7 @@ def run_suite(
             outcome.ok.append(run.key)
             t = record["test"]
             echo(f"{label}: top-1 {t['top1']:.4f}, top-5 {t['top5']:.4f}, "
-                 f"{record['params']:,} params, {_fmt_duration(wall)}")
+                 f"{record['params']:,} params, {fmt_duration(wall)}")
         else:
             outcome.failed.append(run.key)
             echo(f"{label}: FAILED ({record['error']['type']}): {record['error']['message'][:300]}")

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from kerascnn._utils import fmt_duration
 from kerascnn.bench.config import RunSpec
 
 
@@ -170,16 +171,32 @@ def _callbacks():
             self.epoch_end.append(time.perf_counter())
 
     class Progress(keras.callbacks.Callback):
-        """Prefix keras' per-epoch line with the run's place in the suite."""
+        """Prefix keras' per-epoch line with the run's place in the suite and its training ETA."""
 
         def __init__(self, label: str, epochs: int, echo):
             super().__init__()
             self.label, self.epochs, self.echo = label, epochs, echo
 
+        def on_train_begin(self, logs=None):
+            self.t_begin = time.perf_counter()
+
         def on_epoch_begin(self, epoch, logs=None):
-            self.echo(f"{self.label}  epoch {epoch + 1}/{self.epochs}")
+            eta = run_eta(time.perf_counter() - self.t_begin, epoch, self.epochs)
+            self.echo(f"{self.label}  epoch {epoch + 1}/{self.epochs}"
+                      + (f"  (training ETA ~{fmt_duration(eta)})" if eta is not None else ""))
 
     return StepTimer, Progress
+
+
+def run_eta(elapsed_s: float, epochs_done: int, epochs: int) -> float | None:
+    """Seconds left in a run after ``epochs_done`` of ``epochs`` epochs took ``elapsed_s``.
+
+    None before the first epoch has finished. The first epoch includes tracing and
+    compilation, so the estimate is on the safe side early on.
+    """
+    if epochs_done <= 0:
+        return None
+    return elapsed_s / epochs_done * (epochs - epochs_done)
 
 
 def train_throughput(steps: list[tuple[int, int, float]], epoch_start: list[float], batch_size: int,
