@@ -225,3 +225,14 @@ def test_progress_lines_name_the_run_epoch_and_eta(tmp_path):
     assert re.search(r"\[1/2\] lenet on fashion_mnist_mini \(seed 0\)  epoch 2/2  \(training ETA ~\d+s\)", text)
     # the second seed of a model already timed gets a suite ETA
     assert re.search(r"\[2/2\] lenet on fashion_mnist_mini \(seed 1\): starting; suite ETA ~\d+s", text)
+
+
+@pytest.mark.parametrize("precision, scaled", [("float32", False), ("mixed_float16", True), ("mixed_bfloat16", False)])
+def test_mixed_precision_runs_and_float16_uses_loss_scaling(tmp_path, precision, scaled):
+    cfg = BenchConfig(models=["lenet"], precision=precision, **{**TINY, "train_limit": 128, "test_limit": 64})
+    outcome = run_suite(cfg, out=tmp_path / "r", echo=_quiet, verbose=0)
+    (r,) = store.load_results(tmp_path / "r")
+    assert outcome.exit_code == 0, r.get("error")
+    assert r["config"]["precision"] == precision and r["loss_scaling"] is scaled
+    assert r["params"] == 61706  # the float32 softmax added under mixed precision has no weights
+    assert all(np.isfinite(r["history"]["loss"]))

@@ -188,6 +188,25 @@ def _callbacks():
     return StepTimer, Progress
 
 
+def build_for_precision(spec: str, input_shape, num_classes: int, precision: str):
+    """The model for a run; under a mixed policy its softmax runs in float32.
+
+    Keras' mixed-precision rule: a model's outputs should be float32, or the loss and metrics
+    see float16/bfloat16 probabilities (TensorFlow's top-k op even rejects them). The builder
+    makes logits (``classifier_activation=None``) and a float32 softmax layer follows; it has no
+    weights, so parameters and MACs are those of the plain model.
+    """
+    import keras
+
+    from kerascnn.registry import create_model
+
+    if precision == "float32":
+        return create_model(spec, input_shape=input_shape, num_classes=num_classes)
+    logits = create_model(spec, input_shape=input_shape, num_classes=num_classes, classifier_activation=None)
+    probs = keras.layers.Activation("softmax", dtype="float32", name=f"{logits.name}_softmax_float32")(logits.output)
+    return keras.Model(logits.inputs, probs, name=logits.name)
+
+
 def run_eta(elapsed_s: float, epochs_done: int, epochs: int) -> float | None:
     """Seconds left in a run after ``epochs_done`` of ``epochs`` epochs took ``elapsed_s``.
 
@@ -367,7 +386,6 @@ def execute_run(run: RunSpec, ds, *, label: str = "", echo=print, models_dir: Pa
 
     from kerascnn.bench import timing
     from kerascnn.bench.environment import load_average, peak_rss_mib
-    from kerascnn.registry import create_model
 
     cfg = run.config
     keras.backend.clear_session()
@@ -386,7 +404,7 @@ def execute_run(run: RunSpec, ds, *, label: str = "", echo=print, models_dir: Pa
         if dp is not None:
             check_global_batch(cfg.batch_size, dp.num_replicas)
             out["data_parallel"] = {"engine": dp.engine, "replicas": dp.num_replicas, "devices": list(dp.devices)}
-        model = create_model(run.model, input_shape=ds.input_shape, num_classes=n_classes)
+        model = build_for_precision(run.model, ds.input_shape, n_classes, cfg.precision)
         out["model_name"] = model.name
         out["params"] = int(model.count_params())
         out["trainable_params"] = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
@@ -402,6 +420,9 @@ def execute_run(run: RunSpec, ds, *, label: str = "", echo=print, models_dir: Pa
             jit_compile=cfg.jit,
             steps_per_execution=cfg.steps_per_execution,
         )
+        # Under mixed_float16, compile() wraps the optimizer in a LossScaleOptimizer (dynamic loss
+        # scaling, Keras' auto_scale_loss); the result records whether it did.
+        out["loss_scaling"] = isinstance(train_model.optimizer, keras.optimizers.LossScaleOptimizer)
         StepTimer, Progress = _callbacks()
         timer = StepTimer(cfg.time_budget)
         callbacks = [timer, Progress(label, cfg.epochs, echo)]
