@@ -143,7 +143,7 @@ _MAIN_JOB_MODELS = "lenet,vgg,mobilenetv2"
 @click.option("--weight-decay", type=float, default=None, help="Weight decay (decoupled).")
 @click.option("--label-smoothing", type=float, default=None, help="Label smoothing in [0, 1).")
 @click.option("--augment", default=None, help="Comma-separated: flip, translate, crop, erasing, mixup, cutmix.")
-@click.option("--precision", default=None, help="float32, mixed_float16 or mixed_bfloat16.")
+@click.option("--precision", default=None, help="float32, mixed_float16 (with dynamic loss scaling) or mixed_bfloat16; mixed policies keep the softmax in float32. [default: float32]")
 @click.option("--jit/--no-jit", default=None, help="XLA compilation for training and inference. [default: Keras' auto]")
 @click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]), default=None,
               help="Keras backend for this run (sets KERAS_BACKEND). [default: $KERAS_BACKEND or tensorflow]")
