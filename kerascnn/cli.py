@@ -16,21 +16,27 @@ import click
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter off the terminal
 
 
+def select_backend(backend: str) -> None:
+    """Set KERAS_BACKEND for a ``--backend`` flag; it must come before Keras is first imported."""
+    keras = sys.modules.get("keras")
+    if keras is not None and keras.backend.backend() != backend:
+        raise click.ClickException(
+            f"Keras is already loaded with the {keras.backend.backend()!r} backend; "
+            f"set KERAS_BACKEND={backend} before starting. Received: --backend {backend}")
+    os.environ["KERAS_BACKEND"] = backend
+
+
 def friendly_errors(fn):
-    """Import the backend quietly, then run; kerascnn's user errors (ValueError family) become
-    a clean one-paragraph click error (exit 1) instead of a traceback."""
+    """Select the ``--backend`` (if the command has one) and import it quietly, then run;
+    kerascnn's user errors (ValueError family) become a clean one-paragraph click error (exit 1)
+    instead of a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from kerascnn._quiet import quiet_backend_import
 
-        backend = kwargs.get("backend")
-        if backend:
-            if "keras" in sys.modules and sys.modules["keras"].backend.backend() != backend:
-                raise click.ClickException(
-                    f"Keras is already loaded with the {sys.modules['keras'].backend.backend()!r} backend; "
-                    f"set KERAS_BACKEND={backend} before starting. Received: --backend {backend}")
-            os.environ["KERAS_BACKEND"] = backend
+        if kwargs.get("backend"):
+            select_backend(kwargs["backend"])
         quiet_backend_import()
         try:
             return fn(*args, **kwargs)

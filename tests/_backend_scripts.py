@@ -43,24 +43,11 @@ np.save(out, np.asarray(m(np.load(xfile), training=False)))
 print("backend", keras.backend.backend())
 '''
 
-BENCH_JAX_NO_TF_DISTRIBUTED = r'''
+BENCH_NO_TF = r'''
 import sys
 for mod in ("tensorflow", "tensorflow_datasets", "tf_keras"):
     sys.modules[mod] = None  # as on the GPU machine: no TensorFlow
 from kerascnn.cli import main
-sys.argv = ["kerascnn", "bench", "--backend", "jax", "--distribute", "--models", "lenet", "--epochs", "1",
-            "--batch-size", "32", "--train-limit", "256", "--test-limit", "128", "--steps-per-execution", "2",
-            "--out", sys.argv[1]]
-main()
-'''
-
-BENCH_NO_TF = r'''
-import sys
-for mod in ("tensorflow", "tensorflow_datasets", "tf_keras"):
-    sys.modules[mod] = None
-from kerascnn.cli import main
-backend, out = sys.argv[1], sys.argv[2]
-sys.argv = ["kerascnn", "bench", "--backend", backend, "--models", "lenet", "--epochs", "10",
-            "--batch-size", "32", "--train-limit", "512", "--test-limit", "256", "--out", out]
+sys.argv = ["kerascnn", "bench", *sys.argv[1:]]  # the arguments after the script are kerascnn bench's
 main()
 '''

@@ -113,12 +113,14 @@ def test_bench_on_jax_without_tensorflow_data_parallel(tmp_path):
     """`kerascnn bench --backend jax --distribute` runs with TensorFlow absent, over 2 devices."""
     import json
 
-    from _backend_scripts import BENCH_JAX_NO_TF_DISTRIBUTED
+    from _backend_scripts import BENCH_NO_TF
 
     script = tmp_path / "bench.py"
-    script.write_text(BENCH_JAX_NO_TF_DISTRIBUTED)
+    script.write_text(BENCH_NO_TF)
     out = tmp_path / "run"
-    run_py([str(script), str(out)], "tensorflow",  # --backend jax must win over the environment
+    args = ["--backend", "jax", "--distribute", "--models", "lenet", "--epochs", "1", "--batch-size", "32",
+            "--train-limit", "256", "--test-limit", "128", "--steps-per-execution", "2", "--out", str(out)]
+    run_py([str(script), *args], "tensorflow",  # --backend jax must win over the environment
            {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
     results = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
     assert len(results) == 1, list(out.iterdir())

@@ -54,7 +54,9 @@ def test_bench_on_torch_without_tensorflow(tmp_path):
     script = tmp_path / "bench.py"
     script.write_text(BENCH_NO_TF)
     out = tmp_path / "run"
-    run_py([str(script), "torch", str(out)], "tensorflow")  # --backend torch must win over the environment
+    args = ["--backend", "torch", "--models", "lenet", "--epochs", "10", "--batch-size", "32",
+            "--train-limit", "512", "--test-limit", "256", "--out", str(out)]
+    run_py([str(script), *args], "tensorflow")  # --backend torch must win over the environment
     (result,) = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
     assert result["status"] == "ok" and result["model"] == "lenet", result.get("error")
     assert result["test"]["top1"] > 0.2  # 10 epochs on 512 images: far above chance (0.1)

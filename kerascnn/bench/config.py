@@ -163,10 +163,9 @@ class BenchConfig:
         """
         clean = {k: v for k, v in overrides.items() if v is not None}
         base = self.to_dict()
-        if "overrides" not in clean and base.get("overrides"):
-            base["overrides"] = {model: {k: v for k, v in per.items() if k not in clean}
-                                 for model, per in base["overrides"].items()}
-            base["overrides"] = {model: per for model, per in base["overrides"].items() if per}
+        if "overrides" not in clean:
+            base["overrides"] = {model: kept for model, per in base["overrides"].items()
+                                 if (kept := {k: v for k, v in per.items() if k not in clean})}
         if "repeats" in clean:  # repeats N: seeds start.. start+N-1 (start = the first --seed, else 0)
             base.pop("seeds")
             clean["seed"] = (clean.pop("seeds", None) or [0])[0]

@@ -396,12 +396,10 @@ def execute_run(run: RunSpec, ds, *, label: str = "", echo=print, models_dir: Pa
         out: dict[str, Any] = {"load_average_before": load_average(), "rss_before_mib": peak_rss_mib()}
         xtr, ytr, xte, yte = prepare_arrays(ds, cfg, run.seed)
         n_classes = ds.num_classes
-        dp = None
         if cfg.distribute:  # build, compile and fit inside the backend's data-parallel scope
             from kerascnn.accel import check_global_batch, data_parallel
 
             dp = scope.enter_context(data_parallel())
-        if dp is not None:
             check_global_batch(cfg.batch_size, dp.num_replicas)
             out["data_parallel"] = {"engine": dp.engine, "replicas": dp.num_replicas, "devices": list(dp.devices)}
         model = build_for_precision(run.model, ds.input_shape, n_classes, cfg.precision)
