@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: bench test install clean
+.PHONY: bench test lint install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,11 @@ bench: $(STAMP)
 ## make test: the whole test suite (CI runs this)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) tests
+
+## make lint: ruff (lint and format check) over the whole tree (CI runs it before the tests)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
