@@ -16,6 +16,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from kerascnn.errors import ArgumentError
+
 __all__ = [
     "ModelInfo",
     "register_model",
@@ -84,7 +86,7 @@ def register_model(
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         key = name or fn.__name__
         if key in _REGISTRY or key in _ALIASES:
-            raise ValueError(f"Model name {key!r} is registered twice.")
+            raise ArgumentError(f"Model name {key!r} is registered twice.")
         _REGISTRY[key] = ModelInfo(
             name=key,
             builder=fn,
@@ -104,7 +106,7 @@ def register_model(
 def register_alias(alias: str, target: str) -> None:
     """Make ``alias`` resolve to the registered model ``target`` (e.g. ``vgg`` -> ``vgg11``)."""
     if alias in _REGISTRY or alias in _ALIASES:
-        raise ValueError(f"Model name {alias!r} is registered twice.")
+        raise ArgumentError(f"Model name {alias!r} is registered twice.")
     _ALIASES[alias] = target
 
 
@@ -132,7 +134,7 @@ def _resolve(name: str) -> ModelInfo:
     known = sorted(set(_REGISTRY) | set(_ALIASES))
     close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    raise ValueError(
+    raise ArgumentError(
         f"Unknown model {name!r}.{hint} Known models: {', '.join(known)}. "
         f"Received: name={name!r}"
     )
@@ -150,7 +152,7 @@ def _literal(node: ast.AST, spec: str) -> Any:
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError):
-        raise ValueError(
+        raise ArgumentError(
             f"Model spec arguments must be literals (numbers, strings, booleans, None, "
             f"tuples, lists, dicts), not {ast.unparse(node)!r}. Received: {spec!r}"
         ) from None
@@ -166,12 +168,12 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     arguments, names, calls, attribute access, expressions) raises ``ValueError``.
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"A model spec must be a non-empty string. Received: {spec!r}")
+        raise ArgumentError(f"A model spec must be a non-empty string. Received: {spec!r}")
     text = spec.strip()
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError:
-        raise ValueError(
+        raise ArgumentError(
             f"Cannot parse model spec {text!r}: expected 'name' or 'name(key=value, ...)'. "
             f"Received: {spec!r}"
         ) from None
@@ -180,17 +182,17 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         return node.id, {}
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.args:
-            raise ValueError(
+            raise ArgumentError(
                 f"Model spec arguments must be keywords (e.g. vgg11(width=0.25)). "
                 f"Received: {spec!r}"
             )
         kwargs: dict[str, Any] = {}
         for kw in node.keywords:
             if kw.arg is None:
-                raise ValueError(f"'**' is not allowed in a model spec. Received: {spec!r}")
+                raise ArgumentError(f"'**' is not allowed in a model spec. Received: {spec!r}")
             kwargs[kw.arg] = _literal(kw.value, spec)
         return node.func.id, kwargs
-    raise ValueError(
+    raise ArgumentError(
         f"Cannot parse model spec {text!r}: expected 'name' or 'name(key=value, ...)'. "
         f"Received: {spec!r}"
     )
@@ -219,7 +221,7 @@ def create_model(name_or_spec: str, **kwargs: Any):
         unknown = sorted(k for k in merged if k not in params)
         if unknown:
             accepted = ", ".join(k for k in params)
-            raise ValueError(
+            raise ArgumentError(
                 f"Model {info.name!r} does not accept {', '.join(unknown)}. Accepted keywords: "
                 f"{accepted}. Received: {name_or_spec!r} with {kwargs!r}"
             )
@@ -228,7 +230,7 @@ def create_model(name_or_spec: str, **kwargs: Any):
     except TypeError as exc:  # a variant forwarding **kwargs met a keyword its family lacks
         if "unexpected keyword argument" not in str(exc):
             raise
-        raise ValueError(
+        raise ArgumentError(
             f"Model {info.name!r} does not accept that keyword ({exc}). "
             f"Received: {name_or_spec!r} with {kwargs!r}"
         ) from None
