@@ -11,6 +11,7 @@ from keras import layers as L
 
 from kerascnn import create_model, list_models, model_info
 from kerascnn.analysis import profile
+from kerascnn.errors import ArgumentError
 
 
 def _seq(shape, *layers, name="m"):
@@ -117,9 +118,14 @@ def test_conv_variants_macs():
 
 
 def test_other_ops_rules():
-    model = _seq((8, 8, 4), L.Conv2D(4, 3, padding="same", activation="relu", name="c"),
-                 L.BatchNormalization(name="bn"), L.MaxPooling2D(2, name="mp"),
-                 L.GlobalAveragePooling2D(name="gap"), L.Dense(3, use_bias=False, name="d"))
+    model = _seq(
+        (8, 8, 4),
+        L.Conv2D(4, 3, padding="same", activation="relu", name="c"),
+        L.BatchNormalization(name="bn"),
+        L.MaxPooling2D(2, name="mp"),
+        L.GlobalAveragePooling2D(name="gap"),
+        L.Dense(3, use_bias=False, name="d"),
+    )
     rows = {r.name: r for r in profile(model).rows}
     assert rows["c"].other_ops == 2 * 8 * 8 * 4  # bias + relu
     assert rows["bn"].other_ops == 2 * 8 * 8 * 4 and rows["bn"].macs == 0
@@ -160,8 +166,9 @@ def test_squeeze_excite_multiply_makes_the_field_global():
 
 
 def test_nested_models_and_shared_layers():
-    inner = _seq((16, 16, 3), L.Conv2D(8, 3, padding="same", name="ic"), L.ReLU(name="ir"),
-                 name="block")
+    inner = _seq(
+        (16, 16, 3), L.Conv2D(8, 3, padding="same", name="ic"), L.ReLU(name="ir"), name="block"
+    )
     shared = L.Conv2D(8, 3, padding="same", name="shared")
     x = keras.Input((16, 16, 3))
     y = inner(x)
@@ -253,7 +260,7 @@ def test_mixed_precision_activation_bytes_follow_the_dtype():
 
 def test_input_shape_override_and_errors():
     model = keras.Sequential([keras.Input((None, None, 3)), L.Conv2D(4, 3, name="c")])
-    with pytest.raises(ValueError, match=r"fixed input shape.*Received: "):
+    with pytest.raises(ArgumentError, match=r"fixed input shape.*Received: "):
         profile(model)
     x = keras.Input((None, None, 3))
     fmodel = keras.Model(x, L.Conv2D(4, 3, name="c")(x))
@@ -263,11 +270,11 @@ def test_input_shape_override_and_errors():
         def call(self, x):
             return x
 
-    with pytest.raises(ValueError, match=r"subclassed.*Received: "):
+    with pytest.raises(ArgumentError, match=r"subclassed.*Received: "):
         profile(Sub())
-    with pytest.raises(ValueError, match=r"Received: "):
+    with pytest.raises(ArgumentError, match=r"Received: "):
         profile(L.Dense(3))
-    with pytest.raises(ValueError, match=r"Received: "):
+    with pytest.raises(ArgumentError, match=r"Received: "):
         profile(fmodel, input_shape=(0, 10, 3))
 
 
@@ -289,3 +296,147 @@ def test_einsum_dense_and_transposed_receptive_field():
     row = profile(keras.Model(x, y)).rows[-1]
     assert row.rf_jump == (0.5, 0.5) and row.rf_size == (2, 2)  # k/s = 2 input pixels per output
     assert row.note.startswith("~")
+
+
+# ------------------------------------- small graphs of primitives: the field of the whole block
+
+_INIT = keras.initializers.Constant(0.1)  # positive and small: no ReLU6/sigmoid saturation
+
+
+def _conv(filters, k, **kw):
+    return L.Conv2D(filters, k, kernel_initializer=_INIT, **kw)
+
+
+def residual_s2(x):  # ResNet basic block, PyTorch-style explicit padding, 1x1 projection
+    y = _conv(4, 3, strides=2, use_bias=False)(L.ZeroPadding2D(1)(x))
+    y = L.Activation("relu")(L.BatchNormalization()(y))
+    y = L.BatchNormalization()(_conv(4, 3, use_bias=False)(L.ZeroPadding2D(1)(y)))
+    shortcut = L.BatchNormalization()(_conv(4, 1, strides=2, use_bias=False)(x))
+    return L.Activation("relu")(L.Add()([y, shortcut]))
+
+
+def inverted_s2(x):  # MobileNetV2 block: expand, depthwise 3x3/2 "same", project
+    y = L.Activation("relu6")(L.BatchNormalization()(_conv(6, 1)(x)))
+    y = L.DepthwiseConv2D(3, strides=2, padding="same", depthwise_initializer=_INIT)(y)
+    return L.BatchNormalization()(_conv(4, 1)(L.Activation("relu6")(L.BatchNormalization()(y))))
+
+
+def inception(x):
+    b1 = _conv(2, 1)(x)
+    b3 = _conv(2, 3, padding="same")(_conv(2, 1)(x))
+    b5 = _conv(2, 5, padding="same")(_conv(2, 1)(x))
+    bp = _conv(2, 1)(L.MaxPooling2D(3, strides=1, padding="same")(x))
+    return L.Dropout(0.2)(L.Concatenate()([b1, b3, b5, bp]))
+
+
+def squeeze_excite(x):
+    s = L.GlobalAveragePooling2D(keepdims=True)(x)
+    s = _conv(3, 1, activation="sigmoid")(_conv(2, 1, activation="relu")(s))
+    return L.Multiply()([x, s])
+
+
+def _block_model(block, n):
+    x = keras.Input((n, n, 3))
+    return keras.Model(x, block(x), name=block.__name__)
+
+
+def _support(model, n, centre):
+    """Rows whose change moves the centre output (summed over channels), by perturbation."""
+    base = np.random.default_rng(n).uniform(0.5, 1.5, (1, n, n, 3)).astype("float32")
+    batch = np.repeat(base, n + 1, axis=0)
+    for r in range(n):
+        batch[r + 1, r] += 100.0  # sample r + 1 moves input row r
+    y = np.asarray(model(batch, training=False))[:, centre, centre, :].sum(axis=-1)
+    moved = np.nonzero(np.abs(y[1:] - y[0]) > 1e-5 * np.abs(y[0]))[0]
+    return int(moved.min()), int(moved.max())
+
+
+# (block, n) -> the field of its output: (size, jump, start) per spatial dimension
+BLOCK_FIELDS = [
+    (residual_s2, 15, (7, 2, -3)),  # pad 1 + 3x3/2, pad 1 + 3x3: 1 + 2 + 2*2; the 1x1 inside
+    (residual_s2, 16, (7, 2, -3)),
+    (inverted_s2, 15, (3, 2, -1)),  # "same" 3x3/2 pads 1 on the top of an odd input
+    (inverted_s2, 16, (3, 2, 0)),  # and nothing on the top of an even one
+    (inception, 15, (5, 1, -2)),  # the union of 1x1, 3x3, 5x5 and the 3x3 pool branch
+    (squeeze_excite, 12, (12, 1, 0)),  # the squeeze sees the whole map
+]
+
+
+@pytest.mark.parametrize(
+    "block,n,field", BLOCK_FIELDS, ids=[f"{b.__name__}-{n}" for b, n, _ in BLOCK_FIELDS]
+)
+def test_last_row_is_the_field_of_the_whole_block(block, n, field):
+    model = _block_model(block, n)
+    prof = profile(model)
+    last = prof.rows[-1]
+    size, jump, start = field
+    assert (last.rf_size, last.rf_jump, last.rf_start) == ((size,) * 2, (jump,) * 2, (start,) * 2)
+    assert prof.unknown_layers == [] and prof.total_params == model.count_params()
+    # the field by perturbation: output unit i sees [start + i jump, start + i jump + size - 1]
+    # clipped to the image, for unit 0 and the centre unit; after the squeeze every unit sees the
+    # whole map, and the row keeps unit 0's window (the spatial input's jump spaces the units)
+    for i in (0, last.output_shape[0] // 2):
+        lo = start + i * jump
+        window = (0, n - 1) if block is squeeze_excite else (max(lo, 0), min(lo + size - 1, n - 1))
+        assert _support(model, n, i) == window, i
+
+
+class ProfiledBlock(keras.layers.Layer):
+    """A layer made from a block function whose MACs and field are profile() of its inner graph.
+
+    (How kerascnn.layers get theirs: profile() runs inside an outer profile().)
+    """
+
+    def __init__(self, block, **kwargs):
+        super().__init__(**kwargs)
+        self.block = block
+
+    def build(self, input_shape):
+        self.inner = _block_model(self.block, input_shape[1])
+
+    def call(self, x):
+        return self.inner(x)
+
+    def compute_output_shape(self, input_shape):
+        return self.inner.compute_output_shape(input_shape)
+
+    def count_macs(self, input_shape):
+        return profile(self.inner).total_macs
+
+    def count_other_ops(self, input_shape):
+        return profile(self.inner).other_ops
+
+    def receptive_field(self, input_shape):
+        last = profile(self.inner).rows[-1]
+        return last.rf_size, last.rf_jump, tuple(-s for s in last.rf_start)
+
+
+@pytest.mark.parametrize("block", [residual_s2, inverted_s2, squeeze_excite])
+def test_profile_inside_count_macs_equals_the_flat_graph(block):
+    def stem(x):
+        return _conv(3, 3, strides=2, padding="same")(x)
+
+    x = keras.Input((32, 32, 3))
+    flat = profile(keras.Model(x, block(stem(x))))
+    x = keras.Input((32, 32, 3))
+    wrapped = profile(keras.Model(x, ProfiledBlock(block, name="blk")(stem(x))))
+    assert wrapped.rows[-1].name == "blk" and len(wrapped.rows) == 3
+    assert (wrapped.total_macs, wrapped.other_ops) == (flat.total_macs, flat.other_ops)
+    assert wrapped.total_params == flat.total_params
+    last, flat_last = wrapped.rows[-1], flat.rows[-1]
+    assert (last.rf_size, last.rf_jump, last.rf_start) == (
+        flat_last.rf_size,
+        flat_last.rf_jump,
+        flat_last.rf_start,
+    )
+
+
+def test_cost_table_follows_the_class_hierarchy():
+    from kerascnn.analysis.costs import COSTS, cost_function
+
+    class WideConv(L.Conv2D):  # a user's subclass costs what its Keras base costs
+        pass
+
+    assert cost_function(WideConv(4, 3)) is COSTS[L.Conv2D]
+    model = _seq((8, 8, 2), WideConv(4, 3, name="wide"))
+    assert profile(model).rows[-1].macs == 6 * 6 * 4 * 9 * 2

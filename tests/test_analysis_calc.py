@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from keras import layers as L
 
 from kerascnn.analysis import calc, profile
+from kerascnn.errors import ArgumentError
 
 
 def test_doctests():
@@ -22,8 +23,12 @@ def test_doctests():
 
 
 @given(
-    n=st.integers(1, 40), k=st.integers(1, 7), s=st.integers(1, 4), d=st.integers(1, 3),
-    padding=st.sampled_from(["valid", "same"]), kind=st.sampled_from(["conv", "max", "avg"]),
+    n=st.integers(1, 40),
+    k=st.integers(1, 7),
+    s=st.integers(1, 4),
+    d=st.integers(1, 3),
+    padding=st.sampled_from(["valid", "same"]),
+    kind=st.sampled_from(["conv", "max", "avg"]),
 )
 def test_output_size_formula_equals_keras(n, k, s, d, padding, kind):
     if kind != "conv" or s > 1:
@@ -36,7 +41,10 @@ def test_output_size_formula_equals_keras(n, k, s, d, padding, kind):
         pool = L.MaxPooling2D if kind == "max" else L.AveragePooling2D
         layer = pool(k, strides=s, padding=padding)
     y = layer(np.zeros((1, n, n + 1, 1), "float32"))
-    expected = (calc.conv_output_size(n, k, s, padding, d), calc.conv_output_size(n + 1, k, s, padding, d))
+    expected = (
+        calc.conv_output_size(n, k, s, padding, d),
+        calc.conv_output_size(n + 1, k, s, padding, d),
+    )
     assert tuple(y.shape[1:3]) == expected
     # the explicit-padding form of the same formula
     left, right = calc.padding_amounts(padding, n, k, s, d)
@@ -45,8 +53,12 @@ def test_output_size_formula_equals_keras(n, k, s, d, padding, kind):
         assert calc.conv_output_size(n, k, s, left, d) == expected[0]
 
 
-@given(n=st.integers(1, 12), k=st.integers(1, 5), s=st.integers(1, 3),
-       padding=st.sampled_from(["valid", "same"]))
+@given(
+    n=st.integers(1, 12),
+    k=st.integers(1, 5),
+    s=st.integers(1, 3),
+    padding=st.sampled_from(["valid", "same"]),
+)
 def test_transposed_output_size_equals_keras(n, k, s, padding):
     y = L.Conv2DTranspose(1, k, strides=s, padding=padding)(np.zeros((1, n, n, 1), "float32"))
     assert y.shape[1] == calc.conv_transpose_output_size(n, k, s, padding)
@@ -59,10 +71,12 @@ def test_parameter_counts_equal_keras():
 
     assert calc.conv_params(64, 128, 3) == params(L.Conv2D(128, 3))
     assert calc.conv_params(64, 128, (3, 5), groups=4, bias=False) == params(
-        L.Conv2D(128, (3, 5), groups=4, use_bias=False))
+        L.Conv2D(128, (3, 5), groups=4, use_bias=False)
+    )
     assert calc.depthwise_separable_params(64, 128, 3) == params(L.SeparableConv2D(128, 3))
     assert calc.depthwise_separable_params(64, 128, 5, depth_multiplier=2, bias=False) == params(
-        L.SeparableConv2D(128, 5, depth_multiplier=2, use_bias=False))
+        L.SeparableConv2D(128, 5, depth_multiplier=2, use_bias=False)
+    )
 
 
 def test_separable_cost_ratio_equals_profiled_macs():
@@ -74,26 +88,35 @@ def test_separable_cost_ratio_equals_profiled_macs():
     assert calc.conv_macs((16, 16), 32, 64, 3) == profile(std).total_macs
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: calc.conv_output_size(4, 7), r"does not fit.*Received: n=4, k=7"),
-    (lambda: calc.conv_output_size(4, 3, s=0), r"Received: s=0"),
-    (lambda: calc.conv_output_size(4, 3, p="full"), r"Received: p='full'"),
-    (lambda: calc.conv_output_size(4.5, 3), r"Received: n=4.5"),
-    (lambda: calc.conv_params(30, 64, 3, groups=4), r"divisible by groups.*Received: c_in=30"),
-    (lambda: calc.conv_transpose_output_size(4, 3, s=2, output_padding=2), r"Received: output_padding=2"),
-    (lambda: calc.padding_amounts("reflect", 8, 3), r"Received: padding='reflect'"),
-    (lambda: calc.receptive_field([(3, 1, 1, "same")]), r"pass n=.*Received: "),
-    (lambda: calc.receptive_field([(3,)]), r"Received: layer 0 = \(3,\)"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: calc.conv_output_size(4, 7), r"does not fit.*Received: n=4, k=7"),
+        (lambda: calc.conv_output_size(4, 3, s=0), r"Received: s=0"),
+        (lambda: calc.conv_output_size(4, 3, p="reflect"), r"Received: p='reflect'"),
+        (lambda: calc.conv_output_size(4.5, 3), r"Received: n=4.5"),
+        (lambda: calc.conv_params(30, 64, 3, groups=4), r"divisible by groups.*Received: c_in=30"),
+        (
+            lambda: calc.conv_transpose_output_size(4, 3, s=2, output_padding=2),
+            r"Received: output_padding=2",
+        ),
+        (lambda: calc.padding_amounts("reflect", 8, 3), r"Received: padding='reflect'"),
+        (lambda: calc.receptive_field([(3, 1, 1, "same")]), r"pass n=.*Received: "),
+        (lambda: calc.receptive_field([(3,)]), r"Received: layer 0 = \(3,\)"),
+    ],
+)
 def test_impossible_configs_raise(call, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ArgumentError, match=match):
         call()
 
 
 # ------------------------------------------------- receptive field: analytic == empirical
 
 _layer = st.tuples(
-    st.sampled_from(["conv", "avg"]), st.integers(1, 4), st.integers(1, 2), st.integers(1, 2),
+    st.sampled_from(["conv", "avg"]),
+    st.integers(1, 4),
+    st.integers(1, 2),
+    st.integers(1, 2),
     st.sampled_from(["valid", "same"]),
 )
 
@@ -112,8 +135,17 @@ def test_receptive_field_equals_gradient_support(stack, n):
             assume(False)
         specs.append((k, s, d, padding))
         if kind == "conv":
-            net.append(L.Conv2D(1, k, strides=s, dilation_rate=d, padding=padding, use_bias=False,
-                                kernel_initializer="ones"))
+            net.append(
+                L.Conv2D(
+                    1,
+                    k,
+                    strides=s,
+                    dilation_rate=d,
+                    padding=padding,
+                    use_bias=False,
+                    kernel_initializer="ones",
+                )
+            )
         else:
             net.append(L.AveragePooling2D(k, strides=s, padding=padding))
         size = calc.conv_output_size(size, k, s, padding, d)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from kerascnn.analysis.summary import parse_input_shape
+from kerascnn.analysis.summary import build, parse_input_shape, summarize
 from kerascnn.cli import main
+from kerascnn.errors import ArgumentError
 
 
 def test_summary_lenet_table():
@@ -20,8 +21,9 @@ def test_summary_lenet_table():
 
 def test_summary_formats_and_options():
     runner = CliRunner()
-    md = runner.invoke(main, ["summary", "lenet", "--input-shape", "32,32,3", "--classes", "5",
-                              "--format", "md"])
+    md = runner.invoke(
+        main, ["summary", "lenet", "--input-shape", "32,32,3", "--classes", "5", "--format", "md"]
+    )
     assert md.exit_code == 0, md.output
     assert md.output.startswith("| name") and "32x32x3" in md.output
     assert "| lenet_predictions | Dense" in md.output and " 5 " in md.output
@@ -32,19 +34,23 @@ def test_summary_formats_and_options():
 
 
 def test_summary_keras_applications():
-    result = CliRunner().invoke(main, ["summary", "keras:MobileNetV2", "--input-shape", "96,96,3",
-                                       "--classes", "10"])
+    result = CliRunner().invoke(
+        main, ["summary", "keras:MobileNetV2", "--input-shape", "96,96,3", "--classes", "10"]
+    )
     assert result.exit_code == 0, result.output
     assert "Params: 2,270,794" in result.output
 
 
-@pytest.mark.parametrize("args,message", [
-    (["summary", "lenet", "--input-shape", "32,abc,3"], "Received: '32,abc,3'"),
-    (["summary", "lenet", "--input-shape", "0,32,3"], "Received: '0,32,3'"),
-    (["summary", "lenet", "--classes", "0"], "Received: 0"),
-    (["summary", "no_such_model"], "Unknown model"),
-    (["summary", "keras:NoSuchNet"], "Received: 'keras:NoSuchNet'"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["summary", "lenet", "--input-shape", "32,abc,3"], "Received: '32,abc,3'"),
+        (["summary", "lenet", "--input-shape", "0,32,3"], "Received: '0,32,3'"),
+        (["summary", "lenet", "--classes", "0"], "Received: 0"),
+        (["summary", "no_such_model"], "Unknown model"),
+        (["summary", "keras:NoSuchNet"], "Received: 'keras:NoSuchNet'"),
+    ],
+)
 def test_summary_errors_are_friendly(args, message):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1
@@ -56,5 +62,9 @@ def test_parse_input_shape():
     assert parse_input_shape("224,224,3") == (224, 224, 3)
     assert parse_input_shape(" (32x32x1) ") == (32, 32, 1)
     assert parse_input_shape(None) is None
-    with pytest.raises(ValueError, match=r"Received: '3'"):
+    with pytest.raises(ArgumentError, match=r"Received: '3'"):
         parse_input_shape("3")
+    with pytest.raises(ArgumentError, match=r"Received: '5'"):
+        build("lenet", classes="5")
+    with pytest.raises(ArgumentError, match=r"Received: 'tsv'"):
+        summarize("lenet", fmt="tsv")

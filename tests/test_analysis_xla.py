@@ -33,8 +33,9 @@ SCRIPT = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def comparisons():
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return {c["model"]: c for c in json.loads(out.stdout.strip().splitlines()[-1])}
 
@@ -50,7 +51,10 @@ def test_xla_flops_agree_with_two_times_macs(comparisons):
         assert no_pad <= xla <= no_pad + c["other_ops"], name
         assert xla / no_pad == pytest.approx(1.0, abs=0.025), name
     # convs and dense only, bias adds fused: XLA's count is exactly ours without padding taps
-    assert comparisons["convstack"]["xla_flops"] == comparisons["convstack"]["flops without padding taps"]
+    assert (
+        comparisons["convstack"]["xla_flops"]
+        == comparisons["convstack"]["flops without padding taps"]
+    )
     # stated tolerance on 2 x MACs itself: within 2% where padding is a small share of the work
     assert comparisons["lenet"]["xla / (2 x MACs)"] == pytest.approx(1.0, abs=0.02)
     assert comparisons["mobilenetv2_1.00_96"]["xla / (2 x MACs)"] == pytest.approx(1.0, abs=0.02)
@@ -62,8 +66,9 @@ def test_xla_cost_needs_the_jax_backend():
     import keras
 
     from kerascnn.analysis.xla import xla_cost
+    from kerascnn.errors import ArgumentError
 
     if keras.backend.backend() == "jax":
         pytest.skip("this process runs on JAX")
-    with pytest.raises(ValueError, match=r"KERAS_BACKEND=jax.*Received: backend="):
+    with pytest.raises(ArgumentError, match=r"KERAS_BACKEND=jax.*Received: backend="):
         xla_cost(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]))

@@ -8,7 +8,8 @@
 MACs are the multiply-accumulates of conv/dense/depthwise layers per sample (torchvision/timm
 "GFLOPS"/GMACs); FLOPs = 2 x MACs; BatchNorm, activations, pooling and adds are "other ops".
 See :mod:`kerascnn.analysis.profile` for the full conventions and :mod:`kerascnn.analysis.calc`
-for the calculators used in the lessons.
+for the calculators used in the lessons; every output-size, padding and receptive-field formula
+is :mod:`kerascnn.geometry`'s.
 """
 
 from kerascnn.analysis import calc

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numbers
 import re
-from typing import Sequence
+from collections.abc import Sequence
+
+from kerascnn.errors import ArgumentError
 
 FORMATS = ("table", "md", "csv")
 
@@ -26,7 +29,7 @@ def parse_input_shape(text: str | Sequence[int] | None) -> tuple[int, ...] | Non
     except (TypeError, ValueError):
         shape = ()
     if len(shape) not in (2, 3, 4) or any(d < 1 for d in shape):
-        raise ValueError(
+        raise ArgumentError(
             "The input shape must be 2-4 positive integers separated by commas or 'x', "
             f"height,width,channels (e.g. 224,224,3). Received: {text!r}"
         )
@@ -36,15 +39,17 @@ def parse_input_shape(text: str | Sequence[int] | None) -> tuple[int, ...] | Non
 def build(model: str, input_shape=None, classes: int | None = None):
     """A registered model (name or spec string), or ``keras:Name`` for keras.applications."""
     shape = parse_input_shape(input_shape)
-    if classes is not None and (isinstance(classes, bool) or int(classes) < 1):
-        raise ValueError(f"--classes must be a positive integer. Received: {classes!r}")
+    if classes is not None and (
+        isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or classes < 1
+    ):
+        raise ArgumentError(f"--classes must be a positive integer. Received: {classes!r}")
     if model.startswith("keras:"):
         import keras
 
         cls_name = model.split(":", 1)[1]
         fn = getattr(keras.applications, cls_name, None)
         if fn is None or not callable(fn):
-            raise ValueError(
+            raise ArgumentError(
                 f"keras.applications has no {cls_name!r} (e.g. keras:ResNet50, keras:MobileNetV2). "
                 f"Received: {model!r}"
             )
@@ -67,7 +72,7 @@ def build(model: str, input_shape=None, classes: int | None = None):
 def summarize(model: str, input_shape=None, classes: int | None = None, fmt: str = "table") -> str:
     """Build ``model``, profile it and return the per-layer table plus totals as text."""
     if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}. Received: {fmt!r}")
+        raise ArgumentError(f"format must be one of {', '.join(FORMATS)}. Received: {fmt!r}")
     from kerascnn.analysis.profile import profile
 
     prof = profile(build(model, input_shape, classes))

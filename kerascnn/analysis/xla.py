@@ -30,6 +30,8 @@ from typing import Any
 
 import keras
 
+from kerascnn.errors import ArgumentError
+
 __all__ = ["xla_cost", "compare"]
 
 
@@ -40,7 +42,7 @@ def xla_cost(model, batch_size: int = 1) -> dict[str, float]:
     ``batch_size`` (default 1: per sample).
     """
     if keras.backend.backend() != "jax":
-        raise ValueError(
+        raise ArgumentError(
             "xla_cost() needs the JAX backend: run with KERAS_BACKEND=jax. "
             f"Received: backend={keras.backend.backend()!r}"
         )
@@ -48,20 +50,27 @@ def xla_cost(model, batch_size: int = 1) -> dict[str, float]:
 
     shapes = [tuple(t.shape[1:]) for t in model.inputs]
     if any(d is None for s in shapes for d in s):
-        raise ValueError(f"xla_cost() needs a fixed input shape. Received: input shapes {shapes}")
+        raise ArgumentError(
+            f"xla_cost() needs a fixed input shape. Received: input shapes {shapes}"
+        )
     trainable = [v.value for v in model.trainable_variables]
     non_trainable = [v.value for v in model.non_trainable_variables]
 
     def infer(*xs):
-        y, _ = model.stateless_call(trainable, non_trainable, xs[0] if len(xs) == 1 else list(xs),
-                                    training=False)
+        y, _ = model.stateless_call(
+            trainable, non_trainable, xs[0] if len(xs) == 1 else list(xs), training=False
+        )
         return y
 
-    args = [jax.ShapeDtypeStruct((batch_size,) + s, str(t.dtype)) for s, t in zip(shapes, model.inputs)]
+    args = [
+        jax.ShapeDtypeStruct((batch_size,) + s, str(t.dtype)) for s, t in zip(shapes, model.inputs)
+    ]
     cost = jax.jit(infer).lower(*args).compile().cost_analysis()
     if isinstance(cost, (list, tuple)):  # older jax: one dict per computation
         cost = cost[0]
-    return {k: float(cost.get(k, 0.0) or 0.0) for k in ("flops", "transcendentals", "bytes accessed")}
+    return {
+        k: float(cost.get(k, 0.0) or 0.0) for k in ("flops", "transcendentals", "bytes accessed")
+    }
 
 
 def compare(model) -> dict[str, Any]:
@@ -83,5 +92,6 @@ def compare(model) -> dict[str, Any]:
         "xla / (2 x MACs)": xla["flops"] / ours if ours else float("nan"),
         "xla / flops without padding": xla["flops"] / no_pad if no_pad else float("nan"),
         "xla excess over no-padding flops / other_ops": (xla["flops"] - no_pad) / prof.other_ops
-        if prof.other_ops else float("nan"),
+        if prof.other_ops
+        else float("nan"),
     }

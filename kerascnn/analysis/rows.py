@@ -1,0 +1,232 @@
+"""The rows and totals of a profile, and their renderings (markdown, text, CSV, DataFrame).
+
+:class:`LayerProfile` is one call of one layer; :class:`ModelProfile` holds the rows of a model
+and sums them. The conventions behind the numbers are in :mod:`kerascnn.analysis.profile`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["LayerProfile", "ModelProfile"]
+
+
+@dataclass
+class LayerProfile:
+    """One row of the profile: one call of one layer (a shared layer has one row per call)."""
+
+    name: str
+    type: str
+    output_shape: tuple | list  # per sample (no batch); a list of tuples for several outputs
+    trainable_params: int = 0
+    non_trainable_params: int = 0
+    macs: int = 0
+    other_ops: int = 0
+    rf_size: tuple | None = None  # per spatial dimension; None when unknown / not spatial
+    rf_jump: tuple | None = None  # None entries: the unit sees the whole (global) input
+    rf_start: tuple | None = None
+    activation_bytes: int = 0
+    note: str = ""
+    padding_macs: int = 0
+    """The part of ``macs`` that multiplies zero padding (XLA's cost analysis skips it)."""
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+
+def _fmt_shape(shape) -> str:
+    if isinstance(shape, list):
+        return ", ".join(_fmt_shape(s) for s in shape)
+    return "x".join("?" if d is None else str(d) for d in shape)
+
+
+def _fmt_rf(values) -> str:
+    if values is None:
+        return ""
+    vals = [
+        "-" if v is None else (str(v) if float(v).is_integer() else f"{float(v):.3g}")
+        for v in values
+    ]
+    vals = [v[:-2] if v.endswith(".0") else v for v in vals]
+    return vals[0] if len(set(vals)) == 1 else "x".join(vals)
+
+
+def _human(n: float, unit: str = "") -> str:
+    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= div:
+            return f"{n / div:.2f}{suffix}{unit}"
+    return f"{int(n)}{unit}"
+
+
+@dataclass
+class ModelProfile:
+    """The profile of a model: rows plus totals. See the module docstring for conventions."""
+
+    name: str
+    input_shape: tuple | list
+    dtype: str
+    rows: list[LayerProfile] = field(default_factory=list)
+    unknown_layers: list[str] = field(default_factory=list)
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(r.trainable_params for r in self.rows)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return sum(r.non_trainable_params for r in self.rows)
+
+    @property
+    def total_params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    @property
+    def total_macs(self) -> int:
+        """Multiply-accumulates per sample (conv/dense/depthwise), the "GMACs" of papers."""
+        return sum(r.macs for r in self.rows)
+
+    @property
+    def total_flops(self) -> int:
+        """2 x total_macs."""
+        return 2 * self.total_macs
+
+    @property
+    def other_ops(self) -> int:
+        return sum(r.other_ops for r in self.rows)
+
+    @property
+    def padding_macs(self) -> int:
+        """The part of total_macs that multiplies zero padding (counted, as torchvision does)."""
+        return sum(r.padding_macs for r in self.rows)
+
+    @property
+    def activation_bytes(self) -> int:
+        return sum(r.activation_bytes for r in self.rows)
+
+    @property
+    def receptive_field(self) -> tuple | None:
+        """Receptive-field size of the last spatial layer (per spatial dimension)."""
+        for r in reversed(self.rows):
+            if r.rf_size is not None and r.rf_jump is not None and None not in r.rf_jump:
+                return r.rf_size
+        return None
+
+    def totals(self) -> dict[str, Any]:
+        """Flat dict of the totals (JSON-friendly)."""
+        return {
+            "model": self.name,
+            "input_shape": self.input_shape,
+            "dtype": self.dtype,
+            "layers": len(self.rows),
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
+            "total_macs": self.total_macs,
+            "total_flops": self.total_flops,
+            "other_ops": self.other_ops,
+            "padding_macs": self.padding_macs,
+            "activation_bytes": self.activation_bytes,
+            "unknown_layers": list(self.unknown_layers),
+        }
+
+    def _records(self, human: bool = False) -> list[dict[str, Any]]:
+        out = []
+        for r in self.rows:
+            out.append(
+                {
+                    "name": r.name,
+                    "type": r.type,
+                    "output": _fmt_shape(r.output_shape),
+                    "params": _human(r.params) if human else r.params,
+                    "non-trainable": r.non_trainable_params
+                    if not human
+                    else (_human(r.non_trainable_params) if r.non_trainable_params else ""),
+                    "MACs": _human(r.macs) if human else r.macs,
+                    "other ops": _human(r.other_ops) if human else r.other_ops,
+                    "RF": _fmt_rf(r.rf_size),
+                    "jump": _fmt_rf(r.rf_jump),
+                    "start": _fmt_rf(r.rf_start),
+                    "act bytes": _human(r.activation_bytes, "B") if human else r.activation_bytes,
+                    "note": r.note,
+                }
+            )
+        return out
+
+    def to_dataframe(self):
+        """One row per layer call as a pandas DataFrame (raw numbers; tuples per dimension)."""
+        import pandas as pd
+
+        records = []
+        for r in self.rows:
+            d = asdict(r)
+            d["params"] = r.params
+            records.append(d)
+        cols = [
+            "name",
+            "type",
+            "output_shape",
+            "params",
+            "trainable_params",
+            "non_trainable_params",
+            "macs",
+            "other_ops",
+            "rf_size",
+            "rf_jump",
+            "rf_start",
+            "activation_bytes",
+            "note",
+        ]
+        return pd.DataFrame.from_records(records, columns=cols)
+
+    def totals_lines(self) -> list[str]:
+        t = self
+        lines = [
+            f"Model: {t.name}   input {_fmt_shape(t.input_shape)}   dtype {t.dtype}",
+            f"Params: {t.total_params:,} (trainable {t.trainable_params:,}, "
+            f"non-trainable {t.non_trainable_params:,})",
+            f"MACs: {t.total_macs:,} ({_human(t.total_macs)})   FLOPs = 2 x MACs: "
+            f"{_human(t.total_flops)}   other ops: {_human(t.other_ops)}",
+            f"Activations: {_human(t.activation_bytes, 'B')} per sample (sum of layer outputs)",
+        ]
+        rf = self.receptive_field
+        if rf is not None:
+            lines.append(f"Receptive field of the last spatial layer: {_fmt_rf(rf)} px")
+        if self.padding_macs:
+            lines.append(
+                f"Of the MACs, {_human(self.padding_macs)} multiply zero padding "
+                "(XLA's cost analysis skips those)"
+            )
+        if self.unknown_layers:
+            lines.append(
+                "Not understood (MACs unknown, counted as 0): " + ", ".join(self.unknown_layers)
+            )
+        return lines
+
+    def to_markdown(self, human: bool = True) -> str:
+        """The per-layer table as GitHub markdown, followed by the totals."""
+        import pandas as pd
+
+        table = pd.DataFrame(self._records(human)).to_markdown(index=False, disable_numparse=human)
+        return table + "\n\n" + "\n".join(f"- {line}" for line in self.totals_lines()) + "\n"
+
+    def to_text(self) -> str:
+        """A plain aligned table for terminals, followed by the totals."""
+        import pandas as pd
+
+        df = pd.DataFrame(self._records(True)).drop(columns=["non-trainable"])  # in the totals
+        empty = [c for c in df.columns if (df[c].astype(str) == "").all()]
+        df = df.drop(columns=empty)
+        align = ["left" if c in ("name", "type", "note") else "right" for c in df.columns]
+        table = df.to_markdown(
+            index=False, tablefmt="simple", disable_numparse=True, colalign=align
+        )
+        return table + "\n\n" + "\n".join(self.totals_lines()) + "\n"
+
+    def to_csv(self) -> str:
+        return self.to_dataframe().to_csv(index=False)
