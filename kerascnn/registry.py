@@ -1,10 +1,16 @@
 """Model registry: name -> builder, plus metadata, spec strings and ``create_model``.
 
-Habits from timm: one small function per variant, decorated with ``@register_model``;
+Habits from timm: one small callable per variant, registered with ``@register_model``;
 ``create_model`` accepts a plain name (``"resnet18"``) or a spec string with literal keyword
 arguments (``"vgg11(width=0.25)"``). Spec strings are parsed with :mod:`ast` and only
 literals are accepted: no names, calls, attributes or arithmetic beyond a unary minus, so a
 spec can never run code.
+
+The zoo registers every variant the same way: a family builder with a real signature
+(``build_resnet(depth, *, input_shape=None, num_classes=1000, ...)``) and one line per variant,
+``resnet18 = register_model(...)(variant(build_resnet, "resnet18", 18))``. A variant has the
+builder's keywords as its own signature (``help(resnet18)`` shows them), so ``create_model``
+rejects a keyword the model does not take, naming those it does.
 """
 
 from __future__ import annotations
@@ -13,14 +19,16 @@ import ast
 import difflib
 import fnmatch
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from kerascnn.errors import ArgumentError
 
 __all__ = [
     "ModelInfo",
     "register_model",
+    "variant",
     "register_alias",
     "create_model",
     "list_models",
@@ -103,6 +111,61 @@ def register_model(
     return decorate
 
 
+def check_keywords(model: str, signature: inspect.Signature, kwargs: dict[str, Any]) -> None:
+    """Raise ArgumentError when ``kwargs`` holds a keyword that ``signature`` does not take."""
+    params = signature.parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = sorted(k for k in kwargs if k not in params)
+    if unknown:
+        raise ArgumentError(
+            f"Model {model!r} does not accept {', '.join(unknown)}. Accepted keywords: "
+            f"{', '.join(params)}. Received: {kwargs!r}"
+        )
+
+
+def variant(
+    builder: Callable[..., Any], name: str, *fixed: Any, doc: str | None = None, **defaults: Any
+) -> Callable[..., Any]:
+    """A model variant: ``builder`` with its leading arguments ``fixed`` and new ``defaults``.
+
+    The variant takes keywords only; its signature is the builder's without the fixed
+    arguments, with ``name`` defaulting to the variant's name and ``defaults`` applied::
+
+        vgg11_bn = variant(build_vgg, "vgg11_bn", SPECS["vgg11"], batch_norm=True)
+    """
+    params = list(inspect.signature(builder).parameters.values())
+    positional = [p for p in params if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    if len(fixed) > len(positional):
+        raise TypeError(
+            f"variant {name!r}: {builder.__name__} takes {len(positional)} positional "
+            f"arguments, {len(fixed)} were fixed."
+        )
+    rest = [p for p in params if p not in positional[: len(fixed)]]
+    defaults = {"name": name, **defaults}
+    missing = set(defaults) - {p.name for p in rest}
+    if missing:
+        raise TypeError(f"variant {name!r}: {builder.__name__} has no argument {sorted(missing)}.")
+    signature = inspect.Signature(
+        [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=defaults.get(p.name, p.default))
+            for p in rest
+        ]
+    )
+
+    def build(**kwargs: Any):
+        check_keywords(name, signature, kwargs)
+        return builder(*fixed, **{**defaults, **kwargs})
+
+    build.__name__ = build.__qualname__ = name
+    build.__module__ = builder.__module__
+    build.__signature__ = signature  # type: ignore[attr-defined]
+    summary = (builder.__doc__ or "").strip().splitlines()[:1]
+    build.__doc__ = doc or f"{name}: {summary[0] if summary else builder.__name__}"
+    build.builder = builder  # type: ignore[attr-defined]
+    return build
+
+
 def register_alias(alias: str, target: str) -> None:
     """Make ``alias`` resolve to the registered model ``target`` (e.g. ``vgg`` -> ``vgg11``)."""
     if alias in _REGISTRY or alias in _ALIASES:
@@ -135,8 +198,7 @@ def _resolve(name: str) -> ModelInfo:
     close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise ArgumentError(
-        f"Unknown model {name!r}.{hint} Known models: {', '.join(known)}. "
-        f"Received: name={name!r}"
+        f"Unknown model {name!r}.{hint} Known models: {', '.join(known)}. Received: name={name!r}"
     )
 
 
@@ -215,22 +277,5 @@ def create_model(name_or_spec: str, **kwargs: Any):
     name, spec_kwargs = parse_spec(name_or_spec)
     info = _resolve(name)
     merged = {**spec_kwargs, **kwargs}
-    params = inspect.signature(info.builder).parameters
-    takes_var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    if not takes_var_kw:
-        unknown = sorted(k for k in merged if k not in params)
-        if unknown:
-            accepted = ", ".join(k for k in params)
-            raise ArgumentError(
-                f"Model {info.name!r} does not accept {', '.join(unknown)}. Accepted keywords: "
-                f"{accepted}. Received: {name_or_spec!r} with {kwargs!r}"
-            )
-    try:
-        return info.builder(**merged)
-    except TypeError as exc:  # a variant forwarding **kwargs met a keyword its family lacks
-        if "unexpected keyword argument" not in str(exc):
-            raise
-        raise ArgumentError(
-            f"Model {info.name!r} does not accept that keyword ({exc}). "
-            f"Received: {name_or_spec!r} with {kwargs!r}"
-        ) from None
+    check_keywords(info.name, inspect.signature(info.builder), merged)
+    return info.builder(**merged)

@@ -16,9 +16,10 @@ from kerascnn.layers.padding2d import MODES, NUMPY_MODE, pad_indices
 
 
 def _reference(x, padding, mode, value=0.0):
-    (t, b), (l, r) = padding
+    (top, bottom), (left, right) = padding
     kwargs = {"constant_values": value} if NUMPY_MODE[mode] == "constant" else {}
-    return np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), mode=NUMPY_MODE[mode], **kwargs)
+    pads = ((0, 0), (top, bottom), (left, right), (0, 0))
+    return np.pad(x, pads, mode=NUMPY_MODE[mode], **kwargs)
 
 
 def test_pad_indices_equal_np_pad_of_arange_exhaustively():
@@ -27,12 +28,17 @@ def test_pad_indices_equal_np_pad_of_arange_exhaustively():
             for before in range(0, 17):
                 for after in (0, 1, 5, 16):
                     expected = np.pad(np.arange(n), (before, after), mode=mode)
-                    np.testing.assert_array_equal(pad_indices(n, before, after, mode), expected,
-                                                  err_msg=f"{mode} n={n} pads=({before},{after})")
+                    np.testing.assert_array_equal(
+                        pad_indices(n, before, after, mode),
+                        expected,
+                        err_msg=f"{mode} n={n} pads=({before},{after})",
+                    )
 
 
 @given(
-    h=st.integers(1, 6), w=st.integers(1, 6), c=st.integers(1, 3),
+    h=st.integers(1, 6),
+    w=st.integers(1, 6),
+    c=st.integers(1, 3),
     pads=st.tuples(*[st.integers(0, 9)] * 4),
     mode=st.sampled_from(MODES),
     value=st.floats(-5, 5, allow_nan=False, width=32),
@@ -65,10 +71,17 @@ def test_padding_argument_forms(padding):
 def test_docstring_example_rows():
     row = np.arange(1, 5, dtype="float32").reshape(1, 1, 4, 1)  # a b c d = 1 2 3 4
     left2 = ((0, 0), (2, 0))
-    got = {m: np.asarray(Padding2D(left2, mode=m)(row))[0, 0, :2, 0].tolist()
-           for m in ("zero", "reflect", "symmetric", "replicate", "wrap")}
-    assert got == {"zero": [0, 0], "reflect": [3, 2], "symmetric": [2, 1],
-                   "replicate": [1, 1], "wrap": [3, 4]}
+    got = {
+        m: np.asarray(Padding2D(left2, mode=m)(row))[0, 0, :2, 0].tolist()
+        for m in ("zero", "reflect", "symmetric", "replicate", "wrap")
+    }
+    assert got == {
+        "zero": [0, 0],
+        "reflect": [3, 2],
+        "symmetric": [2, 1],
+        "replicate": [1, 1],
+        "wrap": [3, 4],
+    }
     const = Padding2D(left2, mode="constant", constant_value=7)(row)
     assert np.asarray(const)[0, 0, :2, 0].tolist() == [7, 7]
 
@@ -137,7 +150,12 @@ def test_padding2d_matches_np_pad_on_jax_backend():
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
     # Block TensorFlow so importing kerascnn.layers proves it does not need it.
     blocker = "import sys; sys.modules['tensorflow'] = None\n"
-    proc = subprocess.run([sys.executable, "-c", blocker + JAX_SCRIPT], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", blocker + JAX_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "OK 30" in proc.stdout

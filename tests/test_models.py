@@ -5,10 +5,9 @@ right shape and finite values, a .keras save/load round trip gives identical out
 include_top=False + pooling gives a feature vector.
 """
 
+import keras
 import numpy as np
 import pytest
-
-import keras
 
 from kerascnn import create_model, list_models, model_info
 

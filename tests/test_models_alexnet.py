@@ -1,14 +1,13 @@
 """AlexNet fidelity: torchvision's and the paper's counts, groups, stems, adaptive pool, learning."""
 
+import keras
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
-
-import keras
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kerascnn import create_model, model_info
-from kerascnn.models import alexnet as alexnet_module
-from kerascnn.models.alexnet import REFERENCE_PARAMS
+from kerascnn.models.alexnet import MIN_INPUT_SIZE, REFERENCE_PARAMS, alexnet
 
 
 def _paper_count(num_classes=1000):
@@ -31,7 +30,10 @@ def test_torchvision_count():
     # at 224 the map before the classifier is already 6x6: no adaptive pool layer is needed
     assert model.get_layer("alexnet_pool3").output.shape[1:] == (6, 6, 256)
     assert not any(isinstance(lay, keras.layers.AdaptiveAveragePooling2D) for lay in model.layers)
-    sizes = [model.get_layer(n).output.shape[1] for n in ("alexnet_conv1", "alexnet_pool1", "alexnet_pool2")]
+    sizes = [
+        model.get_layer(n).output.shape[1]
+        for n in ("alexnet_conv1", "alexnet_pool1", "alexnet_pool2")
+    ]
     assert sizes == [55, 27, 13]
 
 
@@ -49,7 +51,7 @@ def test_paper_variant_count_and_groups():
 
 def test_grouped_conv_really_splits_channels():
     """Changing the second half of conv4's input must not move the first half of its output."""
-    model = alexnet_module.alexnet(variant="paper", input_shape=(32, 32, 3), include_top=False, width=0.25)
+    model = alexnet(variant="paper", input_shape=(32, 32, 3), include_top=False, width=0.25)
     conv4 = model.get_layer("alexnet_conv4")
     probe = keras.Model(conv4.input, conv4.output)
     x = np.random.default_rng(0).normal(size=(1, *conv4.input.shape[1:])).astype("float32")
@@ -85,12 +87,12 @@ def test_larger_inputs_get_torchvisions_adaptive_pool():
 
 @settings(max_examples=6, deadline=None)
 @given(
-    h=st.integers(alexnet_module.MIN_INPUT_SIZE, 90),
-    w=st.integers(alexnet_module.MIN_INPUT_SIZE, 90),
+    h=st.integers(MIN_INPUT_SIZE, 90),
+    w=st.integers(MIN_INPUT_SIZE, 90),
     variant=st.sampled_from(["torchvision", "paper"]),
 )
 def test_any_size_from_minimum_builds_and_runs(h, w, variant):
-    model = alexnet_module.alexnet(input_shape=(h, w, 3), num_classes=5, width=0.125, variant=variant)
+    model = alexnet(input_shape=(h, w, 3), num_classes=5, width=0.125, variant=variant)
     y = np.asarray(model(np.ones((1, h, w, 3), "float32"), training=False))
     assert y.shape == (1, 5) and np.isfinite(y).all()
     keras.backend.clear_session()
@@ -115,7 +117,9 @@ def test_bad_arguments_raise(kwargs, fragment):
 
 
 def test_paper_variant_round_trip(tmp_path):
-    model = create_model("alexnet(variant='paper', width=0.3)", input_shape=(32, 32, 3), num_classes=10)
+    model = create_model(
+        "alexnet(variant='paper', width=0.3)", input_shape=(32, 32, 3), num_classes=10
+    )
     assert all(lay.filters % 2 == 0 for lay in model.layers if isinstance(lay, keras.layers.Conv2D))
     x = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype("float32")
     y = np.asarray(model(x))

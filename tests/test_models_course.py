@@ -2,10 +2,9 @@
 counts derived by hand, layer structure from the specs, small inputs, and short training runs
 on the embedded Fashion-MNIST subset."""
 
+import keras
 import numpy as np
 import pytest
-
-import keras
 
 from kerascnn import create_model, model_info
 
@@ -30,7 +29,9 @@ def test_simple_convnet_433890():
     conv = _layers(model, keras.layers.Conv2D)
     assert len(conv) == 1 and conv[0].filters == 30 and conv[0].kernel_size == (5, 5)
     assert [d.units for d in _layers(model, keras.layers.Dense)] == [100, 10]
-    assert [d.rate for d in _layers(model, keras.layers.Dropout)] == [0.5]  # our param-free addition
+    assert [d.rate for d in _layers(model, keras.layers.Dropout)] == [
+        0.5
+    ]  # our param-free addition
     book = create_model("simple_convnet", dropout=0.0)  # the book's exact network
     assert not _layers(book, keras.layers.Dropout) and book.count_params() == expected
 
@@ -38,15 +39,23 @@ def test_simple_convnet_433890():
 def test_cifar_cnn_exactly_5852170_trainable():
     model = create_model("cifar_cnn")  # canonical 32x32x3 / 10
     assert model.input_shape == (None, 32, 32, 3)
-    convs = (3 * 9 * 32 + 32) + (32 * 9 * 64 + 64) + (64 * 9 * 128 + 128) + (128 * 9 * 128 + 128) \
-        + (128 * 9 * 256 + 256) + (256 * 9 * 256 + 256)
+    convs = (
+        (3 * 9 * 32 + 32)
+        + (32 * 9 * 64 + 64)
+        + (64 * 9 * 128 + 128)
+        + (128 * 9 * 128 + 128)
+        + (128 * 9 * 256 + 256)
+        + (256 * 9 * 256 + 256)
+    )
     dense = (4 * 4 * 256 * 1024 + 1024) + (1024 * 512 + 512) + (512 * 10 + 10)
     bn = 2 * (32 + 128 + 256)
     assert convs + dense == 5_851_338 and bn == 832
     assert _trainable(model) == convs + dense + bn == 5_852_170
     assert model.count_params() == 5_852_170 + 832  # + BN moving mean/variance
     assert [c.filters for c in _layers(model, keras.layers.Conv2D)] == [32, 64, 128, 128, 256, 256]
-    assert all(c.kernel_size == (3, 3) and c.padding == "same" for c in _layers(model, keras.layers.Conv2D))
+    assert all(
+        c.kernel_size == (3, 3) and c.padding == "same" for c in _layers(model, keras.layers.Conv2D)
+    )
     assert [d.units for d in _layers(model, keras.layers.Dense)] == [1024, 512, 10]
     assert [d.rate for d in _layers(model, keras.layers.Dropout)] == [0.25, 0.1, 0.1]
     assert len(_layers(model, keras.layers.MaxPooling2D)) == 3
@@ -56,7 +65,9 @@ def test_simple_cnn_structure_and_count():
     model = create_model("simple_cnn")
     assert model.input_shape == (None, 28, 28, 1)
     convs = _layers(model, keras.layers.Conv2D)
-    assert [c.filters for c in convs] == [64, 128, 256] and all(c.kernel_size == (3, 3) for c in convs)
+    assert [c.filters for c in convs] == [64, 128, 256] and all(
+        c.kernel_size == (3, 3) for c in convs
+    )
     assert len(_layers(model, keras.layers.BatchNormalization)) == 3
     assert len(_layers(model, keras.layers.MaxPooling2D)) == 3
     assert len(_layers(model, keras.layers.GlobalAveragePooling2D)) == 1
@@ -69,11 +80,27 @@ def test_simple_cnn_structure_and_count():
 def test_allconv_c_count_and_no_pooling():
     model = create_model("allconv")
     assert model.input_shape == (None, 32, 32, 3)
-    expected = (3 * 9 * 96 + 96) + 2 * (96 * 9 * 96 + 96) + (96 * 9 * 192 + 192) + 3 * (192 * 9 * 192 + 192) \
-        + (192 * 192 + 192) + (192 * 10 + 10)
+    expected = (
+        (3 * 9 * 96 + 96)
+        + 2 * (96 * 9 * 96 + 96)
+        + (96 * 9 * 192 + 192)
+        + 3 * (192 * 9 * 192 + 192)
+        + (192 * 192 + 192)
+        + (192 * 10 + 10)
+    )
     assert model.count_params() == expected == 1_369_738
     assert not _layers(model, keras.layers.MaxPooling2D) and not _layers(model, keras.layers.Dense)
-    assert [c.strides[0] for c in _layers(model, keras.layers.Conv2D)] == [1, 1, 2, 1, 1, 2, 1, 1, 1]
+    assert [c.strides[0] for c in _layers(model, keras.layers.Conv2D)] == [
+        1,
+        1,
+        2,
+        1,
+        1,
+        2,
+        1,
+        1,
+        1,
+    ]
     # the paper's 6x6 map before global averaging
     class_conv = model.get_layer("allconv_class_conv")
     assert tuple(class_conv.output.shape[1:]) == (6, 6, 10)
@@ -97,7 +124,9 @@ def test_registry_canonical_inputs():
 # --------------------------------------------------------------------------- inputs and knobs
 
 
-@pytest.mark.parametrize("name, size", [("simple_convnet", 6), ("simple_cnn", 8), ("cifar_cnn", 8), ("allconv", 9)])
+@pytest.mark.parametrize(
+    "name, size", [("simple_convnet", 6), ("simple_cnn", 8), ("cifar_cnn", 8), ("allconv", 9)]
+)
 def test_minimum_input_builds_and_one_below_raises(name, size):
     model = create_model(name, input_shape=(size, size, 1), num_classes=3)
     y = np.asarray(model(np.zeros((1, size, size, 1), "float32"), training=False))
@@ -125,8 +154,10 @@ def test_feature_extractor_shapes():
 # --------------------------------------------------------------------------- they learn
 
 
-@pytest.mark.parametrize("name, lr", [("simple_convnet", 1e-3), ("simple_cnn", 3e-3), ("cifar_cnn", 1e-3),
-                                      ("allconv_bn", 1e-3)])
+@pytest.mark.parametrize(
+    "name, lr",
+    [("simple_convnet", 1e-3), ("simple_cnn", 3e-3), ("cifar_cnn", 1e-3), ("allconv_bn", 1e-3)],
+)
 def test_short_training_run_lowers_loss(name, lr):
     from kerascnn.data import load_dataset
 

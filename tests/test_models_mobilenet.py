@@ -1,10 +1,9 @@
 """MobileNet v1/v2 fidelity: canonical parameter counts, keras.applications weights load into
 ours with identical outputs, the small-input stride plan, and a short training run."""
 
+import keras
 import numpy as np
 import pytest
-
-import keras
 
 from kerascnn import create_model
 from kerascnn.models.mobilenet import MIN_INPUT_SIZE, stride_plan
@@ -49,9 +48,12 @@ def _x(shape, seed=1):
         ("mobilenetv2(alpha=1.4)", lambda: keras.applications.MobileNetV2(weights=None, alpha=1.4)),
         ("mobilenet", lambda: keras.applications.MobileNet(weights=None)),
         ("mobilenet(alpha=0.5)", lambda: keras.applications.MobileNet(weights=None, alpha=0.5)),
-        ("mobilenet(alpha=0.75, depth_multiplier=2)",
-         lambda: keras.applications.MobileNet(weights=None, alpha=0.75, depth_multiplier=2,
-                                              input_shape=(224, 224, 3))),
+        (
+            "mobilenet(alpha=0.75, depth_multiplier=2)",
+            lambda: keras.applications.MobileNet(
+                weights=None, alpha=0.75, depth_multiplier=2, input_shape=(224, 224, 3)
+            ),
+        ),
     ],
 )
 def test_canonical_params_match_keras_applications(spec, reference):
@@ -74,12 +76,28 @@ def test_published_counts():
 @pytest.mark.parametrize(
     "spec, reference",
     [
-        ("mobilenetv2", lambda s: keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=s)),
-        ("mobilenetv2(alpha=0.35)",
-         lambda s: keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=s, alpha=0.35)),
-        ("mobilenet", lambda s: keras.applications.MobileNet(weights=None, include_top=False, input_shape=s)),
-        ("mobilenet(alpha=0.5)",
-         lambda s: keras.applications.MobileNet(weights=None, include_top=False, input_shape=s, alpha=0.5)),
+        (
+            "mobilenetv2",
+            lambda s: keras.applications.MobileNetV2(
+                weights=None, include_top=False, input_shape=s
+            ),
+        ),
+        (
+            "mobilenetv2(alpha=0.35)",
+            lambda s: keras.applications.MobileNetV2(
+                weights=None, include_top=False, input_shape=s, alpha=0.35
+            ),
+        ),
+        (
+            "mobilenet",
+            lambda s: keras.applications.MobileNet(weights=None, include_top=False, input_shape=s),
+        ),
+        (
+            "mobilenet(alpha=0.5)",
+            lambda s: keras.applications.MobileNet(
+                weights=None, include_top=False, input_shape=s, alpha=0.5
+            ),
+        ),
     ],
 )
 def test_keras_applications_weights_load_with_identical_outputs(spec, reference):
@@ -103,10 +121,19 @@ def test_adapt_strides_false_is_keras_layout_at_small_inputs():
     ours = create_model("mobilenetv2", input_shape=shape, include_top=False, adapt_strides=False)
     transfer_weights(ref, ours)
     x = _x(shape, seed=2)
-    np.testing.assert_allclose(np.asarray(ours(x, training=False)), np.asarray(ref(x, training=False)),
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        np.asarray(ours(x, training=False)),
+        np.asarray(ref(x, training=False)),
+        rtol=1e-4,
+        atol=1e-4,
+    )
     # by default the same input keeps a 4x4 map instead of 2x2
-    assert create_model("mobilenetv2", input_shape=shape, include_top=False).output_shape == (None, 4, 4, 1280)
+    assert create_model("mobilenetv2", input_shape=shape, include_top=False).output_shape == (
+        None,
+        4,
+        4,
+        1280,
+    )
 
 
 # --------------------------------------------------------------------------- small inputs
@@ -114,7 +141,7 @@ def test_adapt_strides_false_is_keras_layout_at_small_inputs():
 
 def test_stride_plan():
     assert stride_plan(224) == (True,) * 5
-    assert stride_plan(96) == (True,) * 5          # Keras' smallest weight size: untouched
+    assert stride_plan(96) == (True,) * 5  # Keras' smallest weight size: untouched
     assert stride_plan(64) == (False, True, True, True, True)
     assert stride_plan(32) == (False, False, True, True, True)
     assert stride_plan(28) == (False, False, True, True, True)
@@ -123,8 +150,16 @@ def test_stride_plan():
 
 
 @pytest.mark.parametrize("name", ["mobilenet", "mobilenetv2"])
-@pytest.mark.parametrize("shape, final", [((28, 28, 1), (4, 4)), ((32, 32, 3), (4, 4)), ((16, 16, 3), (4, 4)),
-                                          ((96, 96, 3), (3, 3)), ((40, 72, 3), (3, 5))])
+@pytest.mark.parametrize(
+    "shape, final",
+    [
+        ((28, 28, 1), (4, 4)),
+        ((32, 32, 3), (4, 4)),
+        ((16, 16, 3), (4, 4)),
+        ((96, 96, 3), (3, 3)),
+        ((40, 72, 3), (3, 5)),
+    ],
+)
 def test_final_feature_map(name, shape, final):
     """The plan follows the smaller side; the final map is never below 3x3."""
     model = create_model(name, input_shape=shape, include_top=False)
@@ -149,7 +184,7 @@ def test_inverted_residual_shortcuts():
     adds = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Add)]
     # (n - 1) identity shortcuts per stage: 0+1+2+3+2+2+0
     assert len(adds) == 10
-    assert len([l for l in model.layers if isinstance(l, keras.layers.DepthwiseConv2D)]) == 17
+    assert len([la for la in model.layers if isinstance(la, keras.layers.DepthwiseConv2D)]) == 17
 
 
 # --------------------------------------------------------------------------- it learns

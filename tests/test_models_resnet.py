@@ -1,12 +1,12 @@
 """Fidelity tests for ResNet / SE-ResNet: canonical counts, keras.applications weights,
 the two styles, SE placement, small-input stems, errors, and a short training run."""
 
+import keras
 import numpy as np
 import pytest
 
-import keras
-
 from kerascnn import create_model
+from kerascnn.blocks import se_channels
 from kerascnn.models import resnet as R
 
 
@@ -15,18 +15,21 @@ def _trainable(model):
 
 
 def _bn_channels(model):
-    return sum(l.gamma.shape[0] for l in model.layers if isinstance(l, keras.layers.BatchNormalization))
+    return sum(
+        la.gamma.shape[0] for la in model.layers if isinstance(la, keras.layers.BatchNormalization)
+    )
 
 
 # ----------------------------------------------------------------- canonical parameter counts
 
+
 @pytest.mark.parametrize(
     "name, expected",
     [
-        ("resnet18", 11_689_512),    # torchvision.models.resnet18
-        ("resnet34", 21_797_672),    # torchvision.models.resnet34
-        ("resnet50", 25_557_032),    # torchvision.models.resnet50
-        ("resnet101", 44_549_160),   # torchvision.models.resnet101
+        ("resnet18", 11_689_512),  # torchvision.models.resnet18
+        ("resnet34", 21_797_672),  # torchvision.models.resnet34
+        ("resnet50", 25_557_032),  # torchvision.models.resnet50
+        ("resnet101", 44_549_160),  # torchvision.models.resnet101
         ("seresnet50", 28_088_024),  # timm seresnet50
         ("seresnet18", 11_778_592),  # torchvision resnet18 + paper SE (r=16): 89,080 SE params
     ],
@@ -46,13 +49,13 @@ def test_seresnet18_timm_rounding():
     timm = _trainable(create_model("seresnet18", se_divisor=8))
     assert timm - paper == 2 * (2 * 64 * 4 + 4) == 1032
     assert timm == 11_779_624
-    assert R.se_channels(64, 16, 8) == 8 and R.se_channels(64, 16, 1) == 4
-    assert R.se_channels(2048, 16, 8) == R.se_channels(2048, 16, 1) == 128
+    assert se_channels(64, 1 / 16, 8) == 8 and se_channels(64, 1 / 16, 1) == 4
+    assert se_channels(2048, 1 / 16, 8) == se_channels(2048, 1 / 16, 1) == 128
 
 
 @pytest.mark.parametrize("depth, app", [(50, "ResNet50"), (101, "ResNet101")])
 def test_keras_style_count_equals_keras_applications(depth, app):
-    ours = R.resnet(depth, style="keras")
+    ours = R.build_resnet(depth, style="keras")
     theirs = getattr(keras.applications, app)(weights=None)
     assert ours.count_params() == theirs.count_params()
     assert _trainable(ours) == _trainable(theirs)
@@ -67,11 +70,13 @@ def test_keras_applications_resnet50_weights_load_with_identical_outputs():
     rng = np.random.default_rng(0)
     # Random values everywhere, BN moving statistics included, so every tensor matters.
     for layer in theirs.layers:
-        layer.set_weights([rng.normal(0, 0.05, w.shape).astype("float32") for w in layer.get_weights()])
+        layer.set_weights(
+            [rng.normal(0, 0.05, w.shape).astype("float32") for w in layer.get_weights()]
+        )
         if isinstance(layer, keras.layers.BatchNormalization):
             g, b, mean, var = layer.get_weights()
             layer.set_weights([1 + g, b, mean, np.abs(var) + 0.5])
-    ours_weighted = {l.name for l in ours.layers if l.weights}
+    ours_weighted = {la.name for la in ours.layers if la.weights}
     loaded = set()
     for layer in theirs.layers:
         if layer.weights:
@@ -88,6 +93,7 @@ def test_keras_applications_resnet50_weights_load_with_identical_outputs():
 
 
 # ----------------------------------------------------------------- structure
+
 
 def _layer(model, name):
     return model.get_layer(f"{model.name}_{name}")
@@ -108,7 +114,7 @@ def test_styles_differ_where_documented():
 
 def test_basic_block_shortcuts():
     model = R.resnet18(input_shape=(64, 64, 3), include_top=False)
-    names = {l.name for l in model.layers}
+    names = {la.name for la in model.layers}
     # stage conv2 keeps 64 channels at stride 1: identity; later stages project once.
     assert "resnet18_conv2_block1_0_conv" not in names
     assert "resnet18_conv3_block1_0_conv" in names and "resnet18_conv3_block2_0_conv" not in names
@@ -123,7 +129,9 @@ def test_se_sits_after_last_bn_before_add():
     assert inbound == {"seresnet50_conv4_block1_out", "seresnet50_conv4_block2_se_excite"}
     excite = _layer(model, "conv4_block2_se_excite")
     assert {t._keras_history.operation.name for t in excite.input} == {
-        "seresnet50_conv4_block2_3_bn", "seresnet50_conv4_block2_se_expand"}
+        "seresnet50_conv4_block2_3_bn",
+        "seresnet50_conv4_block2_se_expand",
+    }
     assert _layer(model, "conv4_block2_se_reduce").filters == 1024 // 16
     assert _layer(model, "conv4_block2_se_expand").filters == 1024
 
@@ -137,6 +145,7 @@ def test_odd_input_has_matching_branch_shapes():
 
 # ----------------------------------------------------------------- small inputs
 
+
 @pytest.mark.parametrize(
     "shape, stem, final",
     [
@@ -149,15 +158,25 @@ def test_odd_input_has_matching_branch_shapes():
 )
 def test_auto_stem(shape, stem, final):
     model = R.resnet18(input_shape=shape, include_top=False)
-    names = {l.name for l in model.layers}
+    names = {la.name for la in model.layers}
     assert ("resnet18_pool1_pool" in names) == (stem == "imagenet")
     assert _layer(model, "conv1_conv").kernel_size == ((3, 3) if stem == "cifar" else (7, 7))
     assert model.output_shape == (None, final, final, 512)
 
 
 def test_forced_stems():
-    assert R.resnet18(input_shape=(32, 32, 3), include_top=False, stem="imagenet").output_shape == (None, 1, 1, 512)
-    assert R.resnet18(input_shape=(96, 96, 3), include_top=False, stem="cifar").output_shape == (None, 12, 12, 512)
+    assert R.resnet18(input_shape=(32, 32, 3), include_top=False, stem="imagenet").output_shape == (
+        None,
+        1,
+        1,
+        512,
+    )
+    assert R.resnet18(input_shape=(96, 96, 3), include_top=False, stem="cifar").output_shape == (
+        None,
+        12,
+        12,
+        512,
+    )
 
 
 def test_width_scales_filters():
@@ -170,9 +189,9 @@ def test_width_scales_filters():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"style": "v2"}, r"style must be one of 'torchvision', 'keras'\. Received: style='v2'$"),
-        ({"stem": "deep"}, r"stem must be one of .*Received: stem='deep'$"),
-        ({"width": 0}, r"width must be a positive number\. Received: width=0$"),
+        ({"style": "v2"}, r"`style` must be one of 'torchvision', 'keras'\. Received: style='v2'$"),
+        ({"stem": "deep"}, r"`stem` must be one of .*Received: stem='deep'$"),
+        ({"width": 0}, r"`width` must be a positive number\. Received: width=0$"),
         ({"width": float("nan")}, r"Received: width=nan$"),
         ({"se": True, "se_reduction": 0}, r"Received: se_reduction=0$"),
         ({"se_divisor": 0}, r"Received: se_divisor=0$"),
@@ -186,10 +205,11 @@ def test_errors(kwargs, match):
 
 def test_unknown_depth():
     with pytest.raises(ValueError, match=r"Received: depth=20$"):
-        R.resnet(20)
+        R.build_resnet(20)
 
 
 # ----------------------------------------------------------------- it learns
+
 
 def test_short_training_run_loss_falls():
     from kerascnn.data import load_dataset
@@ -201,8 +221,11 @@ def test_short_training_run_loss_falls():
     # SE-ResNet-18 covers basic blocks, projections and SE; reduced width keeps the test fast
     # (CIFAR stem at 28x28, 8 steps).
     model = create_model("seresnet18(width=0.25)", input_shape=(28, 28, 1), num_classes=10)
-    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
-                  run_eagerly=True)  # 8 steps: tracing a graph would cost more than running them
+    model.compile(
+        optimizer=keras.optimizers.Adam(2e-3),
+        loss="sparse_categorical_crossentropy",
+        run_eagerly=True,
+    )  # 8 steps: tracing a graph would cost more than running them
     hist = model.fit(x, y, batch_size=64, epochs=2, verbose=0, shuffle=True).history["loss"]
     assert np.isfinite(hist).all()
     assert hist[-1] < hist[0] * 0.9  # mean loss of epoch 2 vs epoch 1

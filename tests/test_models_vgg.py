@@ -1,10 +1,10 @@
 """VGG fidelity: canonical parameter counts, keras.applications weights, small inputs, learning."""
 
+import keras
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
-
-import keras
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kerascnn import create_model, model_info
 from kerascnn.models import vgg
@@ -80,7 +80,10 @@ def test_head_formula_matches_a_full_build():
 def test_keras_applications_vgg16_weights_load_and_match(include_top):
     shape = (32, 32, 3)
     theirs = keras.applications.VGG16(
-        weights=None, include_top=include_top, input_shape=shape, classes=10,
+        weights=None,
+        include_top=include_top,
+        input_shape=shape,
+        classes=10,
         classifier_activation="softmax",
     )
     ours = vgg.vgg16(input_shape=shape, num_classes=10, include_top=include_top, fc_units=4096)
@@ -104,7 +107,9 @@ def test_vgg19_feature_weights_load_at_64px():
     theirs = keras.applications.VGG19(weights=None, include_top=False, input_shape=shape)
     ours = vgg.vgg19(input_shape=shape, include_top=False)
     _randomize(theirs, seed=3)
-    for a, b in zip([lay for lay in theirs.layers if lay.weights], [lay for lay in ours.layers if lay.weights]):
+    for a, b in zip(
+        [lay for lay in theirs.layers if lay.weights], [lay for lay in ours.layers if lay.weights]
+    ):
         b.set_weights(a.get_weights())
     x = np.random.default_rng(2).uniform(0, 1, (1, *shape)).astype("float32")
     np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-5, atol=1e-5)

@@ -10,7 +10,9 @@ def test_parse_plain_name():
 
 
 def test_parse_literal_kwargs():
-    name, kw = parse_spec("vgg11(width=0.25, include_top=False, input_shape=(32, 32, 3), pooling='avg')")
+    name, kw = parse_spec(
+        "vgg11(width=0.25, include_top=False, input_shape=(32, 32, 3), pooling='avg')"
+    )
     assert name == "vgg11"
     assert kw == {"width": 0.25, "include_top": False, "input_shape": (32, 32, 3), "pooling": "avg"}
     assert parse_spec("x(a=-1, b=None, c=[1, 2])")[1] == {"a": -1, "b": None, "c": [1, 2]}

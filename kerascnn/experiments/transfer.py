@@ -6,8 +6,8 @@ from __future__ import annotations
 from kerascnn.experiments._common import compile_fit, load_data, settings, write_report
 
 TITLE = "Transfer learning: frozen features vs fine-tuning vs from scratch"
-SOURCE = (0, 1, 2, 3, 4)   # T-shirt/top, Trouser, Pullover, Dress, Coat
-TARGET = (5, 6, 7, 8, 9)   # Sandal, Shirt, Sneaker, Bag, Ankle boot
+SOURCE = (0, 1, 2, 3, 4)  # T-shirt/top, Trouser, Pullover, Dress, Coat
+TARGET = (5, 6, 7, 8, 9)  # Sandal, Shirt, Sneaker, Bag, Ankle boot
 
 
 def backbone(input_shape, name="backbone"):
@@ -15,7 +15,7 @@ def backbone(input_shape, name="backbone"):
     import keras
     from keras import layers
 
-    from kerascnn.models.blocks import conv_bn_act
+    from kerascnn.blocks import conv_bn_act
 
     inputs = keras.Input(input_shape, name=f"{name}_input")
     x = inputs
@@ -43,15 +43,25 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
 
     from kerascnn.viz import new_figure
 
-    src_train, src_epochs, per_class, epochs, test = (400, 1, 20, 2, 300) if fast else (3000, 4, 40, 20, None)
+    src_train, src_epochs, per_class, epochs, test = (
+        (400, 1, 20, 2, 300) if fast else (3000, 4, 40, 20, None)
+    )
     src = load_data(dataset, train=src_train, test=test, classes=SOURCE, seed=seed)
     tgt_all = load_data(dataset, test=test, classes=TARGET, seed=seed)
     # a few labelled images per target class (balanced)
     import numpy as np
 
-    idx = np.concatenate([np.flatnonzero(tgt_all.y_train == c)[:per_class] for c in range(len(TARGET))])
-    tgt = type(tgt_all)(tgt_all.x_train[idx], tgt_all.y_train[idx], tgt_all.x_test, tgt_all.y_test,
-                        tgt_all.class_names, tgt_all.source)
+    idx = np.concatenate(
+        [np.flatnonzero(tgt_all.y_train == c)[:per_class] for c in range(len(TARGET))]
+    )
+    tgt = type(tgt_all)(
+        tgt_all.x_train[idx],
+        tgt_all.y_train[idx],
+        tgt_all.x_test,
+        tgt_all.y_test,
+        tgt_all.class_names,
+        tgt_all.source,
+    )
 
     keras.utils.set_random_seed(seed)
     base = backbone(src.input_shape)
@@ -74,10 +84,18 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         model = with_head(b, len(TARGET), "target")
         h = compile_fit(model, keras.optimizers.Adam(p["lr"]), tgt, epochs=epochs, batch_size=32)
         hist[label] = h
-        rows.append({"method": label, "pretrained on source classes": "yes" if p["pretrained"] else "no",
-                     "trainable params": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
-                     "learning rate": p["lr"], "target test accuracy": h["val_accuracy"][-1],
-                     "best target test accuracy": max(h["val_accuracy"])})
+        rows.append(
+            {
+                "method": label,
+                "pretrained on source classes": "yes" if p["pretrained"] else "no",
+                "trainable params": int(
+                    sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+                ),
+                "learning rate": p["lr"],
+                "target test accuracy": h["val_accuracy"][-1],
+                "best target test accuracy": max(h["val_accuracy"]),
+            }
+        )
     by = {r["method"]: r for r in rows}
     scratch = by["from scratch"]["target test accuracy"]
     findings = [
@@ -92,18 +110,43 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     fig = new_figure((6, 4))
     ax = fig.add_subplot()
     for i, (label, h) in enumerate(hist.items()):
-        ax.plot(range(1, len(h["val_accuracy"]) + 1), h["val_accuracy"], marker=".", color=f"C{i}", label=label)
-    ax.set(xlabel="epoch on target data", ylabel="target test accuracy",
-           title=f"{per_class} images per target class")
+        ax.plot(
+            range(1, len(h["val_accuracy"]) + 1),
+            h["val_accuracy"],
+            marker=".",
+            color=f"C{i}",
+            label=label,
+        )
+    ax.set(
+        xlabel="epoch on target data",
+        ylabel="target test accuracy",
+        title=f"{per_class} images per target class",
+    )
     ax.grid(alpha=0.3)
     ax.legend()
-    st = settings(dataset=dataset, source_classes=list(SOURCE), target_classes=list(TARGET),
-                  source_train=src_train, source_epochs=src_epochs, target_per_class=per_class, target_epochs=epochs,
-                  model="3x conv-BN-ReLU (32,64,128) + GAP + dense", fast=fast, seed=seed)
-    return write_report(out, name="transfer", title=TITLE,
-                        intro="A conv backbone is pretrained on five Fashion-MNIST classes (the source task). The other "
-                              "five classes (the target task) are then learned from a few images per class: a new head "
-                              "on frozen pretrained features, the whole pretrained network fine-tuned with a 10x "
-                              "smaller learning rate, or the same network from random weights.",
-                        rows=rows, findings=findings, figures={"transfer.png": fig}, settings_=st,
-                        extra={"history": hist, "source_history": hp})
+    st = settings(
+        dataset=dataset,
+        source_classes=list(SOURCE),
+        target_classes=list(TARGET),
+        source_train=src_train,
+        source_epochs=src_epochs,
+        target_per_class=per_class,
+        target_epochs=epochs,
+        model="3x conv-BN-ReLU (32,64,128) + GAP + dense",
+        fast=fast,
+        seed=seed,
+    )
+    return write_report(
+        out,
+        name="transfer",
+        title=TITLE,
+        intro="A conv backbone is pretrained on five Fashion-MNIST classes (the source task). The other "
+        "five classes (the target task) are then learned from a few images per class: a new head "
+        "on frozen pretrained features, the whole pretrained network fine-tuned with a 10x "
+        "smaller learning rate, or the same network from random weights.",
+        rows=rows,
+        findings=findings,
+        figures={"transfer.png": fig},
+        settings_=st,
+        extra={"history": hist, "source_history": hp},
+    )

@@ -1,10 +1,13 @@
-"""Reusable Keras layers: the building blocks of the zoo, one public layer per file.
+"""Public Keras layers, one per file: the zoo's blocks as layers, for your own networks.
 
-Every layer is built from Keras primitives (Conv2D with ``groups=``/``dilation_rate=``,
-DepthwiseConv2D, BatchNormalization, pooling, ``keras.ops``), imports ``keras`` only (it runs
-on the TensorFlow, JAX and PyTorch backends), is registered for serialization under the
-package name ``"kerascnn"`` (``"kerascnn>ConvBNAct"``...), so a ``.keras`` file that contains
-it loads after ``import kerascnn.layers``, and takes channels-last (NHWC) input.
+Every layer except :class:`Padding2D` is made from a block function of
+:mod:`kerascnn.blocks` (:class:`BlockLayer`): the function the zoo's builders call, so
+``ResidualBasicBlock(128, strides=2)`` computes exactly what the first block of ``resnet18``'s
+third stage computes, given the same weights (a test holds every layer equal to its block inside
+the models). The layers take channels-last (NHWC) input, import ``keras`` only (TensorFlow, JAX
+and PyTorch backends), and are registered for serialization under the package name
+``"kerascnn"`` (``"kerascnn>ConvBNAct"``, ...), so a ``.keras`` file that contains them loads
+after ``import kerascnn.layers``.
 
 Core layers
     ConvBNAct, DepthwiseSeparableConv2D, SpatiallySeparableConv2D, InvertedResidual,
@@ -13,33 +16,14 @@ Family blocks
     ResidualBasicBlock, ResidualBottleneckBlock, InceptionBlock, DenseBlock,
     TransitionBlock, NiNBlock, VGGBlock.
 
-Analysis protocol
------------------
-Every layer here implements two methods that ``kerascnn.analysis`` calls when present:
-
-``count_macs(input_shape) -> int``
-    Multiply-accumulates per sample of the conv / dense / depthwise work of the whole layer
-    (batch excluded; BN, activations, pooling, additions and the SE rescale are "other ops"
-    and not counted). ``input_shape`` includes the batch axis, e.g. ``(None, 32, 32, 3)``;
-    height and width must be known. A conv costs ``H_out W_out C_out k_h k_w C_in / groups``,
-    a depthwise conv ``H_out W_out C_in m k_h k_w``, a dense (or 1x1 on a pooled map)
-    ``C_in C_out``.
-
-``receptive_field(input_shape=None) -> (kernel, stride, left_padding)``
-    The whole layer seen as one convolution along one spatial axis (the height; every layer
-    here is symmetric in height and width except Padding2D with different pads): ``kernel``
-    is the receptive field of one output pixel in input pixels, ``stride`` the product of the
-    strides, ``left_padding`` the padding before the first input pixel, all in input pixels.
-    Stages ``(k_i, s_i, p_i)`` compose as ``k = 1 + sum (k_i - 1) S_{i-1}``, ``s = S_n``,
-    ``p = sum p_i S_{i-1}`` with ``S_i = s_1 ... s_i``. Parallel branches report the widest
-    (all are centred); SqueezeExcite reports its local path (1, 1, 0). Examples:
-    InvertedResidual(k=3, strides=s) -> (3, s, pad), DilatedContextBlock(rates=(1, 2, 4)) ->
-    (15, 1, 7), Padding2D(p) -> (1, 1, p), VGGBlock(num_convs=2) -> (6, 2, 2). The left
-    padding of a strided "same" op depends on the input size (Keras puts the odd pixel on the
-    right): it comes from ``input_shape`` if given, else from the shape the layer was built
-    with, else the input is assumed divisible by the stride.
+Analysis protocol (what :func:`kerascnn.analysis.profile` calls on a layer it meets):
+``count_macs(input_shape)`` (multiply-accumulates per sample; the shape has the batch axis),
+``count_other_ops(input_shape)`` and ``receptive_field(input_shape=None) -> (kernel, stride,
+left_padding)``, each a (height, width) pair. For a BlockLayer all three are the profile of its
+block's graph at that shape.
 """
 
+from kerascnn.layers.block_layer import BlockLayer
 from kerascnn.layers.conv_bn_act import ConvBNAct
 from kerascnn.layers.dense_block import DenseBlock
 from kerascnn.layers.depthwise_separable_conv2d import DepthwiseSeparableConv2D
@@ -57,6 +41,7 @@ from kerascnn.layers.transition_block import TransitionBlock
 from kerascnn.layers.vgg_block import VGGBlock
 
 __all__ = [
+    "BlockLayer",
     "ConvBNAct",
     "DepthwiseSeparableConv2D",
     "SpatiallySeparableConv2D",

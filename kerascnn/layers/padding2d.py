@@ -7,7 +7,7 @@ import numbers
 import keras
 import numpy as np
 
-from kerascnn.layers._base import CNNLayer
+from kerascnn.errors import ArgumentError
 
 MODES = ("zero", "constant", "reflect", "symmetric", "replicate", "wrap")
 NUMPY_MODE = {
@@ -32,10 +32,12 @@ def _normalize_padding(padding) -> tuple[tuple[int, int], tuple[int, int]]:
     if isinstance(padding, (tuple, list)) and len(padding) == 2:
         if all(is_int(v) for v in padding):
             return (int(padding[0]),) * 2, (int(padding[1]),) * 2
-        if all(isinstance(v, (tuple, list)) and len(v) == 2 and all(is_int(u) for u in v)
-               for v in padding):
+        if all(
+            isinstance(v, (tuple, list)) and len(v) == 2 and all(is_int(u) for u in v)
+            for v in padding
+        ):
             return tuple(int(u) for u in padding[0]), tuple(int(u) for u in padding[1])
-    raise ValueError(
+    raise ArgumentError(
         "Padding2D: `padding` must be a non-negative int, a pair (height_pad, width_pad) or "
         "((top, bottom), (left, right)) of non-negative ints. "
         f"Received: padding={padding!r}"
@@ -70,11 +72,11 @@ def pad_indices(size, before: int, after: int, mode: str, xp=np):
         period = maximum(2 * size - 2, 1)
         j = mod(i, period)
         return where(j < size, j, period - j)
-    raise ValueError(f"pad_indices: unknown mode. Received: mode={mode!r}")
+    raise ArgumentError(f"pad_indices: unknown mode. Received: mode={mode!r}")
 
 
 @keras.saving.register_keras_serializable(package="kerascnn")
-class Padding2D(CNNLayer):
+class Padding2D(keras.layers.Layer):
     """Pad the height and width axes (NHWC) with any of NumPy's image-padding rules.
 
     Padding decides what a convolution sees beyond the border; Dumoulin & Visin, "A guide to
@@ -105,7 +107,8 @@ class Padding2D(CNNLayer):
         mode: "zero", "constant", "reflect", "symmetric", "replicate" or "wrap".
         constant_value: the fill value for mode "constant" (must be 0 for other modes).
 
-    ``receptive_field()`` is (1, 1, top padding).
+    A primitive layer, not a block: its ``count_macs`` is 0 and its ``receptive_field()`` is
+    ``((1, 1), (1, 1), (top, left))``.
 
     Example::
 
@@ -120,25 +123,30 @@ class Padding2D(CNNLayer):
         super().__init__(**kwargs)
         self.padding = _normalize_padding(padding)
         if mode not in MODES:
-            raise ValueError(
+            raise ArgumentError(
                 f"Padding2D: `mode` must be one of {', '.join(repr(m) for m in MODES)}. "
                 f"Received: mode={mode!r}"
             )
         self.mode = mode
         if isinstance(constant_value, bool) or not isinstance(constant_value, numbers.Real):
-            raise ValueError(
+            raise ArgumentError(
                 f"Padding2D: `constant_value` must be a real number. "
                 f"Received: constant_value={constant_value!r}"
             )
         if mode != "constant" and constant_value != 0:
-            raise ValueError(
+            raise ArgumentError(
                 f"Padding2D: `constant_value` applies to mode='constant' only (mode={mode!r} "
                 f"does not use it; leave it 0). Received: constant_value={constant_value!r}"
             )
         self.constant_value = float(constant_value)
 
     def build(self, input_shape):
-        shape = self._remember_input_shape(input_shape)
+        shape = tuple(input_shape)
+        if len(shape) != 4:
+            raise ArgumentError(
+                "Padding2D expects 4D channels-last input (batch, height, width, channels). "
+                f"Received: input_shape={shape}"
+            )
         self._check_sizes(shape)
 
     def _check_sizes(self, shape):
@@ -146,7 +154,7 @@ class Padding2D(CNNLayer):
             return
         for axis, pads in ((1, self.padding[0]), (2, self.padding[1])):
             if shape[axis] is not None and shape[axis] < 1 and sum(pads) > 0:
-                raise ValueError(
+                raise ArgumentError(
                     f"Padding2D: mode={self.mode!r} copies pixels from the image, so a padded "
                     f"axis must not be empty. Received: input_shape={tuple(shape)}"
                 )
@@ -156,8 +164,10 @@ class Padding2D(CNNLayer):
         if self.mode in ("zero", "constant"):
             value = 0.0 if self.mode == "zero" else self.constant_value
             return keras.ops.pad(
-                inputs, [[0, 0], [top, bottom], [left, right], [0, 0]],
-                mode="constant", constant_values=value,
+                inputs,
+                [[0, 0], [top, bottom], [left, right], [0, 0]],
+                mode="constant",
+                constant_values=value,
             )
         np_mode = NUMPY_MODE[self.mode]
         x = inputs
@@ -180,11 +190,15 @@ class Padding2D(CNNLayer):
                 shape[axis] = shape[axis] + sum(pads)
         return tuple(shape)
 
-    def _rf_stages(self):
-        return [(1, 1, self.padding[0])]
-
-    def _macs(self, input_shape):
+    def count_macs(self, input_shape) -> int:
+        """No multiply-accumulates: padding only copies or fills."""
         return 0
+
+    def receptive_field(self, input_shape=None):
+        """``((1, 1), (1, 1), (top, left))``: each output pixel sees one input pixel, shifted by
+        the padding (per axis, as Keras writes ``kernel_size``)."""
+        (top, _), (left, _) = self.padding
+        return (1, 1), (1, 1), (top, left)
 
     def get_config(self):
         config = super().get_config()

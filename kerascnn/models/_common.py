@@ -1,71 +1,67 @@
-"""Shared pieces of every builder: input validation, keyword checks, the pooling/head tail.
+"""What every builder shares: the common keywords' checks, the input, the pooling/head tail.
 
 Every builder takes the same keywords (keras.applications habits): ``input_shape``,
-``num_classes``, ``include_top``, ``pooling``, ``classifier_activation``, ``name``.
+``num_classes``, ``include_top``, ``pooling``, ``classifier_activation``, ``name``, plus its
+family's knobs, checked with :mod:`kerascnn.checks`.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import numbers
+from collections.abc import Sequence
 
 import keras
 from keras import layers
+
+from kerascnn import checks
+from kerascnn.errors import ArgumentError
 
 POOLING_CHOICES = (None, "avg", "max")
 
 
 def check_common_args(
-    model_name: str,
-    *,
-    num_classes: int,
-    include_top: bool,
-    pooling: str | None,
+    model_name: str, *, num_classes: int, include_top: bool, pooling: str | None
 ) -> None:
-    """Validate the keywords shared by all builders; raise ValueError naming what was received."""
-    if include_top and (not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1):
-        raise ValueError(
-            f"{model_name}: num_classes must be a positive integer when include_top=True. "
-            f"Received: num_classes={num_classes!r}"
-        )
-    if pooling not in POOLING_CHOICES:
-        raise ValueError(
-            f"{model_name}: pooling must be one of None, 'avg', 'max'. Received: pooling={pooling!r}"
-        )
+    """Check the keywords shared by all builders (ArgumentError naming what was received)."""
+    if include_top:
+        checks.positive_int(model_name, "num_classes", num_classes)
+    checks.boolean(model_name, "include_top", include_top)
+    checks.choice(*POOLING_CHOICES)(model_name, "pooling", pooling)
 
 
 def resolve_input_shape(
-    model_name: str,
-    input_shape: Sequence[int] | None,
-    *,
-    default: Sequence[int],
-    min_size: int,
+    model_name: str, input_shape: Sequence[int] | None, *, default: Sequence[int], min_size: int
 ) -> tuple[int, int, int]:
-    """Return a validated (height, width, channels) tuple.
+    """A checked (height, width, channels) tuple; None means the canonical ``default``.
 
-    ``None`` means the model's canonical input (``default``). Height and width must be at
-    least ``min_size``; the error names the minimum and what was received.
+    Height and width must be at least ``min_size``; the error names the minimum and what was
+    received.
     """
-    if input_shape is None:
-        input_shape = default
-    try:
-        shape = tuple(int(d) for d in input_shape)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{model_name}: input_shape must be (height, width, channels) of positive integers. "
-            f"Received: input_shape={input_shape!r}"
-        ) from None
-    if len(shape) != 3 or any(d < 1 for d in shape):
-        raise ValueError(
+    shape = default if input_shape is None else input_shape
+    ints = isinstance(shape, (tuple, list)) and all(
+        isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in shape
+    )
+    shape = tuple(int(d) for d in shape) if ints and len(shape) == 3 else ()
+    if not shape or any(d < 1 for d in shape):
+        raise ArgumentError(
             f"{model_name}: input_shape must be (height, width, channels) of positive integers "
-            f"(channels-last). Received: input_shape={tuple(input_shape)!r}"
+            f"(channels-last). Received: input_shape={input_shape!r}"
         )
-    h, w, _ = shape
-    if h < min_size or w < min_size:
-        raise ValueError(
+    if shape[0] < min_size or shape[1] < min_size:
+        raise ArgumentError(
             f"{model_name}: inputs must be at least {min_size}x{min_size} pixels "
             f"(height and width). Received: input_shape={shape}"
         )
     return shape  # type: ignore[return-value]
+
+
+def scaled(channels: int, width: float, divisor: int = 1) -> int:
+    """``channels * width`` rounded to the nearest multiple of ``divisor`` (at least that).
+
+    The ``width`` knob of the classic families: 64 x 0.25 -> 16. The paper's AlexNet splits its
+    channels into two groups, so it passes ``divisor=2``.
+    """
+    return max(divisor, int(round(channels * width / divisor)) * divisor)
 
 
 def model_input(shape: tuple[int, int, int], name: str) -> keras.KerasTensor:
@@ -80,6 +76,31 @@ def global_pool(x, pooling: str | None, name: str):
     if pooling == "max":
         return layers.GlobalMaxPooling2D(name=f"{name}_max_pool")(x)
     return x
+
+
+def dense_head(
+    x,
+    units: Sequence[int],
+    *,
+    num_classes: int,
+    classifier_activation: str | None,
+    name: str,
+    dropout: float = 0.0,
+    dropout_first: bool = False,
+):
+    """The classic head: flatten, hidden dense layers ``{name}_fc{i}`` (ReLU), each with a
+    dropout ``{name}_dropout{i}`` after it (VGG's order) or, with ``dropout_first``, before it
+    (torchvision's AlexNet), then the classifier ``{name}_predictions``."""
+    x = layers.Flatten(name=f"{name}_flatten")(x)
+    for i, n in enumerate(units, start=1):
+        if dropout and dropout_first:
+            x = layers.Dropout(dropout, name=f"{name}_dropout{i}")(x)
+        x = layers.Dense(n, activation="relu", name=f"{name}_fc{i}")(x)
+        if dropout and not dropout_first:
+            x = layers.Dropout(dropout, name=f"{name}_dropout{i}")(x)
+    return layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(
+        x
+    )
 
 
 def gap_classifier(
@@ -101,4 +122,6 @@ def gap_classifier(
     x = layers.GlobalAveragePooling2D(name=f"{name}_avg_pool")(x)
     if dropout:
         x = layers.Dropout(dropout, name=f"{name}_head_dropout")(x)
-    return layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(x)
+    return layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(
+        x
+    )

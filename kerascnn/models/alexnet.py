@@ -48,9 +48,18 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from kerascnn.models._common import check_common_args, global_pool, model_input, resolve_input_shape
-from kerascnn.models.vgg import _check_choice, _check_rate, _check_units, _check_width, _scale
-from kerascnn.registry import register_model
+from kerascnn import checks
+from kerascnn.errors import ArgumentError
+from kerascnn.models._common import (
+    check_common_args,
+    dense_head,
+    global_pool,
+    model_input,
+    resolve_input_shape,
+    scaled,
+)
+from kerascnn.models.vgg import FC_UNITS, check_fc_units
+from kerascnn.registry import register_model, variant
 
 # (filters, kernel, stride, groups) per conv; "pool" = MaxPooling2D(3, strides=2), "valid".
 SPECS = {
@@ -62,8 +71,8 @@ SPECS = {
         (96, 11, 4, 1), "pool", (256, 5, 1, 2), "pool",
         (384, 3, 1, 1), (384, 3, 1, 2), (256, 3, 1, 2), "pool",
     ),
-}
-FC_UNITS = 4096
+}  # fmt: skip
+STEM_PADDING = 2  # torchvision's padding=2 on the 11x11/4 conv: 224 -> 55
 POOLED_MAP = 6  # torchvision's AdaptiveAvgPool2d((6, 6))
 IMAGENET_STEM_MIN = 63  # torchvision alexnet's min_size: 63 -> 15 -> 7 -> 3 -> 1
 MIN_INPUT_SIZE = 15  # with the small stem: 15 -> 7 -> 3 -> 1
@@ -77,11 +86,25 @@ REFERENCE = (
 )
 
 
-def _pool_out(n: int) -> int:
-    return (n - 3) // 2 + 1
+def resolve_stem(model_name: str, stem: str, shape, imagenet_min: int) -> str:
+    """``"auto"`` -> ``"imagenet"`` from ``imagenet_min`` pixels up, else ``"small"``; a forced
+    ImageNet stem on a smaller input is an error (its stride-4 conv would leave nothing).
+    Shared by the families with an 11x11/4 stem (AlexNet, NiN)."""
+    checks.choice(*STEMS)(model_name, "stem", stem)
+    side = min(shape[0], shape[1])
+    if stem == "auto":
+        return "imagenet" if side >= imagenet_min else "small"
+    if stem == "imagenet" and side < imagenet_min:
+        raise ArgumentError(
+            f"{model_name}: stem='imagenet' (11x11 stride 4) needs inputs of at least "
+            f"{imagenet_min}x{imagenet_min}; use stem='auto' or 'small' for smaller images. "
+            f"Received: input_shape={shape}, stem='imagenet'"
+        )
+    return stem
 
 
-def alexnet_builder(
+def build_alexnet(
+    *,
     input_shape=None,
     num_classes: int = 1000,
     include_top: bool = True,
@@ -96,62 +119,59 @@ def alexnet_builder(
 ) -> keras.Model:
     """Build AlexNet (see the module docstring for variants, stems and the classifier)."""
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    _check_choice(name, "variant", variant, tuple(SPECS))
-    _check_choice(name, "stem", stem, STEMS)
-    width = _check_width(name, width)
-    dropout = _check_rate(name, "dropout", dropout)
-    _check_units(name, fc_units)
+    checks.choice(*SPECS)(name, "variant", variant)
+    width = checks.positive_number(name, "width", width)
+    dropout = checks.rate(name, "dropout", dropout)
+    check_fc_units(name, "fc_units", fc_units)
     shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
-    h, w = shape[0], shape[1]
-    if stem == "auto":
-        stem = "imagenet" if min(h, w) >= IMAGENET_STEM_MIN else "small"
-    if stem == "imagenet" and min(h, w) < IMAGENET_STEM_MIN:
-        raise ValueError(
-            f"{name}: stem='imagenet' (11x11 stride 4) needs inputs of at least "
-            f"{IMAGENET_STEM_MIN}x{IMAGENET_STEM_MIN}; use stem='auto' or 'small' for smaller "
-            f"images. Received: input_shape={shape}, stem='imagenet'"
-        )
+    stem = resolve_stem(name, stem, shape, IMAGENET_STEM_MIN)
     divisor = 2 if variant == "paper" else 1  # grouped convs need channel counts divisible by 2
     inputs = model_input(shape, name)
     x = inputs
-    conv_index = pool_index = 0
-    filters = shape[2]
+    convs = pools = 0
     for row in SPECS[variant]:
         if row == "pool":
-            pool_index += 1
-            x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool{pool_index}")(x)
-            h, w = _pool_out(h), _pool_out(w)
+            pools += 1
+            x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool{pools}")(x)
             continue
-        conv_index += 1
+        convs += 1
         filters, kernel, strides, groups = row
-        filters = _scale(filters, width, divisor)
-        if conv_index == 1 and stem == "imagenet":
-            x = layers.ZeroPadding2D(2, name=f"{name}_conv1_pad")(x)
-            x = layers.Conv2D(filters, kernel, strides=strides, activation="relu", name=f"{name}_conv1")(x)
-            h, w = (h + 4 - kernel) // strides + 1, (w + 4 - kernel) // strides + 1
-        elif conv_index == 1:  # small-input stem: 3x3 stride 1, same filters
-            x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_conv1")(x)
-        else:
-            x = layers.Conv2D(
-                filters, kernel, strides=strides, padding="same", groups=groups, activation="relu",
-                name=f"{name}_conv{conv_index}",
-            )(x)
+        filters = scaled(filters, width, divisor)
+        padding = "same"
+        if convs == 1 and stem == "imagenet":
+            x = layers.ZeroPadding2D(STEM_PADDING, name=f"{name}_conv1_pad")(x)
+            padding = "valid"
+        elif convs == 1:  # small-input stem: 3x3 stride 1, same filters
+            kernel, strides = 3, 1
+        x = layers.Conv2D(
+            filters,
+            kernel,
+            strides=strides,
+            padding=padding,
+            groups=groups,
+            activation="relu",
+            name=f"{name}_conv{convs}",
+        )(x)
     if not include_top:
         return keras.Model(inputs, global_pool(x, pooling, name), name=name)
+    h, w, c = x.shape[1:]
     if h > POOLED_MAP or w > POOLED_MAP:  # torchvision's adaptive pool, downsampling only
         h, w = min(h, POOLED_MAP), min(w, POOLED_MAP)
         x = layers.AdaptiveAveragePooling2D((h, w), name=f"{name}_adaptive_pool")(x)
-    units = fc_units or min(_scale(FC_UNITS, width), h * w * filters)
-    x = layers.Flatten(name=f"{name}_flatten")(x)
-    for k in (1, 2):
-        if dropout:
-            x = layers.Dropout(dropout, name=f"{name}_dropout{k}")(x)
-        x = layers.Dense(units, activation="relu", name=f"{name}_fc{k}")(x)
-    x = layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(x)
+    units = fc_units or min(scaled(FC_UNITS, width), h * w * c)
+    x = dense_head(
+        x,
+        (units, units),
+        num_classes=num_classes,
+        dropout=dropout,
+        dropout_first=True,
+        classifier_activation=classifier_activation,
+        name=name,
+    )
     return keras.Model(inputs, x, name=name)
 
 
-@register_model(
+alexnet = register_model(
     family="alexnet",
     paper=PAPER,
     year=2012,
@@ -159,13 +179,14 @@ def alexnet_builder(
     num_classes=1000,
     reference=REFERENCE,
     min_input_size=MIN_INPUT_SIZE,
+)(
+    variant(
+        build_alexnet,
+        "alexnet",
+        doc=(
+            "AlexNet: torchvision's 64-192-384-256-256 layout, or ``variant='paper'`` (two groups); "
+            "61,100,840 parameters at 224x224x3/1000 (paper: 60,965,224). Inputs below 63 px get a "
+            "3x3/1 stem (module docstring); the minimum is 15x15."
+        ),
+    )
 )
-def alexnet(**kwargs) -> keras.Model:
-    """AlexNet: torchvision's 64-192-384-256-256 layout, or ``variant="paper"`` (two groups).
-
-    Reference: torchvision.models.alexnet, 61,100,840 parameters at 224x224x3/1000;
-    ``variant="paper"`` 60,965,224 (derived). Inputs below 63 px get a 3x3/1 stem (module
-    docstring); the minimum is 15x15.
-    """
-    kwargs.setdefault("name", "alexnet")
-    return alexnet_builder(**kwargs)

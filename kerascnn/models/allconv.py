@@ -33,14 +33,24 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from kerascnn import checks
+from kerascnn.blocks import conv_bn_act
+from kerascnn.blocks.defaults import MOBILE_BN_EPSILON
 from kerascnn.models._common import check_common_args, global_pool, model_input, resolve_input_shape
-from kerascnn.registry import register_model
+from kerascnn.registry import register_model, variant
 
 # (filters, kernel, stride, padding) of the hidden convs; "drop" marks the paper's dropout points.
 SPEC = (
-    (96, 3, 1, "same"), (96, 3, 1, "same"), (96, 3, 2, "same"), "drop",
-    (192, 3, 1, "same"), (192, 3, 1, "same"), (192, 3, 2, "same"), "drop",
-    (192, 3, 1, "valid"), (192, 1, 1, "valid"),
+    (96, 3, 1, "same"),
+    (96, 3, 1, "same"),
+    (96, 3, 2, "same"),
+    "drop",
+    (192, 3, 1, "same"),
+    (192, 3, 1, "same"),
+    (192, 3, 2, "same"),
+    "drop",
+    (192, 3, 1, "valid"),
+    (192, 1, 1, "valid"),
 )
 MIN_INPUT_SIZE = 9
 KERNEL_INIT = "he_normal"  # He et al. 2015; a plain 9-layer ReLU stack stalls with Glorot init
@@ -48,7 +58,8 @@ KERNEL_INIT = "he_normal"  # He et al. 2015; a plain 9-layer ReLU stack stalls w
 PAPER = "Striving for Simplicity: The All Convolutional Net"
 
 
-def _allconv(
+def build_allconv(
+    *,
     input_shape=None,
     num_classes: int = 10,
     include_top: bool = True,
@@ -60,10 +71,12 @@ def _allconv(
     batch_norm: bool = False,
     class_activation: str | None = "relu",
 ) -> keras.Model:
+    """Build All-CNN-C (see the module docstring)."""
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    for key, rate in (("input_dropout", input_dropout), ("dropout", dropout)):
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"{name}: {key} must be in [0, 1). Received: {key}={rate!r}")
+    checks.rate(name, "input_dropout", input_dropout)
+    checks.rate(name, "dropout", dropout)
+    checks.boolean(name, "batch_norm", batch_norm)
+    checks.activation(name, "class_activation", class_activation)
     shape = resolve_input_shape(name, input_shape, default=(32, 32, 3), min_size=MIN_INPUT_SIZE)
     inputs = model_input(shape, name)
     x = inputs
@@ -78,50 +91,67 @@ def _allconv(
             continue
         conv_i += 1
         filters, kernel, stride, padding = row
-        x = layers.Conv2D(filters, kernel, strides=stride, padding=padding,
-                          activation=None if batch_norm else "relu", kernel_initializer=KERNEL_INIT,
-                          name=f"{name}_conv{conv_i}")(x)
-        if batch_norm:
-            x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{conv_i}")(x)
-            x = layers.Activation("relu", name=f"{name}_relu{conv_i}")(x)
+        # the paper's convs keep their bias (with our BN too, as the counts say); BN epsilon 1e-3
+        x = conv_bn_act(
+            x,
+            filters,
+            kernel,
+            strides=stride,
+            padding=padding,
+            use_bias=True,
+            use_bn=batch_norm,
+            kernel_initializer=KERNEL_INIT,
+            bn_epsilon=MOBILE_BN_EPSILON,
+            name=f"{name}_conv{conv_i}",
+        )
     if not include_top:
         return keras.Model(inputs, global_pool(x, pooling, name), name=name)
-    x = layers.Conv2D(num_classes, 1, activation=class_activation, kernel_initializer=KERNEL_INIT,
-                      name=f"{name}_class_conv")(x)
+    x = layers.Conv2D(
+        num_classes,
+        1,
+        activation=class_activation,
+        kernel_initializer=KERNEL_INIT,
+        name=f"{name}_class_conv",
+    )(x)
     x = layers.GlobalAveragePooling2D(name=f"{name}_avg_pool")(x)
     if classifier_activation:
         x = layers.Activation(classifier_activation, name=f"{name}_predictions")(x)
     return keras.Model(inputs, x, name=name)
 
 
-@register_model(
+_ALLCONV = dict(
     family="allconv",
     paper=PAPER,
     year=2015,
     input_shape=(32, 32, 3),
     num_classes=10,
+    min_input_size=MIN_INPUT_SIZE,
+)
+allconv = register_model(
     reference="Springenberg et al. 2015, Table 2 All-CNN-C (1.3 M): 1,369,738 params at 32x32x3/10",
-    min_input_size=MIN_INPUT_SIZE,
+    **_ALLCONV,
+)(
+    variant(
+        build_allconv,
+        "allconv",
+        doc=(
+            "All-CNN-C. Knobs: ``input_dropout`` (0.2), ``dropout`` (0.5), ``batch_norm`` (False)."
+        ),
+    )
 )
-def allconv(**kwargs) -> keras.Model:
-    """All-CNN-C. Knobs: ``input_dropout`` (0.2), ``dropout`` (0.5), ``batch_norm`` (False)."""
-    kwargs.setdefault("name", "allconv")
-    return _allconv(**kwargs)
-
-
-@register_model(
-    family="allconv",
-    paper=PAPER,
-    year=2015,
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    reference="All-CNN-C + BatchNorm after each hidden conv: 1,374,730 params (1,372,234 trainable) at 32x32x3/10",
-    min_input_size=MIN_INPUT_SIZE,
+allconv_bn = register_model(
+    reference="All-CNN-C + BatchNorm after each hidden conv: 1,374,730 params (1,372,234 "
+    "trainable) at 32x32x3/10",
+    **_ALLCONV,
+)(
+    variant(
+        build_allconv,
+        "allconv_bn",
+        batch_norm=True,
+        doc=(
+            "All-CNN-C with BatchNormalization after every hidden conv (``batch_norm=True``): the same "
+            "layout and 4,992 more parameters (2,496 trainable gamma/beta); it trains in a few epochs "
+            "with Adam, where the paper's network needs long SGD schedules."
+        ),
+    )
 )
-def allconv_bn(**kwargs) -> keras.Model:
-    """All-CNN-C with BatchNormalization after every hidden conv (``batch_norm=True``): the
-    same layout and 4,992 more parameters (2,496 trainable gamma/beta); it trains in a few
-    epochs with Adam, where the paper's network needs long SGD schedules."""
-    kwargs.setdefault("name", "allconv_bn")
-    kwargs.setdefault("batch_norm", True)
-    return _allconv(**kwargs)

@@ -44,15 +44,17 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from kerascnn import checks
+from kerascnn.blocks import conv_bn_act
 from kerascnn.models._common import (
     check_common_args,
     gap_classifier,
     global_pool,
     model_input,
     resolve_input_shape,
+    scaled,
 )
-from kerascnn.models.blocks import conv_bn_act
-from kerascnn.registry import register_model
+from kerascnn.registry import register_model, variant
 
 SIMPLE_CONVNET = {"conv": (30, 5), "hidden": 100}
 SIMPLE_CNN = (64, 128, 256)
@@ -62,35 +64,29 @@ CIFAR_CNN_DENSE = (1024, 512)
 CIFAR_CNN_HEAD_DROPOUT = 0.1
 BN_MOMENTUM = 0.9
 DEFAULT_SIMPLE_CONVNET_DROPOUT = 0.5
-
-
-def _check_rate(name: str, key: str, rate) -> None:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-        raise ValueError(f"{name}: {key} must be in [0, 1). Received: {key}={rate!r}")
+FAMILY = "course"
 
 
 def _flatten_head(x, units, *, num_classes, classifier_activation, name, dropout=0.0):
+    """Flatten, hidden dense layers (ReLU), one dropout after them, the classifier."""
     x = layers.Flatten(name=f"{name}_flatten")(x)
     for i, n in enumerate(units, start=1):
         x = layers.Dense(n, activation="relu", name=f"{name}_fc{i}")(x)
     if dropout:
         x = layers.Dropout(dropout, name=f"{name}_head_dropout")(x)
-    return layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(x)
+    return layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(
+        x
+    )
 
 
-# --------------------------------------------------------------------------- simple_convnet
+def _head(x, units, *, include_top, pooling, name, **head):
+    if not include_top:
+        return global_pool(x, pooling, name)
+    return _flatten_head(x, units, name=name, **head)
 
 
-@register_model(
-    family="course",
-    paper="Deep Learning from Scratch (SimpleConvNet, ch. 7)",
-    year=2016,
-    input_shape=(28, 28, 1),
-    num_classes=10,
-    reference="SimpleConvNet (Saito 2016): 433,890 params at 28x28x1/10",
-    min_input_size=6,
-)
-def simple_convnet(
+def build_simple_convnet(
+    *,
     input_shape=None,
     num_classes: int = 10,
     include_top: bool = True,
@@ -102,33 +98,27 @@ def simple_convnet(
     """SimpleConvNet: conv 30@5x5 -> ReLU -> pool -> dense 100 -> ReLU -> [dropout] -> dense
     (module docstring). ``dropout=0`` is the book's exact network."""
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    _check_rate(name, "dropout", dropout)
+    checks.rate(name, "dropout", dropout)
     shape = resolve_input_shape(name, input_shape, default=(28, 28, 1), min_size=6)
     inputs = model_input(shape, name)
     filters, kernel = SIMPLE_CONVNET["conv"]
-    x = layers.Conv2D(filters, kernel, padding="valid", activation="relu", name=f"{name}_conv1")(inputs)
+    x = layers.Conv2D(filters, kernel, activation="relu", name=f"{name}_conv1")(inputs)
     x = layers.MaxPooling2D(2, name=f"{name}_pool1")(x)
-    if include_top:
-        x = _flatten_head(x, (SIMPLE_CONVNET["hidden"],), num_classes=num_classes,
-                          classifier_activation=classifier_activation, name=name, dropout=dropout)
-    else:
-        x = global_pool(x, pooling, name)
+    x = _head(
+        x,
+        (SIMPLE_CONVNET["hidden"],),
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        name=name,
+        dropout=dropout,
+    )
     return keras.Model(inputs, x, name=name)
 
 
-# --------------------------------------------------------------------------- simple_cnn
-
-
-@register_model(
-    family="course",
-    paper="SimpleCNN: 3 x conv-BN-ReLU-pool + GAP (course baseline)",
-    year=2015,
-    input_shape=(28, 28, 1),
-    num_classes=10,
-    reference="course spec: 373,578 params (372,682 trainable) at 28x28x1/10",
-    min_input_size=8,
-)
-def simple_cnn(
+def build_simple_cnn(
+    *,
     input_shape=None,
     num_classes: int = 10,
     include_top: bool = True,
@@ -140,33 +130,30 @@ def simple_cnn(
 ) -> keras.Model:
     """SimpleCNN: 3 x [conv3x3-BN-ReLU-maxpool] (64/128/256 x ``width``), GAP, dropout, dense."""
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    _check_rate(name, "dropout", dropout)
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0:
-        raise ValueError(f"{name}: width must be a positive number. Received: width={width!r}")
+    checks.rate(name, "dropout", dropout)
+    width = checks.positive_number(name, "width", width)
     shape = resolve_input_shape(name, input_shape, default=(28, 28, 1), min_size=8)
     inputs = model_input(shape, name)
     x = inputs
     for i, filters in enumerate(SIMPLE_CNN, start=1):
-        x = conv_bn_act(x, max(1, int(filters * width)), 3, bn_momentum=BN_MOMENTUM, name=f"{name}_block{i}")
+        x = conv_bn_act(
+            x, scaled(filters, width), 3, bn_momentum=BN_MOMENTUM, name=f"{name}_block{i}"
+        )
         x = layers.MaxPooling2D(2, name=f"{name}_block{i}_pool")(x)
-    x = gap_classifier(x, include_top=include_top, pooling=pooling, num_classes=num_classes,
-                       classifier_activation=classifier_activation, name=name, dropout=dropout)
+    x = gap_classifier(
+        x,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        name=name,
+        dropout=dropout,
+    )
     return keras.Model(inputs, x, name=name)
 
 
-# --------------------------------------------------------------------------- cifar_cnn
-
-
-@register_model(
-    family="course",
-    paper="CifarCNN: the classic CIFAR-10 VGG-style course network",
-    year=2017,
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    reference="course spec: exactly 5,852,170 trainable params at 32x32x3/10",
-    min_input_size=8,
-)
-def cifar_cnn(
+def build_cifar_cnn(
+    *,
     input_shape=None,
     num_classes: int = 10,
     include_top: bool = True,
@@ -179,22 +166,61 @@ def cifar_cnn(
     """CifarCNN (module docstring). ``dropout`` is the rate after the second block (0.25);
     the third block and the head use ``head_dropout`` (0.1)."""
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    _check_rate(name, "dropout", dropout)
-    _check_rate(name, "head_dropout", head_dropout)
+    checks.rate(name, "dropout", dropout)
+    checks.rate(name, "head_dropout", head_dropout)
     shape = resolve_input_shape(name, input_shape, default=(32, 32, 3), min_size=8)
     inputs = model_input(shape, name)
     x = inputs
     rates = (0.0, dropout, head_dropout)
     for i, ((fa, fb, _), rate) in enumerate(zip(CIFAR_CNN_BLOCKS, rates), start=1):
-        x = layers.Conv2D(fa, 3, padding="same", activation="relu", name=f"{name}_block{i}_conv1")(x)
+        # BN after the ReLU of the block's first conv (the Keras idiom; see the module docstring)
+        x = layers.Conv2D(fa, 3, padding="same", activation="relu", name=f"{name}_block{i}_conv1")(
+            x
+        )
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_block{i}_bn")(x)
-        x = layers.Conv2D(fb, 3, padding="same", activation="relu", name=f"{name}_block{i}_conv2")(x)
+        x = layers.Conv2D(fb, 3, padding="same", activation="relu", name=f"{name}_block{i}_conv2")(
+            x
+        )
         x = layers.MaxPooling2D(2, name=f"{name}_block{i}_pool")(x)
         if rate:
             x = layers.Dropout(rate, name=f"{name}_block{i}_dropout")(x)
-    if include_top:
-        x = _flatten_head(x, CIFAR_CNN_DENSE, num_classes=num_classes, classifier_activation=classifier_activation,
-                          name=name, dropout=head_dropout)
-    else:
-        x = global_pool(x, pooling, name)
+    x = _head(
+        x,
+        CIFAR_CNN_DENSE,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        name=name,
+        dropout=head_dropout,
+    )
     return keras.Model(inputs, x, name=name)
+
+
+simple_convnet = register_model(
+    family=FAMILY,
+    paper="Deep Learning from Scratch (SimpleConvNet, ch. 7)",
+    year=2016,
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    reference="SimpleConvNet (Saito 2016): 433,890 params at 28x28x1/10",
+    min_input_size=6,
+)(variant(build_simple_convnet, "simple_convnet"))
+simple_cnn = register_model(
+    family=FAMILY,
+    paper="SimpleCNN: 3 x conv-BN-ReLU-pool + GAP (course baseline)",
+    year=2015,
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    reference="course spec: 373,578 params (372,682 trainable) at 28x28x1/10",
+    min_input_size=8,
+)(variant(build_simple_cnn, "simple_cnn"))
+cifar_cnn = register_model(
+    family=FAMILY,
+    paper="CifarCNN: the classic CIFAR-10 VGG-style course network",
+    year=2017,
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    reference="course spec: exactly 5,852,170 trainable params at 32x32x3/10",
+    min_input_size=8,
+)(variant(build_cifar_cnn, "cifar_cnn"))

@@ -6,6 +6,9 @@ layer is pre-activation BN-ReLU-conv1x1 (``BOTTLENECK_WIDTH`` x growth = 128 fil
 blocks a transition layer (BN-ReLU-conv1x1 to ``COMPRESSION`` x channels, 2x2 average pool)
 halves the resolution and the channels. A final BN-ReLU precedes the head.
 
+Blocks: :func:`kerascnn.blocks.dense_block` and :func:`kerascnn.blocks.transition_block`
+(the public ``DenseBlock`` / ``TransitionBlock`` layers are made from them).
+
 Fidelity: the layout, BN epsilon (1.001e-5) and layer names (after the ``f"{name}_"``
 prefix) are ``keras.applications.DenseNet121``'s, so at 224x224x3/1000 ``count_params()``
 is exactly its 8,062,504 and its weights load layer by layer with identical outputs.
@@ -13,8 +16,8 @@ torchvision's ``densenet121`` reports 7,978,856: the same network. The 83,648 di
 is the BatchNormalization moving mean and variance (2 x 41,824 BN channels), which Keras
 counts as (non-trainable) weights and PyTorch keeps as buffers outside ``parameters()``;
 our trainable count is 7,978,856. One deliberate difference: BN momentum defaults to 0.9
-(PyTorch's 0.1; keras.applications: 0.99, ``bn_momentum=0.99``), see ``BN_MOMENTUM``; it is
-not a weight, so counts and outputs with loaded weights are unchanged.
+(PyTorch's 0.1; keras.applications: 0.99, ``bn_momentum=0.99``), see
+:mod:`kerascnn.blocks.defaults`; it is not a weight, so counts and outputs with loaded weights are unchanged.
 
 Small inputs (``stem="auto"``, the default): below 64 pixels (height or width) the
 ImageNet stem (7x7 stride-2 conv + 3x3 stride-2 max-pool) is replaced by the CIFAR stem of
@@ -28,19 +31,19 @@ smaller request raises ValueError instead of producing a 0-size map.
 
 from __future__ import annotations
 
-import math
-
 import keras
 from keras import layers
 
+from kerascnn import checks
+from kerascnn.blocks import bn_act, conv_bn_act, dense_block, transition_block
+from kerascnn.geometry import conv_output_size
 from kerascnn.models._common import (
     check_common_args,
     gap_classifier,
     model_input,
     resolve_input_shape,
 )
-from kerascnn.models.blocks import BN_EPSILON, conv_bn_act
-from kerascnn.registry import register_model
+from kerascnn.registry import register_model, variant
 
 # depth -> dense layers per block (Huang et al. 2017, Table 1)
 DENSENET_SPECS = {
@@ -49,56 +52,19 @@ DENSENET_SPECS = {
     201: (6, 12, 48, 32),
 }
 GROWTH_RATE = 32
-BOTTLENECK_WIDTH = 4  # 1x1 conv of a dense layer has BOTTLENECK_WIDTH * growth filters
 COMPRESSION = 0.5
 STEMS = ("auto", "imagenet", "cifar")
 SMALL_INPUT_THRESHOLD = 64
 MIN_INPUT_SIZE = 8
-# Keras convention (new = m * old + (1 - m) * batch). 0.9 is PyTorch's momentum=0.1 (torchvision);
-# keras.applications keeps Keras's 0.99, whose moving statistics lag far behind the weights in
-# short runs (a few hundred steps): a DenseNet trained 4 epochs on 3,000 Fashion-MNIST images
-# reached 0.49 training loss but chance accuracy in inference mode with 0.99. Momentum is not
-# a weight: counts and loaded-weight outputs are keras.applications' either way.
-BN_MOMENTUM = 0.9
 
 PAPER = "Densely Connected Convolutional Networks"
 
 
-def _bn_relu(x, name, bn_momentum=BN_MOMENTUM):
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=bn_momentum, name=f"{name}_bn")(x)
-    return layers.Activation("relu", name=f"{name}_relu")(x)
-
-
-def dense_layer(x, growth_rate: int, name: str, *, bottleneck_width: int = BOTTLENECK_WIDTH,
-                bn_momentum: float = BN_MOMENTUM):
-    """BN-ReLU-conv1x1-BN-ReLU-conv3x3 producing ``growth_rate`` maps, concatenated to ``x``."""
-    y = _bn_relu(x, f"{name}_0", bn_momentum)
-    y = conv_bn_act(y, bottleneck_width * growth_rate, 1, bn_momentum=bn_momentum, name=f"{name}_1")
-    y = layers.Conv2D(growth_rate, 3, padding="same", use_bias=False, name=f"{name}_2_conv")(y)
-    return layers.Concatenate(name=f"{name}_concat")([x, y])
-
-
-def dense_block(x, num_layers: int, growth_rate: int, name: str, *,
-                bottleneck_width: int = BOTTLENECK_WIDTH, bn_momentum: float = BN_MOMENTUM):
-    """``num_layers`` dense layers named ``{name}_block{i}``: channels grow by growth_rate each."""
-    for i in range(num_layers):
-        x = dense_layer(x, growth_rate, f"{name}_block{i + 1}", bottleneck_width=bottleneck_width,
-                        bn_momentum=bn_momentum)
-    return x
-
-
-def transition_block(x, compression: float, name: str, *, bn_momentum: float = BN_MOMENTUM):
-    """BN-ReLU-conv1x1 to ``int(channels * compression)`` maps, then 2x2 average pool."""
-    x = _bn_relu(x, name, bn_momentum)
-    x = layers.Conv2D(int(x.shape[-1] * compression), 1, use_bias=False, name=f"{name}_conv")(x)
-    return layers.AveragePooling2D(2, strides=2, name=f"{name}_pool")(x)
-
-
 def _final_size(size: int, stem: str, transitions: int) -> int:
-    if stem == "imagenet":
-        size = math.ceil(math.ceil(size / 2) / 2)  # 7x7/2 conv (pad 3), 3x3/2 max-pool (pad 1)
+    if stem == "imagenet":  # 7x7/2 conv (pad 3), 3x3/2 max-pool (pad 1)
+        size = conv_output_size(conv_output_size(size, 7, 2, 3), 3, 2, 1)
     for _ in range(transitions):
-        size //= 2
+        size //= 2  # 2x2/2 average pool, "valid"
     return size
 
 
@@ -110,7 +76,7 @@ def min_input_size(stem: str, transitions: int = 3) -> int:
     return n
 
 
-def densenet(
+def build_densenet(
     blocks=DENSENET_SPECS[121],
     *,
     input_shape=None,
@@ -122,7 +88,7 @@ def densenet(
     growth_rate: int = GROWTH_RATE,
     compression: float = COMPRESSION,
     stem: str = "auto",
-    bn_momentum: float = BN_MOMENTUM,
+    bn_momentum: float = 0.9,
 ) -> keras.Model:
     """Build a DenseNet-BC with dense layers per block ``blocks`` (see the module docstring).
 
@@ -135,68 +101,57 @@ def densenet(
         bn_momentum: BatchNormalization momentum (0.9; keras.applications uses 0.99).
     """
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    try:
-        blocks = tuple(int(b) for b in blocks)
-    except (TypeError, ValueError):
-        blocks = ()
-    if not blocks or any(b < 1 for b in blocks):
-        raise ValueError(
-            f"{name}: blocks must be a non-empty sequence of positive integers (dense layers "
-            f"per block). Received: blocks={blocks!r}"
-        )
-    if isinstance(growth_rate, bool) or not isinstance(growth_rate, int) or growth_rate < 1:
-        raise ValueError(
-            f"{name}: growth_rate must be a positive integer. Received: growth_rate={growth_rate!r}"
-        )
-    if isinstance(compression, bool) or not isinstance(compression, (int, float)) or not 0 < compression <= 1:
-        raise ValueError(
-            f"{name}: compression must be in (0, 1]. Received: compression={compression!r}"
-        )
-    if isinstance(bn_momentum, bool) or not isinstance(bn_momentum, (int, float)) or not 0 <= bn_momentum < 1:
-        raise ValueError(
-            f"{name}: bn_momentum must be in [0, 1). Received: bn_momentum={bn_momentum!r}"
-        )
-    if stem not in STEMS:
-        raise ValueError(
-            f"{name}: stem must be one of {', '.join(repr(s) for s in STEMS)}. Received: stem={stem!r}"
-        )
+    blocks = checks.int_sequence()(name, "blocks", blocks)
+    checks.positive_int(name, "growth_rate", growth_rate)
+    checks.ratio(name, "compression", compression)
+    checks.momentum(name, "bn_momentum", bn_momentum)
+    checks.choice(*STEMS)(name, "stem", stem)
     transitions = len(blocks) - 1
+    min_size = min_input_size("cifar" if stem == "auto" else stem, transitions)
+    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=min_size)
     if stem == "auto":
-        min_size = min_input_size("cifar", transitions)
-        shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=min_size)
         stem = "cifar" if min(shape[0], shape[1]) < SMALL_INPUT_THRESHOLD else "imagenet"
-    else:
-        min_size = min_input_size(stem, transitions)
-        shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=min_size)
+    bn = dict(bn_momentum=bn_momentum)
 
     inputs = model_input(shape, name)
-    stem_filters = 2 * growth_rate
     if stem == "cifar":
-        x = conv_bn_act(inputs, stem_filters, 3, bn_momentum=bn_momentum, name=f"{name}_conv1")
+        x = conv_bn_act(inputs, 2 * growth_rate, 3, name=f"{name}_conv1", **bn)
     else:
-        x = layers.ZeroPadding2D(3, name=f"{name}_conv1_pad")(inputs)
-        x = conv_bn_act(x, stem_filters, 7, strides=2, padding="valid", bn_momentum=bn_momentum,
-                        name=f"{name}_conv1")
+        x = conv_bn_act(
+            inputs, 2 * growth_rate, 7, strides=2, padding=3, name=f"{name}_conv1", **bn
+        )
         x = layers.ZeroPadding2D(1, name=f"{name}_pool1_pad")(x)
         x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool1")(x)
     for i, num_layers in enumerate(blocks):
-        x = dense_block(x, num_layers, growth_rate, f"{name}_conv{i + 2}", bn_momentum=bn_momentum)
+        x = dense_block(x, num_layers, growth_rate, name=f"{name}_conv{i + 2}", **bn)
         if i < transitions:
-            x = transition_block(x, compression, f"{name}_pool{i + 2}", bn_momentum=bn_momentum)
-    x = _bn_relu(x, name, bn_momentum)
+            x = transition_block(x, compression, name=f"{name}_pool{i + 2}", **bn)
+    x = bn_act(x, name=name, **bn)
     outputs = gap_classifier(
-        x, include_top=include_top, pooling=pooling, num_classes=num_classes,
-        classifier_activation=classifier_activation, name=name,
+        x,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        name=name,
     )
     return keras.Model(inputs, outputs, name=name)
 
 
-@register_model(
-    family="densenet", paper=PAPER, year=2017, min_input_size=MIN_INPUT_SIZE,
+densenet121 = register_model(
+    family="densenet",
+    paper=PAPER,
+    year=2017,
+    min_input_size=MIN_INPUT_SIZE,
     reference="keras.applications.DenseNet121: 8,062,504 params (torchvision densenet121: "
-              "7,978,856 = our trainable count; the rest are BN moving statistics)",
+    "7,978,856 = our trainable count; the rest are BN moving statistics)",
+)(
+    variant(
+        build_densenet,
+        "densenet121",
+        DENSENET_SPECS[121],
+        doc=(
+            "DenseNet-121 (growth 32, blocks 6-12-24-16); the keywords of :func:`build_densenet`."
+        ),
+    )
 )
-def densenet121(**kwargs) -> keras.Model:
-    """DenseNet-121 (growth 32, blocks 6-12-24-16); keywords of :func:`densenet` except blocks."""
-    kwargs.setdefault("name", "densenet121")
-    return densenet(DENSENET_SPECS[121], **kwargs)

@@ -13,7 +13,8 @@ a 1x1 conv of 1280 after, then global average pool, dropout 0.2 and the classifi
     5  4  112  192  6  2
     3  1  192  320  6  1
 
-Block (keras.applications layout): 1x1 expand (skipped when t=1) -> BN -> swish ->
+Block: :func:`kerascnn.blocks.inverted_residual` with ``se_ratio=0.25`` and swish, MobileNetV2's
+block (the public ``InvertedResidual`` layer is made from it), in keras.applications' layout: 1x1 expand (skipped when t=1) -> BN -> swish ->
 kxk depthwise -> BN -> swish -> SE (GAP, 1x1 conv to in*0.25, swish, 1x1 conv, sigmoid,
 multiply) -> linear 1x1 project -> BN -> stochastic depth (drop-connect, rate rising
 linearly to ``drop_connect_rate`` = 0.2) + identity shortcut when stride 1 and in == out.
@@ -43,13 +44,13 @@ final map is at least 3x3; 28x28 and 32x32 end at 4x4, 96 px and up are unchange
 from __future__ import annotations
 
 import keras
-from keras import layers
 
+from kerascnn import checks
 from kerascnn._utils import make_divisible
-from kerascnn.models._common import check_common_args, gap_classifier, model_input, resolve_input_shape
-from kerascnn.models.blocks import conv_bn_act, se_block
-from kerascnn.models.mobilenet import MIN_INPUT_SIZE, stride_plan
-from kerascnn.registry import register_model
+from kerascnn.blocks import conv_bn_act, inverted_residual
+from kerascnn.models._common import check_common_args, gap_classifier, model_input
+from kerascnn.models.mobilenet import BN_EPSILON, MIN_INPUT_SIZE, _mobile_knobs
+from kerascnn.registry import register_model, variant
 
 # (kernel, repeats, filters_in, filters_out, expansion, stride) -- EfficientNet-B0, Table 1.
 B0_SPEC = (
@@ -64,36 +65,12 @@ B0_SPEC = (
 B0_STEM = 32
 B0_TOP = 1280
 SE_RATIO = 0.25
-BN_EPSILON = 1e-3
 
 PAPER = "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks"
 
 
-def mbconv(x, filters_out: int, *, kernel_size: int, expansion: int, stride: int, se_ratio: float,
-           drop_rate: float, activation: str = "swish", bn_momentum: float = 0.9, name: str):
-    """EfficientNet's MBConv block (see the module docstring)."""
-    filters_in = x.shape[-1]
-    shortcut = x
-    bn = dict(bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum)
-    filters = filters_in * expansion
-    if expansion != 1:
-        x = conv_bn_act(x, filters, 1, activation=activation, name=f"{name}_expand", **bn)
-    x = layers.DepthwiseConv2D(kernel_size, strides=stride, padding="same", use_bias=False,
-                               name=f"{name}_dw_conv")(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=bn_momentum, name=f"{name}_dw_bn")(x)
-    x = layers.Activation(activation, name=f"{name}_dw_{activation}")(x)
-    if se_ratio:
-        x = se_block(x, max(1, int(filters_in * se_ratio)), activation=activation, name=f"{name}_se")
-    x = conv_bn_act(x, filters_out, 1, activation=None, name=f"{name}_project", **bn)
-    if stride == 1 and filters_in == filters_out:
-        if drop_rate > 0:
-            x = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}_drop")(x)
-        x = layers.Add(name=f"{name}_add")([x, shortcut])
-    return x
-
-
-def _efficientnet(
-    spec,
+def build_efficientnet(
+    spec=B0_SPEC,
     *,
     input_shape=None,
     num_classes: int = 1000,
@@ -108,50 +85,82 @@ def _efficientnet(
     adapt_strides: bool = True,
     bn_momentum: float = 0.9,
 ) -> keras.Model:
+    """Build an EfficientNet from its block table ``spec`` (see the module docstring)."""
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0:
-        raise ValueError(f"{name}: width must be a positive number. Received: width={width!r}")
-    for key, rate in (("dropout", dropout), ("drop_connect_rate", drop_connect_rate)):
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"{name}: {key} must be in [0, 1). Received: {key}={rate!r}")
-    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
-    keep = iter(stride_plan(min(shape[:2]), adapt=adapt_strides))
-    inputs = model_input(shape, name)
+    checks.boolean(name, "se", se)
+    checks.rate(name, "dropout", dropout)
+    checks.rate(name, "drop_connect_rate", drop_connect_rate)
+    shape, plan = _mobile_knobs(
+        name,
+        alpha=width,
+        adapt_strides=adapt_strides,
+        bn_momentum=bn_momentum,
+        input_shape=input_shape,
+        key="width",
+    )
+    bn = dict(bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum)
 
     def filters(c):
         return make_divisible(c * width, 8)
 
-    x = conv_bn_act(inputs, filters(B0_STEM), 3, strides=2 if next(keep) else 1, activation="swish",
-                    bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum, name=f"{name}_stem")
+    inputs = model_input(shape, name)
+    x = conv_bn_act(
+        inputs,
+        filters(B0_STEM),
+        3,
+        strides=plan.stride(2),
+        activation="swish",
+        name=f"{name}_stem",
+        **bn,
+    )
     total = sum(n for _, n, *_ in spec)
     b = 0
     for i, (k, n, _c_in, c_out, t, s) in enumerate(spec, start=1):
         for j in range(n):
-            stride = s if j == 0 else 1
-            if stride == 2:
-                stride = 2 if next(keep) else 1
-            x = mbconv(x, filters(c_out), kernel_size=k, expansion=t, stride=stride,
-                       se_ratio=SE_RATIO if se else 0.0, drop_rate=drop_connect_rate * b / total,
-                       bn_momentum=bn_momentum, name=f"{name}_block{i}{chr(ord('a') + j)}")
+            x = inverted_residual(
+                x,
+                filters(c_out),
+                expansion=t,
+                kernel_size=k,
+                strides=plan.stride(s if j == 0 else 1),
+                se_ratio=SE_RATIO if se else None,
+                activation="swish",
+                drop_rate=drop_connect_rate * b / total,
+                name=f"{name}_block{i}{chr(ord('a') + j)}",
+                **bn,
+            )
             b += 1
-    x = conv_bn_act(x, filters(B0_TOP), 1, activation="swish", bn_epsilon=BN_EPSILON,
-                    bn_momentum=bn_momentum, name=f"{name}_top")
-    x = gap_classifier(x, include_top=include_top, pooling=pooling, num_classes=num_classes,
-                       classifier_activation=classifier_activation, name=name, dropout=dropout)
+    x = conv_bn_act(x, filters(B0_TOP), 1, activation="swish", name=f"{name}_top", **bn)
+    x = gap_classifier(
+        x,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        name=name,
+        dropout=dropout,
+    )
     return keras.Model(inputs, x, name=name)
 
 
-@register_model(
+efficientnet_b0 = register_model(
     family="efficientnet",
     paper=PAPER,
     year=2019,
-    reference=("keras.applications.EfficientNetB0(weights=None): 5,330,571 params incl. 7 of its "
-               "Normalization layer (ours 5,330,564); trainable 5,288,548 = torchvision efficientnet_b0"),
+    reference=(
+        "keras.applications.EfficientNetB0(weights=None): 5,330,571 params incl. 7 of its "
+        "Normalization layer (ours 5,330,564); trainable 5,288,548 = torchvision efficientnet_b0"
+    ),
     min_input_size=MIN_INPUT_SIZE,
+)(
+    variant(
+        build_efficientnet,
+        "efficientnet_b0",
+        B0_SPEC,
+        doc=(
+            "EfficientNet-B0. Knobs: ``width`` (channel multiplier, rounded to multiples of 8), ``se`` "
+            "(squeeze-excitation on/off), ``dropout`` (head, 0.2), ``drop_connect_rate`` (0.2), "
+            "``adapt_strides``, ``bn_momentum``. Small inputs: see the module docstring."
+        ),
+    )
 )
-def efficientnet_b0(**kwargs) -> keras.Model:
-    """EfficientNet-B0. Knobs: ``width`` (channel multiplier, rounded to multiples of 8),
-    ``se`` (squeeze-excitation on/off), ``dropout`` (head, 0.2), ``drop_connect_rate`` (0.2),
-    ``adapt_strides``, ``bn_momentum``. Small inputs: see the module docstring."""
-    kwargs.setdefault("name", "efficientnet_b0")
-    return _efficientnet(B0_SPEC, **kwargs)

@@ -56,13 +56,19 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from kerascnn.models._common import check_common_args, global_pool, model_input, resolve_input_shape
-from kerascnn.models.blocks import conv_bn_act
-from kerascnn.models.vgg import _check_choice, _check_rate, _check_width, _scale
-from kerascnn.registry import register_model
+from kerascnn import checks
+from kerascnn.blocks import conv_bn_act, inception_block
+from kerascnn.blocks.defaults import MOBILE_BN_EPSILON
+from kerascnn.errors import ArgumentError
+from kerascnn.models._common import (
+    check_common_args,
+    global_pool,
+    model_input,
+    resolve_input_shape,
+    scaled,
+)
+from kerascnn.registry import register_model, variant
 
-# Stem convs: (filters, kernel, stride) and "pool" = max-pool 3x3/2.
-STEM = ((64, 7, 2), "pool", (64, 1, 1), (192, 3, 1), "pool")
 # Inception blocks: (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj); "pool" = stride-2 max-pool.
 INCEPTION_SPEC = (
     ("3a", (64, 96, 128, 16, 32, 32)),
@@ -81,13 +87,13 @@ AUX_AFTER = ("4a", "4d")
 AUX_CONV, AUX_FC, AUX_DROPOUT = 128, 1024, 0.7
 VARIANTS = {
     # "5x5" branch kernel, pool before 5a, default dropout, batch norm
-    "torchvision": {"kernel5": 3, "last_pool": 2, "dropout": 0.2, "bn": True},
-    "paper": {"kernel5": 5, "last_pool": 3, "dropout": 0.4, "bn": False},
+    "torchvision": {"kernel_5x5": 3, "last_pool": 2, "dropout": 0.2, "bn": True},
+    "paper": {"kernel_5x5": 5, "last_pool": 3, "dropout": 0.4, "bn": False},
 }
 IMAGENET_STEM_MIN = 64
 MIN_INPUT_SIZE = 15  # torchvision googlenet's min_size
 STEMS = ("auto", "imagenet", "small")
-BN_EPSILON = 1e-3  # torchvision BasicConv2d
+BN_EPSILON = MOBILE_BN_EPSILON  # torchvision BasicConv2d
 
 PAPER = "Going Deeper with Convolutions"
 REFERENCE_PARAMS = {
@@ -101,44 +107,39 @@ REFERENCE = (
 )
 
 
-def _conv(x, filters: int, kernel: int, *, strides: int = 1, padding: str = "same", bn: bool, name: str):
-    """torchvision's BasicConv2d (conv without bias -> BN -> ReLU), or the paper's conv + ReLU."""
-    if bn:
-        return conv_bn_act(
-            x, filters, kernel, strides=strides, padding=padding, bn_epsilon=BN_EPSILON,
-            bn_momentum=0.9, name=name,
-        )
-    return layers.Conv2D(filters, kernel, strides=strides, padding=padding, activation="relu", name=f"{name}_conv")(x)
-
-
-def inception_block(x, filters, *, kernel5: int = 5, bn: bool = False, name: str):
-    """Inception v1 block; ``filters`` = (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj)."""
-    f1, f3r, f3, f5r, f5, fp = filters
-    b1 = _conv(x, f1, 1, bn=bn, name=f"{name}_1x1")
-    b2 = _conv(x, f3r, 1, bn=bn, name=f"{name}_3x3_reduce")
-    b2 = _conv(b2, f3, 3, bn=bn, name=f"{name}_3x3")
-    b3 = _conv(x, f5r, 1, bn=bn, name=f"{name}_5x5_reduce")
-    b3 = _conv(b3, f5, kernel5, bn=bn, name=f"{name}_5x5")
-    b4 = layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_pool")(x)
-    b4 = _conv(b4, fp, 1, bn=bn, name=f"{name}_pool_proj")
-    return layers.Concatenate(name=f"{name}_concat")([b1, b2, b3, b4])
-
-
 def _aux_head(x, *, num_classes, classifier_activation, width, bn, name):
     """The paper's auxiliary classifier (avg-pool 5x5/3, 1x1 conv 128, FC 1024, dropout 0.7, FC)."""
-    h, w = x.shape[1], x.shape[2]
-    if h >= 5 and w >= 5:
+    if x.shape[1] >= 5 and x.shape[2] >= 5:
         x = layers.AveragePooling2D(5, strides=3, name=f"{name}_pool")(x)
     else:  # small inputs: the map is smaller than the 5x5 window
         x = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_pool")(x)
-    x = _conv(x, _scale(AUX_CONV, width), 1, bn=bn, name=f"{name}_reduce")
+    x = conv_bn_act(
+        x, scaled(AUX_CONV, width), 1, use_bn=bn, bn_epsilon=BN_EPSILON, name=f"{name}_reduce"
+    )
     x = layers.Flatten(name=f"{name}_flatten")(x)
-    x = layers.Dense(_scale(AUX_FC, width), activation="relu", name=f"{name}_fc")(x)
+    x = layers.Dense(scaled(AUX_FC, width), activation="relu", name=f"{name}_fc")(x)
     x = layers.Dropout(AUX_DROPOUT, name=f"{name}_dropout")(x)
-    return layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(x)
+    return layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(
+        x
+    )
 
 
-def googlenet_builder(
+def _stem(x, stem, width, bn, name):
+    """conv 7x7/2 (pad 3) -> max-pool 3x3/2 -> conv 1x1 -> conv 3x3 -> max-pool 3x3/2; the
+    small-input stem replaces the first two by one 3x3/1 conv."""
+    unit = dict(use_bn=bn, bn_epsilon=BN_EPSILON)
+    if stem == "imagenet":
+        x = conv_bn_act(x, scaled(64, width), 7, strides=2, padding=3, name=f"{name}_conv1", **unit)
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool1")(x)
+    else:
+        x = conv_bn_act(x, scaled(64, width), 3, name=f"{name}_conv1", **unit)
+    x = conv_bn_act(x, scaled(64, width), 1, name=f"{name}_conv2", **unit)
+    x = conv_bn_act(x, scaled(192, width), 3, name=f"{name}_conv3", **unit)
+    return layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool2")(x)
+
+
+def build_googlenet(
+    *,
     input_shape=None,
     num_classes: int = 1000,
     include_top: bool = True,
@@ -153,48 +154,51 @@ def googlenet_builder(
 ) -> keras.Model:
     """Build GoogLeNet (see the module docstring for variants, aux heads and small inputs)."""
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    _check_choice(name, "variant", variant, tuple(VARIANTS))
-    _check_choice(name, "stem", stem, STEMS)
-    _check_choice(name, "aux_logits", aux_logits, (False, True))
+    checks.choice(*VARIANTS)(name, "variant", variant)
+    checks.choice(*STEMS)(name, "stem", stem)
+    checks.boolean(name, "aux_logits", aux_logits)
     if aux_logits and not include_top:
-        raise ValueError(
+        raise ArgumentError(
             f"{name}: aux_logits=True adds classifiers, so it needs include_top=True. "
             f"Received: aux_logits=True, include_top=False"
         )
     cfg = VARIANTS[variant]
-    width = _check_width(name, width)
-    dropout = _check_rate(name, "dropout", cfg["dropout"] if dropout is None else dropout)
+    width = checks.positive_number(name, "width", width)
+    dropout = checks.rate(name, "dropout", cfg["dropout"] if dropout is None else dropout)
     shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
     if stem == "auto":
         stem = "imagenet" if min(shape[:2]) >= IMAGENET_STEM_MIN else "small"
     bn = cfg["bn"]
     inputs = model_input(shape, name)
-    x = inputs
-    if stem == "imagenet":
-        x = layers.ZeroPadding2D(3, name=f"{name}_conv1_pad")(x)
-        x = _conv(x, _scale(64, width), 7, strides=2, padding="valid", bn=bn, name=f"{name}_conv1")
-        x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool1")(x)
-    else:  # small-input stem: 3x3 stride 1, no first max-pool
-        x = _conv(x, _scale(64, width), 3, bn=bn, name=f"{name}_conv1")
-    x = _conv(x, _scale(64, width), 1, bn=bn, name=f"{name}_conv2")
-    x = _conv(x, _scale(192, width), 3, bn=bn, name=f"{name}_conv3")
-    x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool2")(x)
+    x = _stem(inputs, stem, width, bn, name)
     aux_outputs = []
     pool_index = 2
     for row in INCEPTION_SPEC:
         if row == "pool":
             pool_index += 1
             size = cfg["last_pool"] if pool_index == 4 else 3
-            x = layers.MaxPooling2D(size, strides=2, padding="same", name=f"{name}_pool{pool_index}")(x)
+            x = layers.MaxPooling2D(
+                size, strides=2, padding="same", name=f"{name}_pool{pool_index}"
+            )(x)
             continue
         block, filters = row
-        filters = tuple(_scale(f, width) for f in filters)
-        x = inception_block(x, filters, kernel5=cfg["kernel5"], bn=bn, name=f"{name}_inception{block}")
+        x = inception_block(
+            x,
+            *(scaled(f, width) for f in filters),
+            kernel_5x5=cfg["kernel_5x5"],
+            use_bn=bn,
+            bn_epsilon=BN_EPSILON,
+            name=f"{name}_inception{block}",
+        )
         if aux_logits and block in AUX_AFTER:
             aux_outputs.append(
                 _aux_head(
-                    x, num_classes=num_classes, classifier_activation=classifier_activation,
-                    width=width, bn=bn, name=f"{name}_aux{len(aux_outputs) + 1}",
+                    x,
+                    num_classes=num_classes,
+                    classifier_activation=classifier_activation,
+                    width=width,
+                    bn=bn,
+                    name=f"{name}_aux{len(aux_outputs) + 1}",
                 )
             )
     if not include_top:
@@ -207,7 +211,7 @@ def googlenet_builder(
     return keras.Model(inputs, outputs, name=name)
 
 
-@register_model(
+googlenet = register_model(
     family="googlenet",
     paper=PAPER,
     year=2015,
@@ -215,14 +219,15 @@ def googlenet_builder(
     num_classes=1000,
     reference=REFERENCE,
     min_input_size=MIN_INPUT_SIZE,
+)(
+    variant(
+        build_googlenet,
+        "googlenet",
+        doc=(
+            "GoogLeNet (Inception v1), torchvision's BN layout by default (6,624,904 trainable "
+            "parameters at 224x224x3/1000); ``variant='paper'``; ``aux_logits=True`` gives three "
+            "outputs ``[main, aux1, aux2]``. Inputs below 64 px get a 3x3/1 stem without the first "
+            "max-pool (module docstring); the minimum is 15x15."
+        ),
+    )
 )
-def googlenet(**kwargs) -> keras.Model:
-    """GoogLeNet (Inception v1), torchvision's BN layout by default; ``variant="paper"``;
-    ``aux_logits=True`` gives three outputs ``[main, aux1, aux2]``.
-
-    Reference: torchvision.models.googlenet, 6,624,904 trainable parameters at 224x224x3/1000
-    (no aux heads). Inputs below 64 px get a 3x3/1 stem without the first max-pool (module
-    docstring); the minimum is 15x15.
-    """
-    kwargs.setdefault("name", "googlenet")
-    return googlenet_builder(**kwargs)

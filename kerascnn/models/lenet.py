@@ -19,21 +19,23 @@ must be at least 10 pixels.
 
 from __future__ import annotations
 
+import keras
 from keras import layers
 
-import keras
-
-from kerascnn.models._common import check_common_args, model_input, resolve_input_shape
-from kerascnn.registry import register_model
+from kerascnn import checks
+from kerascnn.models._common import check_common_args, global_pool, model_input, resolve_input_shape
+from kerascnn.registry import register_model, variant
 
 # (filters, kernel, padding) of the two conv stages, then the hidden dense widths.
 CONV_SPEC = ((6, 5, "same"), (16, 5, "valid"))
 DENSE_SPEC = (120, 84)
+MIN_INPUT_SIZE = 10
 
 PAPER = "Gradient-Based Learning Applied to Document Recognition"
 
 
-def lenet5(
+def build_lenet(
+    *,
     input_shape=None,
     num_classes: int = 10,
     include_top: bool = True,
@@ -44,34 +46,37 @@ def lenet5(
 ) -> keras.Model:
     """Build LeNet-5 (see the module docstring for the layout and its choices)."""
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    shape = resolve_input_shape(name, input_shape, default=(28, 28, 1), min_size=10)
+    checks.activation(name, "activation", activation)
+    shape = resolve_input_shape(name, input_shape, default=(28, 28, 1), min_size=MIN_INPUT_SIZE)
     inputs = model_input(shape, name)
     x = inputs
     for i, (filters, kernel, padding) in enumerate(CONV_SPEC, start=1):
-        x = layers.Conv2D(filters, kernel, padding=padding, activation=activation, name=f"{name}_conv{i}")(x)
+        x = layers.Conv2D(
+            filters, kernel, padding=padding, activation=activation, name=f"{name}_conv{i}"
+        )(x)
         x = layers.AveragePooling2D(2, strides=2, name=f"{name}_pool{i}")(x)
-    if include_top:
-        x = layers.Flatten(name=f"{name}_flatten")(x)
-        for i, units in enumerate(DENSE_SPEC, start=1):
-            x = layers.Dense(units, activation=activation, name=f"{name}_fc{i}")(x)
-        x = layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name=f"{name}_avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name=f"{name}_max_pool")(x)
+    if not include_top:
+        return keras.Model(inputs, global_pool(x, pooling, name), name=name)
+    x = layers.Flatten(name=f"{name}_flatten")(x)
+    for i, units in enumerate(DENSE_SPEC, start=1):
+        x = layers.Dense(units, activation=activation, name=f"{name}_fc{i}")(x)
+    x = layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(x)
     return keras.Model(inputs, x, name=name)
 
 
-@register_model(
+lenet = register_model(
     family="lenet",
     paper=PAPER,
     year=1998,
     input_shape=(28, 28, 1),
     num_classes=10,
     reference="d2l.ai LeNet: 61,706 parameters at 28x28x1/10",
-    min_input_size=10,
+    min_input_size=MIN_INPUT_SIZE,
+)(
+    variant(
+        build_lenet,
+        "lenet",
+        doc="LeNet-5 as d2l builds it (ReLU by default; "
+        "``activation='sigmoid'`` for d2l's exact net).",
+    )
 )
-def lenet(**kwargs) -> keras.Model:
-    """LeNet-5 as d2l builds it (ReLU by default; ``activation='sigmoid'`` for d2l's exact net)."""
-    kwargs.setdefault("name", "lenet")
-    return lenet5(**kwargs)

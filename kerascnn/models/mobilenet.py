@@ -29,6 +29,10 @@ Fidelity (224x224x3, 1000 classes, ``weights=None`` references):
 - Layer order matches keras.applications, so their weights transfer layer by layer
   (tests/test_models_mobilenet.py checks identical outputs).
 
+Blocks: :func:`kerascnn.blocks.depthwise_separable_block` (v1) and
+:func:`kerascnn.blocks.inverted_residual` (v2; the public ``DepthwiseSeparableConv2D`` and
+``InvertedResidual`` layers are made from them).
+
 Choices, on purpose:
 
 - Stride-2 convolutions use ``padding="same"``. For MobileNet v2 (and EfficientNet) this is
@@ -50,29 +54,37 @@ do). Parameter counts never change. Inputs below 16x16 raise ValueError.
 
 from __future__ import annotations
 
-import math
-
 import keras
-from keras import layers
 
+from kerascnn import checks
 from kerascnn._utils import make_divisible
+from kerascnn.blocks import conv_bn_act, depthwise_separable_block, inverted_residual
+from kerascnn.blocks.defaults import MOBILE_BN_EPSILON
+from kerascnn.geometry import conv_output_size
 from kerascnn.models._common import (
     check_common_args,
     gap_classifier,
     model_input,
     resolve_input_shape,
 )
-from kerascnn.models.blocks import conv_bn_act
-from kerascnn.registry import register_model
+from kerascnn.registry import register_model, variant
 
 # MobileNet v1: stem filters/stride, then (pointwise filters, stride) per separable block.
 V1_STEM = (32, 2)
 V1_SPEC = (
     (64, 1),
-    (128, 2), (128, 1),
-    (256, 2), (256, 1),
-    (512, 2), (512, 1), (512, 1), (512, 1), (512, 1), (512, 1),
-    (1024, 2), (1024, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
 )
 
 # MobileNet v2: (t, c, n, s) as in the paper's Table 2.
@@ -90,19 +102,20 @@ V2_LAST = 1280
 
 MIN_INPUT_SIZE = 16
 MIN_FINAL_MAP = 3
-BN_EPSILON = 1e-3  # keras.applications MobileNet / MobileNetV2 / EfficientNet
+BN_EPSILON = MOBILE_BN_EPSILON  # keras.applications MobileNet / MobileNetV2 / EfficientNet
 
 PAPER_V1 = "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications"
 PAPER_V2 = "MobileNetV2: Inverted Residuals and Linear Bottlenecks"
 
 
-def stride_plan(size: int, num_stride2: int = 5, *, adapt: bool = True,
-                min_final: int = MIN_FINAL_MAP) -> tuple[bool, ...]:
+def stride_plan(
+    size: int, num_stride2: int = 5, *, adapt: bool = True, min_final: int = MIN_FINAL_MAP
+) -> tuple[bool, ...]:
     """Which of a net's ``num_stride2`` downsampling steps keep stride 2 at input ``size``.
 
     Returns one bool per step, in network order. With ``adapt`` the earliest steps are turned
-    into stride 1, one at a time, until the final map (``ceil`` per "same"-padded stride-2
-    step) is at least ``min_final`` pixels; ``adapt=False`` keeps every step.
+    into stride 1, one at a time, until the final map (a "same"-padded stride-2 step keeps
+    ``ceil(n / 2)``) is at least ``min_final`` pixels; ``adapt=False`` keeps every step.
 
     >>> stride_plan(224)
     (True, True, True, True, True)
@@ -114,22 +127,37 @@ def stride_plan(size: int, num_stride2: int = 5, *, adapt: bool = True,
     for dropped in range(num_stride2 + 1):
         final = size
         for _ in range(num_stride2 - dropped):
-            final = math.ceil(final / 2)
+            final = conv_output_size(final, 3, 2, "same")
         if final >= min_final:
             return (False,) * dropped + (True,) * (num_stride2 - dropped)
     return (False,) * num_stride2
 
 
-def _check_positive(model_name: str, **knobs) -> None:
-    for key, value in knobs.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ValueError(f"{model_name}: {key} must be a positive number. Received: {key}={value!r}")
+class StridePlan:
+    """The strides of a net's stride-2 steps, one ``next_stride()`` per step in network order."""
+
+    def __init__(self, size: int, adapt: bool):
+        self._keep = iter(stride_plan(size, adapt=adapt))
+
+    def stride(self, nominal: int) -> int:
+        """``nominal`` (1 stays 1), or 1 where the plan drops a stride-2 step."""
+        return 2 if nominal == 2 and next(self._keep) else 1
+
+
+def _mobile_knobs(name, *, alpha, adapt_strides, bn_momentum, input_shape, key="alpha"):
+    """Check the knobs the mobile families share; the input shape and its stride plan."""
+    checks.positive_number(name, key, alpha)
+    checks.boolean(name, "adapt_strides", adapt_strides)
+    checks.momentum(name, "bn_momentum", bn_momentum)
+    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
+    return shape, StridePlan(min(shape[:2]), adapt_strides)
 
 
 # --------------------------------------------------------------------------- MobileNet v1
 
 
-def _mobilenet_v1(
+def build_mobilenet_v1(
+    *,
     input_shape=None,
     num_classes: int = 1000,
     include_top: bool = True,
@@ -142,73 +170,58 @@ def _mobilenet_v1(
     adapt_strides: bool = True,
     bn_momentum: float = 0.9,
 ) -> keras.Model:
+    """Build MobileNet v1 (see the module docstring)."""
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    _check_positive(name, alpha=alpha)
-    if isinstance(depth_multiplier, bool) or not isinstance(depth_multiplier, int) or depth_multiplier < 1:
-        raise ValueError(
-            f"{name}: depth_multiplier must be a positive integer. "
-            f"Received: depth_multiplier={depth_multiplier!r}"
-        )
-    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
-    keep = iter(stride_plan(min(shape[:2]), adapt=adapt_strides))
-    inputs = model_input(shape, name)
+    checks.positive_int(name, "depth_multiplier", depth_multiplier)
+    checks.rate(name, "dropout", dropout)
+    shape, plan = _mobile_knobs(
+        name,
+        alpha=alpha,
+        adapt_strides=adapt_strides,
+        bn_momentum=bn_momentum,
+        input_shape=input_shape,
+    )
     bn = dict(bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum)
-
+    inputs = model_input(shape, name)
     filters, stride = V1_STEM
-    x = conv_bn_act(inputs, int(filters * alpha), 3, strides=2 if next(keep) else 1,
-                    activation="relu6", name=f"{name}_stem", **bn)
+    x = conv_bn_act(
+        inputs,
+        int(filters * alpha),
+        3,
+        strides=plan.stride(stride),
+        activation="relu6",
+        name=f"{name}_stem",
+        **bn,
+    )
     for i, (filters, stride) in enumerate(V1_SPEC, start=1):
-        if stride == 2:
-            stride = 2 if next(keep) else 1
-        p = f"{name}_block{i}"
-        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", depth_multiplier=depth_multiplier,
-                                   use_bias=False, name=f"{p}_dw_conv")(x)
-        x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=bn_momentum, name=f"{p}_dw_bn")(x)
-        x = layers.Activation("relu6", name=f"{p}_dw_relu6")(x)
-        x = conv_bn_act(x, int(filters * alpha), 1, activation="relu6", name=f"{p}_pw", **bn)
-    x = gap_classifier(x, include_top=include_top, pooling=pooling, num_classes=num_classes,
-                       classifier_activation=classifier_activation, name=name, dropout=dropout)
+        x = depthwise_separable_block(
+            x,
+            int(filters * alpha),
+            3,
+            strides=plan.stride(stride),
+            depth_multiplier=depth_multiplier,
+            depthwise_activation="relu6",
+            activation="relu6",
+            name=f"{name}_block{i}",
+            **bn,
+        )
+    x = gap_classifier(
+        x,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        name=name,
+        dropout=dropout,
+    )
     return keras.Model(inputs, x, name=name)
-
-
-@register_model(
-    family="mobilenet",
-    paper=PAPER_V1,
-    year=2017,
-    reference="keras.applications.MobileNet(weights=None): 4,253,864 params at 224x224x3/1000",
-    min_input_size=MIN_INPUT_SIZE,
-)
-def mobilenet(**kwargs) -> keras.Model:
-    """MobileNet v1. Knobs: ``alpha`` (width), ``depth_multiplier`` (depthwise channel
-    multiplier), ``dropout`` (head, 1e-3 as Keras), ``adapt_strides``, ``bn_momentum``.
-    Small inputs: see the module docstring."""
-    kwargs.setdefault("name", "mobilenet")
-    return _mobilenet_v1(**kwargs)
 
 
 # --------------------------------------------------------------------------- MobileNet v2
 
 
-def inverted_residual(x, filters: int, *, expansion: int, stride: int, kernel_size: int = 3,
-                      activation: str = "relu6", bn_momentum: float = 0.9, name: str):
-    """MobileNet v2 block: 1x1 expand (skipped when t=1) -> depthwise -> linear 1x1 project,
-    with an identity shortcut when stride is 1 and the channel count is unchanged."""
-    in_channels = x.shape[-1]
-    shortcut = x
-    bn = dict(bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum)
-    if expansion != 1:
-        x = conv_bn_act(x, expansion * in_channels, 1, activation=activation, name=f"{name}_expand", **bn)
-    x = layers.DepthwiseConv2D(kernel_size, strides=stride, padding="same", use_bias=False,
-                               name=f"{name}_dw_conv")(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=bn_momentum, name=f"{name}_dw_bn")(x)
-    x = layers.Activation(activation, name=f"{name}_dw_{activation}")(x)
-    x = conv_bn_act(x, filters, 1, activation=None, name=f"{name}_project", **bn)
-    if stride == 1 and in_channels == filters:
-        x = layers.Add(name=f"{name}_add")([shortcut, x])
-    return x
-
-
-def _mobilenet_v2(
+def build_mobilenet_v2(
+    *,
     input_shape=None,
     num_classes: int = 1000,
     include_top: bool = True,
@@ -220,44 +233,85 @@ def _mobilenet_v2(
     adapt_strides: bool = True,
     bn_momentum: float = 0.9,
 ) -> keras.Model:
+    """Build MobileNet v2 (see the module docstring)."""
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    _check_positive(name, alpha=alpha)
-    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
-    keep = iter(stride_plan(min(shape[:2]), adapt=adapt_strides))
+    checks.rate(name, "dropout", dropout)
+    shape, plan = _mobile_knobs(
+        name,
+        alpha=alpha,
+        adapt_strides=adapt_strides,
+        bn_momentum=bn_momentum,
+        input_shape=input_shape,
+    )
+    bn = dict(bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum)
     inputs = model_input(shape, name)
-
-    stem_filters, _ = V2_STEM
-    x = conv_bn_act(inputs, make_divisible(stem_filters * alpha, 8), 3, strides=2 if next(keep) else 1,
-                    activation="relu6", bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum,
-                    name=f"{name}_stem")
+    stem_filters, stride = V2_STEM
+    x = conv_bn_act(
+        inputs,
+        make_divisible(stem_filters * alpha, 8),
+        3,
+        strides=plan.stride(stride),
+        activation="relu6",
+        name=f"{name}_stem",
+        **bn,
+    )
     block = 0
     for t, c, n, s in V2_SPEC:
-        filters = make_divisible(int(c * alpha), 8)
         for j in range(n):
-            stride = s if j == 0 else 1
-            if stride == 2:
-                stride = 2 if next(keep) else 1
-            x = inverted_residual(x, filters, expansion=t, stride=stride, bn_momentum=bn_momentum,
-                                  name=f"{name}_block{block}")
+            x = inverted_residual(
+                x,
+                make_divisible(int(c * alpha), 8),
+                expansion=t,
+                strides=plan.stride(s if j == 0 else 1),
+                name=f"{name}_block{block}",
+                **bn,
+            )
             block += 1
     last = make_divisible(V2_LAST * alpha, 8) if alpha > 1.0 else V2_LAST
-    x = conv_bn_act(x, last, 1, activation="relu6", bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum,
-                    name=f"{name}_last")
-    x = gap_classifier(x, include_top=include_top, pooling=pooling, num_classes=num_classes,
-                       classifier_activation=classifier_activation, name=name, dropout=dropout)
+    x = conv_bn_act(x, last, 1, activation="relu6", name=f"{name}_last", **bn)
+    x = gap_classifier(
+        x,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        name=name,
+        dropout=dropout,
+    )
     return keras.Model(inputs, x, name=name)
 
 
-@register_model(
+mobilenet = register_model(
+    family="mobilenet",
+    paper=PAPER_V1,
+    year=2017,
+    reference="keras.applications.MobileNet(weights=None): 4,253,864 params at 224x224x3/1000",
+    min_input_size=MIN_INPUT_SIZE,
+)(
+    variant(
+        build_mobilenet_v1,
+        "mobilenet",
+        doc=(
+            "MobileNet v1. Knobs: ``alpha`` (width), ``depth_multiplier`` (depthwise channel "
+            "multiplier), ``dropout`` (head, 1e-3 as Keras), ``adapt_strides``, ``bn_momentum``. Small "
+            "inputs: see the module docstring."
+        ),
+    )
+)
+mobilenetv2 = register_model(
     family="mobilenet",
     paper=PAPER_V2,
     year=2018,
     reference="keras.applications.MobileNetV2(weights=None): 3,538,984 params at 224x224x3/1000",
     min_input_size=MIN_INPUT_SIZE,
+)(
+    variant(
+        build_mobilenet_v2,
+        "mobilenetv2",
+        doc=(
+            "MobileNet v2. Knobs: ``alpha`` (width; Keras ships weights for 0.35, 0.5, 0.75, 1.0, "
+            "1.3, 1.4), ``dropout`` (before the classifier; 0 as Keras), ``adapt_strides``, "
+            "``bn_momentum``. Small inputs: see the module docstring."
+        ),
+    )
 )
-def mobilenetv2(**kwargs) -> keras.Model:
-    """MobileNet v2. Knobs: ``alpha`` (width; Keras ships weights for 0.35, 0.5, 0.75, 1.0,
-    1.3, 1.4), ``dropout`` (before the classifier; 0 as Keras), ``adapt_strides``,
-    ``bn_momentum``. Small inputs: see the module docstring."""
-    kwargs.setdefault("name", "mobilenetv2")
-    return _mobilenet_v2(**kwargs)

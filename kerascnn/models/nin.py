@@ -38,6 +38,8 @@ ln(10) for the first few hundred steps; on 6,000 Fashion-MNIST images at width 0
 ``batch_norm=True`` is an option outside d2l and the paper: every conv becomes conv (no bias)
 -> BatchNorm (torch momentum 0.1 = Keras 0.9) -> ReLU, which changes the parameter count.
 
+Each block is :func:`kerascnn.blocks.nin_block` (the public ``NiNBlock`` layer is made from it).
+
 Knobs: ``width`` (multiplies 96/256/384; the class block always has ``num_classes``
 channels), ``dropout`` (0.5), ``stem``, ``batch_norm`` (False: d2l's network).
 """
@@ -47,10 +49,17 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from kerascnn.models._common import check_common_args, global_pool, model_input, resolve_input_shape
-from kerascnn.models.blocks import conv_bn_act
-from kerascnn.models.vgg import _check_choice, _check_rate, _check_width, _scale
-from kerascnn.registry import register_model
+from kerascnn import checks
+from kerascnn.blocks import nin_block
+from kerascnn.models._common import (
+    check_common_args,
+    global_pool,
+    model_input,
+    resolve_input_shape,
+    scaled,
+)
+from kerascnn.models.alexnet import resolve_stem
+from kerascnn.registry import register_model, variant
 
 # (filters, kernel, stride) of the spatial conv opening each NiN block; each block continues with
 # two 1x1 convs of the same width and is followed by MaxPooling2D(3, strides=2).
@@ -58,7 +67,6 @@ SPEC = ((96, 11, 4), (256, 5, 1), (384, 3, 1))
 CLASS_BLOCK_KERNEL = 3  # the last block: (num_classes, 3, 1), then global average pooling
 IMAGENET_STEM_MIN = 67  # 67 -> 15 -> 7 -> 7 -> 3 -> 3 -> 1
 MIN_INPUT_SIZE = 15  # with the small stem: 15 -> 7 -> 3 -> 1
-STEMS = ("auto", "imagenet", "small")
 
 PAPER = "Network In Network"
 REFERENCE_PARAMS = {(224, 224, 3, 1000): 7_439_608, (224, 224, 1, 10): 1_992_166}
@@ -68,25 +76,8 @@ REFERENCE = (
 )
 
 
-def _pool_out(n: int) -> int:
-    return (n - 3) // 2 + 1
-
-
-def nin_block(
-    x, filters: int, kernel: int, *, strides: int = 1, padding: str = "same", batch_norm: bool = False, name: str
-):
-    """A spatial conv and two 1x1 convs (``{name}_conv``, ``{name}_mlp1``, ``{name}_mlp2``), each
-    with a bias and a ReLU; ``batch_norm=True``: conv (no bias) -> BatchNorm -> ReLU instead."""
-    convs = ((f"{name}_conv", kernel, strides, padding), (f"{name}_mlp1", 1, 1, "valid"), (f"{name}_mlp2", 1, 1, "valid"))
-    for conv_name, k, s, pad in convs:
-        if batch_norm:
-            x = conv_bn_act(x, filters, k, strides=s, padding=pad, bn_momentum=0.9, name=conv_name)
-        else:
-            x = layers.Conv2D(filters, k, strides=s, padding=pad, activation="relu", name=conv_name)(x)
-    return x
-
-
-def nin_builder(
+def build_nin(
+    *,
     input_shape=None,
     num_classes: int = 1000,
     include_top: bool = True,
@@ -100,42 +91,42 @@ def nin_builder(
 ) -> keras.Model:
     """Build NiN (see the module docstring for the layout, count and small-input stem)."""
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    _check_choice(name, "stem", stem, STEMS)
-    _check_choice(name, "batch_norm", batch_norm, (False, True))
-    width = _check_width(name, width)
-    dropout = _check_rate(name, "dropout", dropout)
+    checks.boolean(name, "batch_norm", batch_norm)
+    width = checks.positive_number(name, "width", width)
+    dropout = checks.rate(name, "dropout", dropout)
     shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
-    h, w = shape[0], shape[1]
-    if stem == "auto":
-        stem = "imagenet" if min(h, w) >= IMAGENET_STEM_MIN else "small"
-    if stem == "imagenet" and min(h, w) < IMAGENET_STEM_MIN:
-        raise ValueError(
-            f"{name}: stem='imagenet' (11x11 stride 4) needs inputs of at least "
-            f"{IMAGENET_STEM_MIN}x{IMAGENET_STEM_MIN}; use stem='auto' or 'small' for smaller "
-            f"images. Received: input_shape={shape}, stem='imagenet'"
-        )
+    stem = resolve_stem(name, stem, shape, IMAGENET_STEM_MIN)
     inputs = model_input(shape, name)
     x = inputs
     for i, (filters, kernel, strides) in enumerate(SPEC, start=1):
-        filters = _scale(filters, width)
+        padding = "same"
         if i == 1 and stem == "imagenet":
-            x = nin_block(x, filters, kernel, strides=strides, padding="valid", batch_norm=batch_norm, name=f"{name}_block1")
+            padding = "valid"
         elif i == 1:  # small-input stem: 3x3 stride 1
-            x = nin_block(x, filters, 3, batch_norm=batch_norm, name=f"{name}_block1")
-        else:
-            x = nin_block(x, filters, kernel, strides=strides, batch_norm=batch_norm, name=f"{name}_block{i}")
+            kernel, strides = 3, 1
+        x = nin_block(
+            x,
+            scaled(filters, width),
+            kernel,
+            strides=strides,
+            padding=padding,
+            use_bn=batch_norm,
+            name=f"{name}_block{i}",
+        )
         x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool{i}")(x)
     if not include_top:
         return keras.Model(inputs, global_pool(x, pooling, name), name=name)
     if dropout:
         x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
-    x = nin_block(x, num_classes, CLASS_BLOCK_KERNEL, batch_norm=batch_norm, name=f"{name}_block{len(SPEC) + 1}")
+    x = nin_block(
+        x, num_classes, CLASS_BLOCK_KERNEL, use_bn=batch_norm, name=f"{name}_block{len(SPEC) + 1}"
+    )
     x = layers.GlobalAveragePooling2D(name=f"{name}_avg_pool")(x)
     x = layers.Activation(classifier_activation or "linear", name=f"{name}_predictions")(x)
     return keras.Model(inputs, x, name=name)
 
 
-@register_model(
+nin = register_model(
     family="nin",
     paper=PAPER,
     year=2013,
@@ -143,10 +134,14 @@ def nin_builder(
     num_classes=1000,
     reference=REFERENCE,
     min_input_size=MIN_INPUT_SIZE,
+)(
+    variant(
+        build_nin,
+        "nin",
+        doc=(
+            "NiN as d2l builds it: 7,439,608 parameters at 224x224x3/1000, 1,992,166 at d2l's "
+            "224x224x1/10. Inputs below 67 px get a 3x3/1 first block (module docstring); minimum "
+            "15x15."
+        ),
+    )
 )
-def nin(**kwargs) -> keras.Model:
-    """NiN as d2l builds it: 7,439,608 parameters at 224x224x3/1000, 1,992,166 at d2l's
-    224x224x1/10. Inputs below 67 px get a 3x3/1 first block (module docstring); minimum 15x15.
-    """
-    kwargs.setdefault("name", "nin")
-    return nin_builder(**kwargs)

@@ -21,6 +21,9 @@ Two styles (``style=``), same graph shape, different details:
     25,636,712; ResNet101: 44,707,176) and the layer names (after the ``f"{name}_"``
     prefix) are theirs, so their weights load layer by layer and give identical outputs.
 
+Blocks: :func:`kerascnn.blocks.basic_block` and :func:`kerascnn.blocks.bottleneck_block`
+(the public ``ResidualBasicBlock`` / ``ResidualBottleneckBlock`` layers are made from them).
+
 SE-ResNet (``se=True``; ``seresnet18``, ``seresnet50``): a squeeze-and-excitation block on
 the residual branch after its last BN, before the addition, reduction ratio 16 (the
 paper's SE-ResNet module). seresnet50 has timm's ``seresnet50`` count, 28,088,024 trainable
@@ -42,19 +45,20 @@ paper's network.
 
 from __future__ import annotations
 
-import math
-
 import keras
 from keras import layers
 
+from kerascnn import checks
+from kerascnn.blocks import basic_block, bottleneck_block, conv_bn_act
+from kerascnn.blocks.defaults import BN_EPSILON, BN_MOMENTUM, KERAS_BN_EPSILON
 from kerascnn.models._common import (
     check_common_args,
     gap_classifier,
     model_input,
     resolve_input_shape,
+    scaled,
 )
-from kerascnn.models.blocks import conv_bn_act, se_block
-from kerascnn.registry import register_model
+from kerascnn.registry import register_model, variant
 
 # depth -> (block type, blocks per stage conv2_x..conv5_x)   (He et al. 2015, Table 1)
 RESNET_SPECS = {
@@ -68,10 +72,10 @@ STEM_FILTERS = 64
 BOTTLENECK_EXPANSION = 4
 SE_REDUCTION = 16
 
-# style -> conv bias, BN epsilon, BN momentum (Keras convention), stride in the 3x3 conv
+# style -> conv bias and BatchNormalization settings of every conv (blocks and stem)
 STYLES = {
-    "torchvision": {"use_bias": False, "bn_epsilon": 1e-5, "bn_momentum": 0.9, "stride_in_3x3": True},
-    "keras": {"use_bias": True, "bn_epsilon": 1.001e-5, "bn_momentum": 0.99, "stride_in_3x3": False},
+    "torchvision": {"use_bias": False, "bn_epsilon": BN_EPSILON, "bn_momentum": BN_MOMENTUM},
+    "keras": {"use_bias": True, "bn_epsilon": KERAS_BN_EPSILON, "bn_momentum": 0.99},
 }
 STEMS = ("auto", "imagenet", "cifar")
 SMALL_INPUT_THRESHOLD = 64  # below this (height or width) stem="auto" picks the CIFAR stem
@@ -91,111 +95,23 @@ REFERENCE_TRAINABLE = {
 }
 
 
-def _style(style: str) -> dict:
-    if style not in STYLES:
-        raise ValueError(
-            f"ResNet style must be one of {', '.join(repr(s) for s in STYLES)}. "
-            f"Received: style={style!r}"
-        )
-    return STYLES[style]
-
-
-def se_channels(channels: int, reduction: int = SE_REDUCTION, divisor: int = 1) -> int:
-    """SE bottleneck width: ``channels / reduction``, rounded to a multiple of ``divisor``.
-
-    ``divisor=1`` is the paper (floor, at least 1); ``divisor=8`` is timm's rounding
-    (``make_divisible(channels / reduction, 8)``: nearest multiple, at least 8).
-    """
-    if divisor <= 1:
-        return max(1, channels // reduction)
-    v = channels / reduction
-    return max(divisor, int(v + divisor / 2) // divisor * divisor)
-
-
-def _conv_bn(x, filters, kernel, stride, cfg, activation, name):
-    """conv_bn_act with PyTorch/keras.applications padding for strided k>1 convs (k//2 each side)."""
-    padding = "same"
-    if stride > 1 and kernel > 1:
-        x = layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
-        padding = "valid"
-    return conv_bn_act(
-        x, filters, kernel, strides=stride, padding=padding, use_bias=cfg["use_bias"],
-        activation=activation, bn_epsilon=cfg["bn_epsilon"], bn_momentum=cfg["bn_momentum"],
-        name=name,
-    )
-
-
-def _shortcut(x, filters, stride, cfg, name):
-    if stride == 1 and x.shape[-1] == filters:
-        return x
-    return _conv_bn(x, filters, 1, stride, cfg, None, f"{name}_0")
-
-
-def _merge(shortcut, y, name, se_filters):
-    if se_filters:
-        y = se_block(y, se_filters, name=f"{name}_se")
-    y = layers.Add(name=f"{name}_add")([shortcut, y])
-    return layers.Activation("relu", name=f"{name}_out")(y)
-
-
-def basic_block(x, filters, stride, name, *, style="torchvision", se_filters=0):
-    """Two 3x3 conv-BN (ReLU between), optional SE, plus the shortcut, then ReLU.
-
-    Layers: ``{name}_1_*`` (3x3, carries the stride), ``{name}_2_*`` (3x3), ``{name}_0_*``
-    (projection shortcut when needed), ``{name}_se_*``, ``{name}_add``, ``{name}_out``.
-    """
-    cfg = _style(style)
-    shortcut = _shortcut(x, filters, stride, cfg, name)
-    y = _conv_bn(x, filters, 3, stride, cfg, "relu", f"{name}_1")
-    y = _conv_bn(y, filters, 3, 1, cfg, None, f"{name}_2")
-    return _merge(shortcut, y, name, se_filters)
-
-
-def bottleneck_block(x, filters, stride, name, *, style="torchvision", se_filters=0):
-    """1x1 (filters) -> 3x3 (filters) -> 1x1 (4 x filters), optional SE, shortcut, ReLU.
-
-    ``style="torchvision"`` strides the 3x3 conv (v1.5); ``style="keras"`` strides the first
-    1x1 conv (v1, keras.applications). Layer names follow keras.applications
-    (``_0`` shortcut, ``_1``/``_2``/``_3`` convs, ``_add``, ``_out``).
-    """
-    cfg = _style(style)
-    out_filters = BOTTLENECK_EXPANSION * filters
-    shortcut = _shortcut(x, out_filters, stride, cfg, name)
-    s1, s3 = (1, stride) if cfg["stride_in_3x3"] else (stride, 1)
-    y = _conv_bn(x, filters, 1, s1, cfg, "relu", f"{name}_1")
-    y = _conv_bn(y, filters, 3, s3, cfg, "relu", f"{name}_2")
-    y = _conv_bn(y, out_filters, 1, 1, cfg, None, f"{name}_3")
-    return _merge(shortcut, y, name, se_filters)
-
-
-BLOCKS = {"basic": basic_block, "bottleneck": bottleneck_block}
-
-
-def _stem(x, filters, stem, cfg, name):
+def _stem(x, filters, stem, unit, name):
     if stem == "cifar":
-        return _conv_bn(x, filters, 3, 1, cfg, "relu", f"{name}_conv1")
-    x = _conv_bn(x, filters, 7, 2, cfg, "relu", f"{name}_conv1")
+        return conv_bn_act(x, filters, 3, name=f"{name}_conv1", **unit)
+    x = conv_bn_act(x, filters, 7, strides=2, padding=3, name=f"{name}_conv1", **unit)
     x = layers.ZeroPadding2D(1, name=f"{name}_pool1_pad")(x)
     return layers.MaxPooling2D(3, strides=2, name=f"{name}_pool1_pool")(x)
 
 
 def resolve_stem(stem: str, shape, model_name: str) -> str:
     """``"auto"`` -> ``"cifar"`` below SMALL_INPUT_THRESHOLD pixels, else ``"imagenet"``."""
-    if stem not in STEMS:
-        raise ValueError(
-            f"{model_name}: stem must be one of {', '.join(repr(s) for s in STEMS)}. "
-            f"Received: stem={stem!r}"
-        )
+    checks.choice(*STEMS)(model_name, "stem", stem)
     if stem == "auto":
         return "cifar" if min(shape[0], shape[1]) < SMALL_INPUT_THRESHOLD else "imagenet"
     return stem
 
 
-def _scaled(filters: int, width: float) -> int:
-    return max(1, int(round(filters * width)))
-
-
-def resnet(
+def build_resnet(
     depth: int = 50,
     *,
     input_shape=None,
@@ -221,88 +137,80 @@ def resnet(
         width: multiplier on every filter count.
         stem: ``"auto"`` (CIFAR stem below 64 px), ``"imagenet"`` or ``"cifar"``.
     """
-    if depth not in RESNET_SPECS:
-        raise ValueError(
-            f"ResNet depth must be one of {sorted(RESNET_SPECS)}. Received: depth={depth!r}"
-        )
+    checks.choice(*RESNET_SPECS)("resnet", "depth", depth)
     name = name or (f"seresnet{depth}" if se else f"resnet{depth}")
-    cfg = _style(style)
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or not math.isfinite(width) or width <= 0:
-        raise ValueError(f"{name}: width must be a positive number. Received: width={width!r}")
-    if se and (isinstance(se_reduction, bool) or not isinstance(se_reduction, int) or se_reduction < 1):
-        raise ValueError(
-            f"{name}: se_reduction must be a positive integer. Received: se_reduction={se_reduction!r}"
-        )
-    if isinstance(se_divisor, bool) or not isinstance(se_divisor, int) or se_divisor < 1:
-        raise ValueError(
-            f"{name}: se_divisor must be a positive integer. Received: se_divisor={se_divisor!r}"
-        )
+    unit = STYLES[checks.choice(*STYLES)(name, "style", style)]
+    checks.boolean(name, "se", se)
+    width = checks.positive_number(name, "width", width)
+    checks.positive_int(name, "se_reduction", se_reduction)
+    checks.positive_int(name, "se_divisor", se_divisor)
     shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
     stem = resolve_stem(stem, shape, name)
     block_type, counts = RESNET_SPECS[depth]
-    block_fn = BLOCKS[block_type]
-    expansion = BOTTLENECK_EXPANSION if block_type == "bottleneck" else 1
+    if block_type == "bottleneck":
+        block_fn, extra = bottleneck_block, {"stride_in_1x1": style == "keras"}
+    else:
+        block_fn, extra = basic_block, {}
+    se_kw = {"se_ratio": 1 / se_reduction, "se_divisor": se_divisor} if se else {}
 
     inputs = model_input(shape, name)
-    x = _stem(inputs, _scaled(STEM_FILTERS, width), stem, cfg, name)
+    x = _stem(inputs, scaled(STEM_FILTERS, width), stem, unit, name)
     for stage, (filters, blocks) in enumerate(zip(STAGE_FILTERS, counts)):
-        filters = _scaled(filters, width)
-        se_filters = se_channels(filters * expansion, se_reduction, se_divisor) if se else 0
         for b in range(blocks):
-            stride = 2 if (stage > 0 and b == 0) else 1
             x = block_fn(
-                x, filters, stride, f"{name}_conv{stage + 2}_block{b + 1}",
-                style=style, se_filters=se_filters,
+                x,
+                scaled(filters, width),
+                2 if (stage > 0 and b == 0) else 1,
+                name=f"{name}_conv{stage + 2}_block{b + 1}",
+                **unit,
+                **extra,
+                **se_kw,
             )
     outputs = gap_classifier(
-        x, include_top=include_top, pooling=pooling, num_classes=num_classes,
-        classifier_activation=classifier_activation, name=name,
+        x,
+        include_top=include_top,
+        pooling=pooling,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        name=name,
     )
     return keras.Model(inputs, outputs, name=name)
 
 
-def _builder(depth: int, se: bool, model_name: str):
-    def build(**kwargs) -> keras.Model:
-        kwargs.setdefault("name", model_name)
-        kwargs.setdefault("se", se)
-        return resnet(depth, **kwargs)
-
-    build.__name__ = model_name
-    build.__doc__ = (
-        f"{'SE-' if se else ''}ResNet-{depth} (see kerascnn.models.resnet). Keywords: input_shape, "
-        "num_classes, include_top, pooling, classifier_activation, name, style, se, "
-        "se_reduction, se_divisor, width, stem."
-    )
-    return build
-
-
 _TORCH_NOTE = "trainable params at 224x224x3/1000 (Keras count_params adds BN moving stats)"
 
-resnet18 = register_model(
-    family="resnet", paper=PAPER, year=2015, min_input_size=MIN_INPUT_SIZE,
-    reference=f"torchvision resnet18: 11,689,512 {_TORCH_NOTE}",
-)(_builder(18, False, "resnet18"))
-resnet34 = register_model(
-    family="resnet", paper=PAPER, year=2015, min_input_size=MIN_INPUT_SIZE,
-    reference=f"torchvision resnet34: 21,797,672 {_TORCH_NOTE}",
-)(_builder(34, False, "resnet34"))
-resnet50 = register_model(
-    family="resnet", paper=PAPER, year=2015, min_input_size=MIN_INPUT_SIZE,
-    reference=f"torchvision resnet50: 25,557,032 {_TORCH_NOTE}; style='keras' = "
-              "keras.applications.ResNet50: 25,636,712",
-)(_builder(50, False, "resnet50"))
-resnet101 = register_model(
-    family="resnet", paper=PAPER, year=2015, min_input_size=MIN_INPUT_SIZE,
-    reference=f"torchvision resnet101: 44,549,160 {_TORCH_NOTE}; style='keras' = "
-              "keras.applications.ResNet101: 44,707,176",
-)(_builder(101, False, "resnet101"))
-seresnet18 = register_model(
-    family="seresnet", paper=SE_PAPER, year=2018, min_input_size=MIN_INPUT_SIZE,
-    reference="derived: torchvision resnet18 + SE r=16 = 11,778,592 trainable params "
-              "(timm seresnet18, SE width rounded to 8: 11,779,624 with se_divisor=8)",
-)(_builder(18, True, "seresnet18"))
-seresnet50 = register_model(
-    family="seresnet", paper=SE_PAPER, year=2018, min_input_size=MIN_INPUT_SIZE,
-    reference="timm seresnet50: 28,088,024 trainable params at 224x224x3/1000",
-)(_builder(50, True, "seresnet50"))
+
+def _register(depth: int, se: bool, reference: str):
+    key = f"{'se' if se else ''}resnet{depth}"
+    doc = f"{'SE-' if se else ''}ResNet-{depth} (:func:`build_resnet`; {reference})."
+    return register_model(
+        family="seresnet" if se else "resnet",
+        paper=SE_PAPER if se else PAPER,
+        year=2018 if se else 2015,
+        min_input_size=MIN_INPUT_SIZE,
+        reference=reference,
+    )(variant(build_resnet, key, depth, se=se, doc=doc))
+
+
+resnet18 = _register(18, False, f"torchvision resnet18: 11,689,512 {_TORCH_NOTE}")
+resnet34 = _register(34, False, f"torchvision resnet34: 21,797,672 {_TORCH_NOTE}")
+resnet50 = _register(
+    50,
+    False,
+    f"torchvision resnet50: 25,557,032 {_TORCH_NOTE}; style='keras' = "
+    "keras.applications.ResNet50: 25,636,712",
+)
+resnet101 = _register(
+    101,
+    False,
+    f"torchvision resnet101: 44,549,160 {_TORCH_NOTE}; style='keras' = "
+    "keras.applications.ResNet101: 44,707,176",
+)
+seresnet18 = _register(
+    18,
+    True,
+    "derived: torchvision resnet18 + SE r=16 = 11,778,592 trainable params "
+    "(timm seresnet18, SE width rounded to 8: 11,779,624 with se_divisor=8)",
+)
+seresnet50 = _register(50, True, "timm seresnet50: 28,088,024 trainable params at 224x224x3/1000")

@@ -19,6 +19,7 @@ Fidelity at 224x224x3 / 1000 classes (tested exactly):
     vgg11 132,863,336   vgg13 133,047,848   (torchvision.models.vgg11 / vgg13 num_params)
     vgg16 138,357,544   vgg19 143,667,240   (keras.applications.VGG16 / VGG19(weights=None))
 
+Each stage is :func:`kerascnn.blocks.vgg_block` (the public ``VGGBlock`` layer is made from it).
 ``*_bn`` variants (torchvision's ``vgg*_bn``): conv (with bias) -> BatchNorm -> ReLU. Trainable
 parameters equal torchvision's ``num_params`` exactly (vgg11_bn 132,868,840, vgg13_bn
 133,053,736, vgg16_bn 138,365,992, vgg19_bn 143,678,248): the BN scale and offset are 2 per
@@ -46,14 +47,19 @@ Knobs: ``width`` multiplies every conv's filters and the 4096 (``vgg11(width=0.2
 
 from __future__ import annotations
 
-import math
-
 import keras
-from keras import layers
 
-from kerascnn.models._common import check_common_args, global_pool, model_input, resolve_input_shape
-from kerascnn.models.blocks import conv_bn_act
-from kerascnn.registry import register_alias, register_model
+from kerascnn import checks
+from kerascnn.blocks import vgg_block
+from kerascnn.models._common import (
+    check_common_args,
+    dense_head,
+    global_pool,
+    model_input,
+    resolve_input_shape,
+    scaled,
+)
+from kerascnn.registry import register_alias, register_model, variant
 
 # (number of 3x3 convs, filters) per stage: Table 1 of the paper, configurations A, B, D, E.
 SPECS = {
@@ -78,57 +84,10 @@ REFERENCE_PARAMS = {
     "vgg16_bn": 138_365_992,
     "vgg19_bn": 143_678_248,
 }
+check_fc_units = checks.optional(checks.positive_int)
 
 
-# ----------------------------------------------------------------- knob checks (shared by the
-# classic families: alexnet, nin, googlenet import these)
-
-
-def _check_width(model_name: str, width) -> float:
-    """``width`` multiplies channel counts; it must be a positive finite number."""
-    if (
-        isinstance(width, bool)
-        or not isinstance(width, (int, float))
-        or not math.isfinite(width)
-        or width <= 0
-    ):
-        raise ValueError(
-            f"{model_name}: width must be a positive number (1.0 = the paper's channel counts, "
-            f"e.g. 0.25 for a quarter). Received: width={width!r}"
-        )
-    return float(width)
-
-
-def _check_rate(model_name: str, key: str, value) -> float:
-    """A dropout rate in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{model_name}: {key} must be a number in [0, 1). Received: {key}={value!r}")
-    return float(value)
-
-
-def _check_choice(model_name: str, key: str, value, choices) -> None:
-    if value not in choices:
-        accepted = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{model_name}: {key} must be one of {accepted}. Received: {key}={value!r}")
-
-
-def _check_units(model_name: str, fc_units) -> None:
-    if fc_units is not None and (isinstance(fc_units, bool) or not isinstance(fc_units, int) or fc_units < 1):
-        raise ValueError(
-            f"{model_name}: fc_units must be None (sized for the final map) or a positive integer. "
-            f"Received: fc_units={fc_units!r}"
-        )
-
-
-def _scale(channels: int, width: float, divisor: int = 1) -> int:
-    """``channels * width`` rounded to a multiple of ``divisor`` (at least ``divisor``)."""
-    return max(divisor, int(round(channels * width / divisor)) * divisor)
-
-
-# ----------------------------------------------------------------------------------- builder
-
-
-def _vgg(
+def build_vgg(
     spec,
     *,
     input_shape=None,
@@ -142,78 +101,68 @@ def _vgg(
     dropout: float = 0.5,
     fc_units: int | None = None,
 ) -> keras.Model:
+    """Build a VGG from a ``(convs, filters)`` stage table (see the module docstring)."""
     check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
-    _check_choice(name, "batch_norm", batch_norm, (False, True))
-    width = _check_width(name, width)
-    dropout = _check_rate(name, "dropout", dropout)
-    _check_units(name, fc_units)
+    checks.boolean(name, "batch_norm", batch_norm)
+    width = checks.positive_number(name, "width", width)
+    dropout = checks.rate(name, "dropout", dropout)
+    check_fc_units(name, "fc_units", fc_units)
     shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
     inputs = model_input(shape, name)
     x = inputs
-    h, w = shape[0], shape[1]
-    filters = shape[2]
-    for i, (convs, stage_filters) in enumerate(spec, start=1):
-        filters = _scale(stage_filters, width)
-        for j in range(1, convs + 1):
-            if batch_norm:  # torchvision vgg*_bn: conv (with bias) -> BN -> ReLU
-                x = conv_bn_act(
-                    x, filters, 3, use_bias=True, bn_epsilon=1e-5, bn_momentum=0.9,
-                    name=f"{name}_block{i}_conv{j}",
-                )
-            else:
-                x = layers.Conv2D(
-                    filters, 3, padding="same", activation="relu", name=f"{name}_block{i}_conv{j}"
-                )(x)
-        if h >= 2 and w >= 2:  # small inputs: no pooling once the map is 1 pixel high or wide
-            x = layers.MaxPooling2D(2, strides=2, name=f"{name}_block{i}_pool")(x)
-            h, w = h // 2, w // 2
+    for i, (convs, filters) in enumerate(spec, start=1):
+        # small inputs: no pooling once the map is 1 pixel high or wide
+        pool = x.shape[1] >= 2 and x.shape[2] >= 2
+        x = vgg_block(
+            x, scaled(filters, width), convs, use_bn=batch_norm, pool=pool, name=f"{name}_block{i}"
+        )
     if not include_top:
         return keras.Model(inputs, global_pool(x, pooling, name), name=name)
-    units = fc_units or min(_scale(FC_UNITS, width), h * w * filters)
-    x = layers.Flatten(name=f"{name}_flatten")(x)
-    for k in (1, 2):
-        x = layers.Dense(units, activation="relu", name=f"{name}_fc{k}")(x)
-        if dropout:
-            x = layers.Dropout(dropout, name=f"{name}_dropout{k}")(x)
-    x = layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(x)
+    units = fc_units or min(scaled(FC_UNITS, width), x.shape[1] * x.shape[2] * x.shape[3])
+    x = dense_head(
+        x,
+        (units, units),
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
+        name=name,
+        dropout=dropout,
+    )
     return keras.Model(inputs, x, name=name)
 
 
-def _register(variant: str, batch_norm: bool):
-    key = f"{variant}_bn" if batch_norm else variant
-    if variant in ("vgg16", "vgg19") and not batch_norm:
-        source = f"keras.applications.{variant.upper()}(weights=None)"
+def _reference(key: str) -> str:
+    variant_name = key.removesuffix("_bn")
+    if key in ("vgg16", "vgg19"):
+        source = f"keras.applications.{key.upper()}(weights=None)"
     else:
         source = f"torchvision.models.{key}"
-    reference = f"{source}: {REFERENCE_PARAMS[key]:,} parameters at 224x224x3/1000"
-    if batch_norm:
-        reference += " (trainable; Keras adds the BN moving mean/variance as non-trainable)"
+    text = f"{source}: {REFERENCE_PARAMS[key]:,} parameters at 224x224x3/1000"
+    if key != variant_name:
+        text += " (trainable; Keras adds the BN moving mean/variance as non-trainable)"
+    return text
 
-    def builder(**kwargs) -> keras.Model:
-        kwargs.setdefault("name", key)
-        if batch_norm:
-            kwargs.setdefault("batch_norm", True)
-        return _vgg(SPECS[variant], **kwargs)
 
-    builder.__name__ = builder.__qualname__ = key
-    builder.__doc__ = (
-        f"{variant.upper()}{' with batch normalization' if batch_norm else ''} "
-        f"({reference}). Keywords: input_shape, num_classes, include_top, pooling, "
-        f"classifier_activation, name, width, batch_norm, dropout, fc_units; small-input "
-        f"adaptation in the module docstring."
-    )
+def _register(key: str):
+    batch_norm = key.endswith("_bn")
+    spec = SPECS[key.removesuffix("_bn")]
+    doc = f"{key.upper().replace('_BN', ' with batch normalization')} ({_reference(key)})."
     return register_model(
-        family="vgg", paper=PAPER, year=2014, input_shape=(224, 224, 3), num_classes=1000,
-        reference=reference, min_input_size=MIN_INPUT_SIZE,
-    )(builder)
+        family="vgg",
+        paper=PAPER,
+        year=2014,
+        input_shape=(224, 224, 3),
+        num_classes=1000,
+        reference=_reference(key),
+        min_input_size=MIN_INPUT_SIZE,
+    )(variant(build_vgg, key, spec, batch_norm=batch_norm, doc=doc))
 
 
-vgg11 = _register("vgg11", False)
-vgg13 = _register("vgg13", False)
-vgg16 = _register("vgg16", False)
-vgg19 = _register("vgg19", False)
-vgg11_bn = _register("vgg11", True)
-vgg13_bn = _register("vgg13", True)
-vgg16_bn = _register("vgg16", True)
-vgg19_bn = _register("vgg19", True)
+vgg11 = _register("vgg11")
+vgg13 = _register("vgg13")
+vgg16 = _register("vgg16")
+vgg19 = _register("vgg19")
+vgg11_bn = _register("vgg11_bn")
+vgg13_bn = _register("vgg13_bn")
+vgg16_bn = _register("vgg16_bn")
+vgg19_bn = _register("vgg19_bn")
 register_alias("vgg", "vgg11")
