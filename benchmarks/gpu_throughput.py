@@ -18,7 +18,7 @@ FLOPs use kerascnn's MAC count (kerascnn.analysis.profile): inference = 2 x MACs
 training = 3 x that (forward + two backward matmuls). MFU divides by the device's dense
 peak for the precision (table PEAK_TFLOPS below; unknown devices get no MFU).
 
-Usage (GPU machine, see ../shared/gpu.md and benchmarks/gpu/run.sh):
+Usage (on the GPU machine; benchmarks/gpu/run.sh runs it there with the rest):
     python benchmarks/gpu_throughput.py --out reports/gpu-throughput
 Smoke test on a CPU (what CI runs, tiny sizes, frameworks that are installed):
     python benchmarks/gpu_throughput.py --smoke --out /tmp/gpu-smoke
@@ -49,9 +49,12 @@ TIMM_NAMES = {
 FRAMEWORKS = ("keras-jax", "timm-eager", "timm-compile")
 # Dense (no sparsity) peak TFLOP/s by device-name substring and precision.
 PEAK_TFLOPS = {
-    ("H100", "bfloat16"): 989.4, ("H100", "float32"): 494.7,  # SXM; float32 via TF32 tensor cores
-    ("H200", "bfloat16"): 989.4, ("H200", "float32"): 494.7,
-    ("A100", "bfloat16"): 312.0, ("A100", "float32"): 156.0,
+    ("H100", "bfloat16"): 989.4,
+    ("H100", "float32"): 494.7,  # SXM; float32 via TF32 tensor cores
+    ("H200", "bfloat16"): 989.4,
+    ("H200", "float32"): 494.7,
+    ("A100", "bfloat16"): 312.0,
+    ("A100", "float32"): 156.0,
 }
 
 
@@ -61,17 +64,25 @@ PEAK_TFLOPS = {
 def worker_keras_jax(model: str, args) -> dict:
     os.environ["KERAS_BACKEND"] = "jax"
     from kerascnn import create_model
-    from kerascnn.accel import device_name, measure_throughput
+    from kerascnn.accel import measure_throughput
+    from kerascnn.bench.environment import device_name
 
     size = args.image_size
     rec = measure_throughput(
-        lambda: create_model(model, input_shape=(size, size, 3), num_classes=1000, classifier_activation=None),
-        batch_size=args.batch_size, precision=args.precision, steps=args.steps, windows=args.windows,
+        lambda: create_model(
+            model, input_shape=(size, size, 3), num_classes=1000, classifier_activation=None
+        ),
+        batch_size=args.batch_size,
+        precision=args.precision,
+        steps=args.steps,
+        windows=args.windows,
     )
     import jax
     import keras
 
-    rec.update(device=device_name(), versions={"keras": keras.__version__, "jax": jax.__version__})
+    rec.update(
+        device=device_name("jax"), versions={"keras": keras.__version__, "jax": jax.__version__}
+    )
     return rec
 
 
@@ -81,12 +92,20 @@ def worker_timm(model: str, args, compile_: bool) -> dict:
     import timm
     import torch
 
+    from kerascnn.bench.environment import device_name  # imports neither Keras nor TensorFlow
+
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
     dtype = torch.bfloat16 if args.precision == "bfloat16" else torch.float32
-    net = timm.create_model(TIMM_NAMES[model], num_classes=1000).to(dev).to(memory_format=torch.channels_last)
+    net = (
+        timm.create_model(TIMM_NAMES[model], num_classes=1000)
+        .to(dev)
+        .to(memory_format=torch.channels_last)
+    )
     params = sum(p.numel() for p in net.parameters())
-    x = torch.randn(args.batch_size, 3, args.image_size, args.image_size, device=dev).to(memory_format=torch.channels_last)
+    x = torch.randn(args.batch_size, 3, args.image_size, args.image_size, device=dev).to(
+        memory_format=torch.channels_last
+    )
     y = torch.randint(0, 1000, (args.batch_size,), device=dev)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -100,7 +119,10 @@ def worker_timm(model: str, args, compile_: bool) -> dict:
         return loss
 
     def infer_step():
-        with torch.inference_mode(), torch.autocast(dev, dtype=dtype, enabled=dtype != torch.float32):
+        with (
+            torch.inference_mode(),
+            torch.autocast(dev, dtype=dtype, enabled=dtype != torch.float32),
+        ):
             return net_c(x)
 
     def timed(step, n_windows):
@@ -121,22 +143,36 @@ def worker_timm(model: str, args, compile_: bool) -> dict:
             per.append((time.perf_counter() - t0) / args.steps)
         return per, compile_s, out
 
-    rec = {"backend": "torch", "precision": args.precision, "batch_size": args.batch_size,
-           "input_shape": [args.image_size, args.image_size, 3], "params": int(params),
-           "steps_per_window": args.steps}
+    rec = {
+        "backend": "torch",
+        "precision": args.precision,
+        "batch_size": args.batch_size,
+        "input_shape": [args.image_size, args.image_size, 3],
+        "params": int(params),
+        "steps_per_window": args.steps,
+    }
     net.eval()
     net_c = torch.compile(net) if compile_ else net
     per, c, _ = timed(infer_step, args.windows)
-    rec.update(infer_compile_s=c, infer_step_ms_median=statistics.median(per) * 1e3,
-               infer_img_s=args.batch_size / statistics.median(per), infer_windows=len(per))
+    rec.update(
+        infer_compile_s=c,
+        infer_step_ms_median=statistics.median(per) * 1e3,
+        infer_img_s=args.batch_size / statistics.median(per),
+        infer_windows=len(per),
+    )
     net.train()
     net_c = torch.compile(net) if compile_ else net
     first = float(train_step())
     per, c, last = timed(train_step, args.windows)
-    rec.update(train_compile_s=c, train_step_ms_median=statistics.median(per) * 1e3,
-               train_img_s=args.batch_size / statistics.median(per), train_windows=len(per),
-               train_loss_first=first, train_loss_last=float(last))
-    rec["device"] = torch.cuda.get_device_name() if dev == "cuda" else f"cpu:{platform.machine()}"
+    rec.update(
+        train_compile_s=c,
+        train_step_ms_median=statistics.median(per) * 1e3,
+        train_img_s=args.batch_size / statistics.median(per),
+        train_windows=len(per),
+        train_loss_first=first,
+        train_loss_last=float(last),
+    )
+    rec["device"] = device_name("torch")
     rec["versions"] = {"torch": torch.__version__, "timm": timm.__version__}
     return rec
 
@@ -162,13 +198,13 @@ def available(fw: str) -> str | None:
     return f"not installed: {', '.join(missing)}" if missing else None
 
 
-def macs_per_image(model: str, size: int) -> int | None:
-    try:
-        from kerascnn import create_model
-        from kerascnn.analysis import profile
-    except ImportError:
-        return None
-    return int(profile(create_model(model, input_shape=(size, size, 3), num_classes=1000)).total_macs)
+def macs_per_image(model: str, size: int) -> int:
+    from kerascnn import create_model
+    from kerascnn.analysis import profile
+
+    return int(
+        profile(create_model(model, input_shape=(size, size, 3), num_classes=1000)).total_macs
+    )
 
 
 def peak(device: str, precision: str) -> float | None:
@@ -215,15 +251,37 @@ def write_readme(out: Path, records: list[dict], args, command: str) -> None:
             f"{fmt(tflops / pk * 100 if tflops and pk else None, '.1f')}{'%' if tflops and pk else ''} | "
             f"{fmt(ratio_t, '.2f')} | {fmt(ratio_i, '.2f')} |"
         )
-    lines += ["", "Versions: " + "; ".join(sorted({json.dumps(r.get('versions', {}), sort_keys=True) for r in records if not r.get('error')})),
-              f"Host: {platform.node()} {platform.platform()}, Python {platform.python_version()}"]
+    lines += [
+        "",
+        "Versions: "
+        + "; ".join(
+            sorted(
+                {
+                    json.dumps(r.get("versions", {}), sort_keys=True)
+                    for r in records
+                    if not r.get("error")
+                }
+            )
+        ),
+        f"Host: {platform.node()} {platform.platform()}, Python {platform.python_version()}",
+    ]
     (out / "README.md").write_text("\n".join(lines) + "\n")
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default=",".join(TIMM_NAMES), help="comma-separated registry names (default: %(default)s)")
-    ap.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated, from: " + ", ".join(FRAMEWORKS))
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--models",
+        default=",".join(TIMM_NAMES),
+        help="comma-separated registry names (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--frameworks",
+        default=",".join(FRAMEWORKS),
+        help="comma-separated, from: " + ", ".join(FRAMEWORKS),
+    )
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--image-size", type=int, default=224)
     ap.add_argument("--precision", choices=["bfloat16", "float32"], default="bfloat16")
@@ -231,7 +289,11 @@ def main(argv=None) -> int:
     ap.add_argument("--windows", type=int, default=5, help="timed windows (median reported)")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per (framework, model)")
     ap.add_argument("--out", default="reports/gpu-throughput")
-    ap.add_argument("--smoke", action="store_true", help="tiny sizes for a CPU check: batch 4, 32 px, float32, 2 steps, 1 window")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes for a CPU check: batch 4, 32 px, float32, 2 steps, 1 window",
+    )
     ap.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.smoke:
@@ -242,42 +304,83 @@ def main(argv=None) -> int:
         return 0
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
-    bad = [m for m in models if m not in TIMM_NAMES] + [f for f in frameworks if f not in FRAMEWORKS]
+    bad = [m for m in models if m not in TIMM_NAMES] + [
+        f for f in frameworks if f not in FRAMEWORKS
+    ]
     if bad:
-        ap.error(f"unknown model/framework {bad}; models: {', '.join(TIMM_NAMES)}; frameworks: {', '.join(FRAMEWORKS)}")
+        ap.error(
+            f"unknown model/framework {bad}; models: {', '.join(TIMM_NAMES)}; frameworks: {', '.join(FRAMEWORKS)}"
+        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.jsonl").write_text("")  # this run's records only
-    command = "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
-    date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    command = "python " + " ".join(
+        shlex.quote(a) for a in [sys.argv[0], *(argv if argv is not None else sys.argv[1:])]
+    )
+    date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M")
     records = []
-    passthrough = ["--batch-size", str(args.batch_size), "--image-size", str(args.image_size),
-                   "--precision", args.precision, "--steps", str(args.steps), "--windows", str(args.windows)]
+    passthrough = [
+        "--batch-size",
+        str(args.batch_size),
+        "--image-size",
+        str(args.image_size),
+        "--precision",
+        args.precision,
+        "--steps",
+        str(args.steps),
+        "--windows",
+        str(args.windows),
+    ]
     for model in models:
         macs = macs_per_image(model, args.image_size)
         for fw in frameworks:
-            rec = {"model": model, "framework": fw, "timm_name": TIMM_NAMES[model], "macs": macs, "date": date}
+            rec = {
+                "model": model,
+                "framework": fw,
+                "timm_name": TIMM_NAMES[model],
+                "macs": macs,
+                "date": date,
+            }
             why = available(fw)
             if why:
                 rec["error"] = f"skipped: {why}"
                 print(f"[{fw} {model}] skipped: {why}", flush=True)
             else:
                 print(f"[{fw} {model}] running ...", flush=True)
-                env = {**os.environ, "XLA_PYTHON_CLIENT_MEM_FRACTION": os.environ.get("XLA_PYTHON_CLIENT_MEM_FRACTION", ".75")}
+                env = {
+                    **os.environ,
+                    "XLA_PYTHON_CLIENT_MEM_FRACTION": os.environ.get(
+                        "XLA_PYTHON_CLIENT_MEM_FRACTION", ".75"
+                    ),
+                }
                 if fw == "keras-jax":
                     env["KERAS_BACKEND"] = "jax"
                 try:
-                    proc = subprocess.run([sys.executable, __file__, "--worker", fw, model, *passthrough],
-                                          env=env, capture_output=True, text=True, timeout=args.timeout)
+                    proc = subprocess.run(
+                        [sys.executable, __file__, "--worker", fw, model, *passthrough],
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        timeout=args.timeout,
+                    )
                     found = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
                     if proc.returncode == 0 and found:
                         rec.update(json.loads(found[-1][7:]))
                     else:
-                        rec["error"] = f"exit {proc.returncode}: " + (proc.stderr.strip().splitlines() or ["?"])[-1]
+                        rec["error"] = (
+                            f"exit {proc.returncode}: "
+                            + (proc.stderr.strip().splitlines() or ["?"])[-1]
+                        )
                 except subprocess.TimeoutExpired:
                     rec["error"] = f"timed out after {args.timeout}s"
-                print(f"[{fw} {model}] " + (rec.get("error") or
-                      f"train {rec['train_img_s']:,.0f} img/s, infer {rec['infer_img_s']:,.0f} img/s"), flush=True)
+                print(
+                    f"[{fw} {model}] "
+                    + (
+                        rec.get("error")
+                        or f"train {rec['train_img_s']:,.0f} img/s, infer {rec['infer_img_s']:,.0f} img/s"
+                    ),
+                    flush=True,
+                )
             records.append(rec)
             with open(out / "results.jsonl", "a") as fh:
                 fh.write(json.dumps(rec) + "\n")

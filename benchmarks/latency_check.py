@@ -20,6 +20,7 @@ down whatever runs next). Each figure is the median of per-round medians. The cl
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -68,7 +69,9 @@ def main(argv=None) -> int:
     from kerascnn.bench import timing
     from kerascnn.bench.environment import environment, load_average
 
-    env = environment(["python", "benchmarks/latency_check.py", *(argv if argv is not None else sys.argv[1:])])
+    env = environment(
+        ["python", "benchmarks/latency_check.py", *(argv if argv is not None else sys.argv[1:])]
+    )
     rng = np.random.default_rng(0)
     x = rng.random((1, 28, 28, 1), dtype=np.float32)
     rows, ok = [], True
@@ -78,7 +81,7 @@ def main(argv=None) -> int:
         model = create_model(spec, input_shape=(28, 28, 1), num_classes=10)
         inf = timing.compile_inference(model, jit=False)
         hand = hand_written_fn(model)
-        predict = lambda a: model.predict(a, verbose=0)  # noqa: E731
+        predict = functools.partial(model.predict, verbose=0)
         for fn in (inf.host, hand, predict):  # warm-up: tracing and compilation
             for _ in range(3):
                 fn(x)
@@ -87,44 +90,60 @@ def main(argv=None) -> int:
             # alternate which of the two compiled loops goes first, so that neither always follows predict
             if r % 2 == 0:
                 stats = timing.measure_latency(inf, x, seconds=0.1, warmup=1)
-                hand_ms.append(float(np.median(timed(hand, x, stats["n"]))) * 1e3)
+                hand_ms.append(float(np.median(timed(hand, x, stats.n))) * 1e3)
             else:
                 hand_block = timed(hand, x, 50)
                 stats = timing.measure_latency(inf, x, seconds=0.1, warmup=1)
                 hand_ms.append(float(np.median(hand_block)) * 1e3)
-            ours_ms.append(stats["p50_ms"])
+            ours_ms.append(stats.p50_ms)
         # model.predict last, in its own phase: it leaves data-pipeline threads and garbage behind
         # that would slow down whichever compiled loop ran right after it.
         for _ in range(max(3, args.rounds // 3)):
             pred_ms.append(float(np.median(timed(predict, x, 3))) * 1e3)
-        ours, hw, pr = float(np.median(ours_ms)), float(np.median(hand_ms)), float(np.median(pred_ms))
+        ours, hw, pr = (
+            float(np.median(ours_ms)),
+            float(np.median(hand_ms)),
+            float(np.median(pred_ms)),
+        )
         agree = 1 / 1.5 <= ours / hw <= 1.5
         slower = pr / ours >= 3
         ok &= agree and slower
-        rows.append(f"| {spec} | {ours:.3f} | {hw:.3f} | {pr:.3f} | {ours / hw:.2f} | {pr / ours:.1f}x | "
-                    f"{'yes' if agree else 'NO'} | {'yes' if slower else 'NO'} |")
+        rows.append(
+            f"| {spec} | {ours:.3f} | {hw:.3f} | {pr:.3f} | {ours / hw:.2f} | {pr / ours:.1f}x | "
+            f"{'yes' if agree else 'NO'} | {'yes' if slower else 'NO'} |"
+        )
         print(rows[-1], flush=True)
         keras.backend.clear_session()
     loads.append(load_average())
-    text = "\n".join([
-        "# Latency check: kerascnn's batch-1 latency vs a hand-written loop vs model.predict", "",
-        f"Command: `{env['command']}`  ",
-        f"Machine: {env['device']}, {env['usable_cpus']} usable CPUs; Keras {env['versions'].get('keras')} on "
-        f"{env['backend']} ({', '.join(f'{k} {v}' for k, v in env['versions'].items() if k in ('tensorflow', 'jax'))}); "
-        f"commit `{(env['git'].get('commit') or '?')[:12]}`  ",
-        f"1-minute load average before / after: {loads[0][0] if loads[0] else '?'} / {loads[1][0] if loads[1] else '?'} "
-        "(other work shared the CPU; kerascnn and the hand-written loop were interleaved in short rounds so that it affects both alike; model.predict ran afterwards)", "",
-        "Batch of 1 image (28x28x1), numpy in and numpy out, untrained weights; per method the median "
-        f"of {args.rounds} interleaved rounds' medians, milliseconds.", "",
-        "| model | kerascnn (p50 ms) | hand-written tf.function loop (p50 ms) | model.predict loop (p50 ms) | "
-        "kerascnn / hand | predict / kerascnn | agree (within 1.5x) | predict >= 3x slower |",
-        "|---|---|---|---|---|---|---|---|",
-        *rows, "",
-        "Verdict: " + ("kerascnn's latency agrees with the minimal loop and model.predict in a loop is several "
-                       "times slower, so `kerascnn bench` does not report predict()'s per-call overhead as model latency."
-                       if ok else "**the claim does not hold on this run**; see the rows marked NO."),
-        "",
-    ])
+    text = "\n".join(
+        [
+            "# Latency check: kerascnn's batch-1 latency vs a hand-written loop vs model.predict",
+            "",
+            f"Command: `{env.command}`  ",
+            f"Machine: {env.device}, {env.usable_cpus} usable CPUs; Keras {env.versions.get('keras')} on "
+            f"{env.backend} ({', '.join(f'{k} {v}' for k, v in env.versions.items() if k in ('tensorflow', 'jax'))}); "
+            f"commit `{(env.git.commit or '?')[:12]}`  ",
+            f"1-minute load average before / after: {loads[0][0] if loads[0] else '?'} / {loads[1][0] if loads[1] else '?'} "
+            "(other work shared the CPU; kerascnn and the hand-written loop were interleaved in short rounds so that it affects both alike; model.predict ran afterwards)",
+            "",
+            "Batch of 1 image (28x28x1), numpy in and numpy out, untrained weights; per method the median "
+            f"of {args.rounds} interleaved rounds' medians, milliseconds.",
+            "",
+            "| model | kerascnn (p50 ms) | hand-written tf.function loop (p50 ms) | model.predict loop (p50 ms) | "
+            "kerascnn / hand | predict / kerascnn | agree (within 1.5x) | predict >= 3x slower |",
+            "|---|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            "Verdict: "
+            + (
+                "kerascnn's latency agrees with the minimal loop and model.predict in a loop is several "
+                "times slower, so `kerascnn bench` does not report predict()'s per-call overhead as model latency."
+                if ok
+                else "**the claim does not hold on this run**; see the rows marked NO."
+            ),
+            "",
+        ]
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

@@ -24,3 +24,27 @@ class CorruptDataError(KerasCNNError):
 
 class ConfigError(KerasCNNError):
     """A benchmark or experiment configuration is invalid."""
+
+
+class ReportError(KerasCNNError):
+    """A run folder cannot be reported on (missing, or holds no results)."""
+
+
+class SchemaVersionError(KerasCNNError):
+    """A stored result was written in a schema version this kerascnn does not read."""
+
+    def __init__(self, source: str, found: object, expected: int):
+        self.source, self.found, self.expected = str(source), found, expected
+        if isinstance(found, int) and not isinstance(found, bool) and found > expected:
+            hint = "It was written by a newer kerascnn: upgrade kerascnn to read it."
+        elif isinstance(found, int) and not isinstance(found, bool):
+            hint = "It was written by an older kerascnn: rerun the benchmark with this version."
+        else:
+            hint = "Its schema version is not a number."
+        super().__init__(
+            f"{self.source} was written in schema version {found!r}; this kerascnn reads schema "
+            f"version {expected} only. {hint} Received: schema={found!r} in {self.source}"
+        )
+
+    def __reduce__(self):  # pickle with the constructor's arguments, not the message
+        return type(self), (self.source, self.found, self.expected)

@@ -67,7 +67,7 @@ def test_toml_roundtrip_overrides_and_targets(tmp_path):
     suite = tmp_path / "s.toml"
     suite.write_text(
         'models = ["lenet", "lenet(activation=\'tanh\')"]\nepochs = 2\nrepeats = 3\n'
-        '[overrides.lenet]\nepochs = 5\nlearning_rate = 0.01\n[targets]\nlenet = 0.8\n'
+        "[overrides.lenet]\nepochs = 5\nlearning_rate = 0.01\n[targets]\nlenet = 0.8\n"
     )
     cfg = BenchConfig.from_toml(suite).validate()
     assert cfg.name == "s" and cfg.seeds == [0, 1, 2] and cfg.targets == {"lenet": 0.8}
@@ -92,7 +92,9 @@ def test_bad_override_rejected():
 
 
 def test_flags_override_suite_values():
-    cfg = BenchConfig.from_dict(QUICK).updated(epochs=1, models="lenet,vgg11(width=0.25, dropout=0.0)", repeats=2)
+    cfg = BenchConfig.from_dict(QUICK).updated(
+        epochs=1, models="lenet,vgg11(width=0.25, dropout=0.0)", repeats=2
+    )
     assert cfg.epochs == 1 and cfg.seeds == [0, 1]
     assert cfg.models == ["lenet", "vgg11(width=0.25, dropout=0.0)"]
     # a flag applies to every model: the main job's per-model epochs give way to --epochs
@@ -100,12 +102,18 @@ def test_flags_override_suite_values():
     # flags for other keys leave the per-model settings alone
     kept = BenchConfig.from_dict(QUICK).updated(batch_size=32)
     assert {r.model: (r.config.epochs, r.config.batch_size) for r in kept.runs()} == {
-        "lenet": (10, 32), "vgg": (3, 32), "mobilenetv2": (1, 32)}
+        "lenet": (10, 32),
+        "vgg": (3, 32),
+        "mobilenetv2": (1, 32),
+    }
 
 
 def test_split_list_keeps_spec_commas():
     assert split_list("lenet, vgg11(width=0.5, dropout=0.0),mobilenetv2") == [
-        "lenet", "vgg11(width=0.5, dropout=0.0)", "mobilenetv2"]
+        "lenet",
+        "vgg11(width=0.5, dropout=0.0)",
+        "mobilenetv2",
+    ]
 
 
 def test_quick_toml_holds_the_main_job_defaults():

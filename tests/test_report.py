@@ -5,37 +5,122 @@ from pathlib import Path
 
 import pytest
 
+from kerascnn.errors import ReportError
 from kerascnn.report import build_report, entries, load_run
-from kerascnn.report.load import ReportError
 from kerascnn.report.plots import pareto_front
 
 
-def _result(model, top1, *, seed=0, dataset="fashion_mnist_mini", macs=1000, params=100, lat=1.0, status="ok",
-            chash="abc123def0"):
+def _latency(p50, p95, n, batch):
+    return {
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "mean_ms": p50,
+        "std_ms": 0.1,
+        "min_ms": p50 / 2,
+        "n": n,
+        "batch": batch,
+    }
+
+
+def _result(
+    model,
+    top1,
+    *,
+    seed=0,
+    dataset="fashion_mnist_mini",
+    macs=1000,
+    params=100,
+    lat=1.0,
+    status="ok",
+    chash="abc123def0",
+):
     r = {
-        "schema": 1, "model": model, "dataset": dataset, "seed": seed, "config_hash": chash, "status": status,
-        "config": {"epochs": 2, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001, "schedule": "cosine",
-                   "warmup_epochs": 0.5, "weight_decay": 0.0, "label_smoothing": 0.0, "augment": [],
-                   "precision": "float32", "jit": "auto", "time_budget": None, "latency_batch": 32},
-        "dataset_info": {"name": dataset, "source": "fixture", "input_shape": [28, 28, 1], "num_classes": 3,
-                         "class_names": ["a", "b", "c"], "train_images": 600, "test_images": 100},
-        "environment": {"backend": "tensorflow", "versions": {"keras": "3.15.1", "tensorflow": "2.21.0"},
-                        "device": "CPU: fixture", "cpu": "fixture", "logical_cpus": 2, "usable_cpus": 2,
-                        "git": {"commit": "0123456789abcdef", "dirty": False},
-                        "command": "kerascnn bench --models fixture"},
-        "load_average_before": [3.5, 2, 1], "load_average_after": [1.0, 1, 1],
+        "schema": 1,
+        "model": model,
+        "dataset": dataset,
+        "seed": seed,
+        "config_hash": chash,
+        "status": status,
+        "config": {
+            "epochs": 2,
+            "batch_size": 64,
+            "optimizer": "adam",
+            "learning_rate": 0.001,
+            "schedule": "cosine",
+            "warmup_epochs": 0.5,
+            "weight_decay": 0.0,
+            "label_smoothing": 0.0,
+            "augment": [],
+            "precision": "float32",
+            "jit": "auto",
+            "time_budget": None,
+            "latency_batch": 32,
+        },
+        "dataset_info": {
+            "name": dataset,
+            "source": "fixture",
+            "input_shape": [28, 28, 1],
+            "num_classes": 3,
+            "class_names": ["a", "b", "c"],
+            "train_images": 600,
+            "test_images": 100,
+        },
+        "environment": {
+            "backend": "tensorflow",
+            "versions": {"keras": "3.15.1", "tensorflow": "2.21.0"},
+            "device": "CPU: fixture",
+            "cpu": "fixture",
+            "logical_cpus": 2,
+            "usable_cpus": 2,
+            "git": {"commit": "0123456789abcdef", "dirty": False},
+            "command": "kerascnn bench --models fixture",
+        },
+        "load_average_before": [3.5, 2, 1],
+        "load_average_after": [1.0, 1, 1],
     }
     if status == "ok":
-        r.update({
-            "params": params, "macs": macs, "epochs_completed": 2,
-            "history": {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "acc": [0.5, 0.8], "val_acc": [0.45, top1]},
-            "train": {"seconds": 12.5, "images_per_s": 500.0, "first_step_seconds": 2.0, "warmup_seconds": 1.9},
-            "test": {"top1": top1, "top5": 1.0, "n": 100, "confusion": [[30, 2, 1], [3, 30, 0], [1, 1, 32]]},
-            "inference": {"latency_b1": {"p50_ms": lat, "p95_ms": lat * 2, "n": 100},
-                          "latency_bN": {"p50_ms": lat * 5, "p95_ms": lat * 6, "n": 50},
-                          "device_throughput": {"images_per_s": 4000.0},
-                          "first_call_seconds": {"eval_batch": 0.3}},
-        })
+        r.update(
+            {
+                "params": params,
+                "macs": macs,
+                "epochs_completed": 2,
+                "history": {
+                    "loss": [1.0, 0.5],
+                    "val_loss": [1.1, 0.7],
+                    "acc": [0.5, 0.8],
+                    "val_acc": [0.45, top1],
+                },
+                "train": {
+                    "seconds": 12.5,
+                    "images": 600,
+                    "steps_per_epoch": 10,
+                    "epoch_seconds": [7.0, 5.5],
+                    "first_step_seconds": 2.0,
+                    "warmup_seconds": 1.9,
+                    "images_per_s": 500.0,
+                    "steps_timed": 17,
+                    "step_p50_ms": 100.0,
+                },
+                "test": {
+                    "top1": top1,
+                    "top5": 1.0,
+                    "loss": 0.5,
+                    "n": 100,
+                    "confusion": [[30, 2, 1], [3, 30, 0], [1, 1, 32]],
+                },
+                "inference": {
+                    "latency_b1": _latency(lat, lat * 2, 100, 1),
+                    "latency_bN": _latency(lat * 5, lat * 6, 50, 32),
+                    "device_throughput": {
+                        "images_per_s": 4000.0,
+                        "batch": 32,
+                        "calls": 125,
+                        "seconds": 1.0,
+                    },
+                    "first_call_seconds": {"eval_batch": 0.3, "batch_1": 0.2, "batch_32": 0.1},
+                },
+            }
+        )
     else:
         r["error"] = {"type": "RuntimeError", "message": "boom | the builder failed"}
     return r
@@ -43,8 +128,12 @@ def _result(model, top1, *, seed=0, dataset="fashion_mnist_mini", macs=1000, par
 
 def _write_run(folder: Path, results, suite=None):
     (folder / "results").mkdir(parents=True)
-    for i, r in enumerate(results):
-        (folder / "results" / f"{r['dataset']}__{r['model']}__{r['config_hash']}__s{r['seed']}.json").write_text(json.dumps(r))
+    for r in results:
+        (
+            folder
+            / "results"
+            / f"{r['dataset']}__{r['model']}__{r['config_hash']}__s{r['seed']}.json"
+        ).write_text(json.dumps(r))
     if suite is not None:
         (folder / "suite.json").write_text(json.dumps(suite))
     return folder
@@ -52,14 +141,22 @@ def _write_run(folder: Path, results, suite=None):
 
 @pytest.fixture
 def run_a(tmp_path):
-    return _write_run(tmp_path / "a", [
-        _result("small", 0.70, macs=1_000, params=50, lat=0.5),
-        _result("big", 0.90, seed=0, macs=50_000, params=5000, lat=4.0),
-        _result("big", 0.80, seed=1, macs=50_000, params=5000, lat=4.0),
-        _result("mid", 0.60, macs=10_000, params=500, lat=2.0),
-        _result("broken", 0.0, status="failed"),
-    ], suite={"name": "fixture-suite", "config": {"targets": {"big": 0.9, "small": 0.6, "broken": 0.5}},
-              "sessions": [{"command": "kerascnn bench --suite fixture.toml", "resume": False}]})
+    return _write_run(
+        tmp_path / "a",
+        [
+            _result("small", 0.70, macs=1_000, params=50, lat=0.5),
+            _result("big", 0.90, seed=0, macs=50_000, params=5000, lat=4.0),
+            _result("big", 0.80, seed=1, macs=50_000, params=5000, lat=4.0),
+            _result("mid", 0.60, macs=10_000, params=500, lat=2.0),
+            _result("broken", 0.0, status="failed"),
+        ],
+        suite={
+            "schema": 1,
+            "name": "fixture-suite",
+            "config": {"targets": {"big": 0.9, "small": 0.6, "broken": 0.5}},
+            "sessions": [{"command": "kerascnn bench --suite fixture.toml", "resume": False}],
+        },
+    )
 
 
 def test_entries_aggregate_seeds_and_sort(run_a):
@@ -75,9 +172,17 @@ def test_report_readme_and_plots(run_a):
     readme = build_report(run_a)
     text = readme.read_text()
     assert "# Benchmark report: fixture-suite" in text
-    assert "CPU: fixture" in text and "kerascnn bench --suite fixture.toml" in text and "`0123456789ab`" in text
+    assert (
+        "CPU: fixture" in text
+        and "kerascnn bench --suite fixture.toml" in text
+        and "`0123456789ab`" in text
+    )
     table = text.split("### fashion_mnist_mini")[1]
-    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| model")]
+    rows = [
+        line
+        for line in table.splitlines()
+        if line.startswith("| ") and not line.startswith("| model")
+    ]
     assert [r.split("|")[1].strip() for r in rows[:3]] == ["big", "small", "mid"]
     assert "0.8500 ± 0.0707 (n=2)" in text
     assert "50.00k" in text and "4.00 / 8.00" in text and "20.00 / 24.00" in text
@@ -89,18 +194,28 @@ def test_report_readme_and_plots(run_a):
     assert "| small | fashion_mnist_mini | 0.60 | 0.7000 | met |" in targets
     assert "**missed** (run failed)" in targets
     assert "timings and throughputs are noisy" in text  # load 3.5 on 2 CPUs
-    for png in ("accuracy_vs_macs.png", "accuracy_vs_latency.png", "training_curves.png", "params_macs.png",
-                "confusion_fashion_mnist_mini.png"):
+    for png in (
+        "accuracy_vs_macs.png",
+        "accuracy_vs_latency.png",
+        "training_curves.png",
+        "params_macs.png",
+        "confusion_fashion_mnist_mini.png",
+    ):
         assert (run_a / png).stat().st_size > 5000
         assert f"]({png})" in text
 
 
 def test_compare_shows_deltas(run_a, tmp_path):
-    run_b = _write_run(tmp_path / "b", [_result("big", 0.80, lat=8.0, macs=50_000, params=5000),
-                                        _result("other", 0.5)])
+    run_b = _write_run(
+        tmp_path / "b",
+        [_result("big", 0.80, lat=8.0, macs=50_000, params=5000), _result("other", 0.5)],
+    )
     text = build_report(run_a, compare=run_b, plots=False).read_text()
     section = text.split("## Comparison with")[1]
-    assert "| big | fashion_mnist_mini | 0.8000 | 0.8500 | +0.0500 | 0.50x | 1.00x | 1.00x | same |" in section
+    assert (
+        "| big | fashion_mnist_mini | 0.8000 | 0.8500 | +0.0500 | 0.50x | 1.00x | 1.00x | same |"
+        in section
+    )
     assert "Only here: mid (fashion_mnist_mini), small (fashion_mnist_mini)" in section
     assert "Only in the other run: other (fashion_mnist_mini)" in section
 
@@ -108,7 +223,10 @@ def test_compare_shows_deltas(run_a, tmp_path):
 def test_report_never_drops_failures_even_if_all_failed(tmp_path):
     folder = _write_run(tmp_path / "f", [_result("broken", 0.0, status="failed")])
     text = build_report(folder).read_text()
-    assert "0 successful and 1 failed" in text and "| broken | fashion_mnist_mini | 0 | RuntimeError |" in text
+    assert (
+        "0 successful and 1 failed" in text
+        and "| broken | fashion_mnist_mini | 0 | RuntimeError |" in text
+    )
 
 
 def test_unreadable_files_are_reported_not_fatal(run_a):

@@ -4,15 +4,19 @@ Backend-specific code lives here and imports jax/tensorflow lazily, inside funct
 ``import kerascnn.accel`` works on any backend.
 """
 
-from kerascnn.accel.distribute import DataParallelInfo, check_global_batch, data_parallel, split_cpu_for_tensorflow
-from kerascnn.accel.throughput import device_name, dtype_policy, measure_throughput
+from kerascnn.accel.distribute import (
+    DataParallelInfo,
+    check_global_batch,
+    data_parallel,
+    split_cpu_for_tensorflow,
+)
+from kerascnn.accel.throughput import dtype_policy, measure_throughput
 
 __all__ = [
     "DataParallelInfo",
     "check_global_batch",
     "data_parallel",
     "split_cpu_for_tensorflow",
-    "device_name",
     "dtype_policy",
     "measure_throughput",
 ]

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import keras
 
+from kerascnn.errors import ArgumentError
+
 
 @dataclass(frozen=True)
 class DataParallelInfo:
@@ -34,12 +36,14 @@ def split_cpu_for_tensorflow(n: int = 2) -> None:
     import tensorflow as tf
 
     cpus = tf.config.list_physical_devices("CPU")
-    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * n)
+    tf.config.set_logical_device_configuration(
+        cpus[0], [tf.config.LogicalDeviceConfiguration()] * n
+    )
 
 
 def check_global_batch(batch_size: int, num_replicas: int) -> None:
     if batch_size % num_replicas:
-        raise ValueError(
+        raise ArgumentError(
             f"With data parallelism over {num_replicas} devices the global batch size must be a "
             f"multiple of {num_replicas}. Received: batch_size={batch_size}"
         )
@@ -56,7 +60,9 @@ def data_parallel():
         previous = distribution.distribution()
         distribution.set_distribution(distribution.DataParallel(devices=devices))
         try:
-            yield DataParallelInfo(backend, len(devices), tuple(devices), "keras.distribution.DataParallel")
+            yield DataParallelInfo(
+                backend, len(devices), tuple(devices), "keras.distribution.DataParallel"
+            )
         finally:
             distribution.set_distribution(previous)
     elif backend == "tensorflow":
@@ -66,10 +72,14 @@ def data_parallel():
         devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
         strategy = tf.distribute.MirroredStrategy(devices=devices)
         with strategy.scope():
-            yield DataParallelInfo(backend, strategy.num_replicas_in_sync, tuple(devices),
-                                   "tf.distribute.MirroredStrategy")
+            yield DataParallelInfo(
+                backend,
+                strategy.num_replicas_in_sync,
+                tuple(devices),
+                "tf.distribute.MirroredStrategy",
+            )
     else:
-        raise ValueError(
+        raise ArgumentError(
             "Data parallelism is supported on the 'jax' and 'tensorflow' backends. "
             f"Received: KERAS_BACKEND={backend!r}"
         )

@@ -1,7 +1,8 @@
 """Device throughput of a Keras model: compiled train and inference steps on resident data.
 
-This is the "what the hardware does" view of the benchmark (design.md): the batch lives on
-the device, the step is compiled once (XLA), the host only dispatches, and timing is
+This is the "what the hardware does" view of the benchmark (the other view, end-to-end
+latency on host numpy input, is ``kerascnn.bench.timing.measure_latency``): the batch lives
+on the device, the step is compiled once (XLA), the host only dispatches, and timing is
 synchronized at window ends. Compile time (the first call) is reported apart from the
 steady state. Nothing here calls ``model.fit`` or ``model.predict``: those add per-step host
 work that this view must exclude (the bench runner measures that end-to-end view).
@@ -10,8 +11,10 @@ Backends:
 * JAX: ``model.stateless_call`` + ``optimizer.stateless_apply`` inside ``jax.jit`` with donated
   state (the same arrays are updated in place on the device).
 * TensorFlow: a ``tf.function(jit_compile=True)`` step with ``GradientTape``.
+Inference runs through ``kerascnn.bench.timing.compile_inference`` (the function the bench
+evaluates and times with: ``jax.jit`` of ``stateless_call``, or ``tf.function`` with XLA).
 The PyTorch backend is not supported here (Keras on torch is several times slower than
-either, see ../shared/gpu.md); asking for it raises ValueError.
+either); asking for it raises ArgumentError (a ValueError).
 
 Precision: ``"float32"`` or ``"bfloat16"`` (``keras`` dtype policy ``mixed_bfloat16``: float32
 variables, bfloat16 compute; the loss is computed in float32 from logits). float16 needs loss
@@ -23,12 +26,14 @@ from __future__ import annotations
 import functools
 import statistics
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Callable
-
-import numpy as np
 
 import keras
+import numpy as np
+
+from kerascnn.bench.timing import compile_inference
+from kerascnn.errors import ArgumentError
 
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 
@@ -37,7 +42,7 @@ PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 def dtype_policy(precision: str):
     """Build models under the Keras dtype policy for ``precision``; restore the old one after."""
     if precision not in PRECISIONS:
-        raise ValueError(
+        raise ArgumentError(
             f"precision must be one of {sorted(PRECISIONS)}. Received: precision={precision!r}"
         )
     old = keras.config.dtype_policy()
@@ -117,32 +122,6 @@ def _jax_train(model, optimizer, x, y, steps, windows):
     return per_step, compile_s, losses
 
 
-def _jax_infer(model, x, steps, windows):
-    import jax
-
-    tv = [v.value for v in model.trainable_variables]
-    ntv = [v.value for v in model.non_trainable_variables]
-
-    @jax.jit
-    def fwd(tv, ntv, xb):
-        out, _ = model.stateless_call(tv, ntv, xb, training=False)
-        return out
-
-    x = jax.device_put(x)
-
-    def run(n):
-        out = None
-        for _ in range(n):
-            out = fwd(tv, ntv, x)
-        jax.block_until_ready(out)
-
-    t0 = time.perf_counter()
-    run(1)
-    compile_s = time.perf_counter() - t0
-    run(2)
-    return _timed_windows(run, steps, windows), compile_s
-
-
 # ------------------------------------------------------------------------------ TensorFlow
 
 
@@ -175,17 +154,19 @@ def _tf_train(model, optimizer, x, y, steps, windows):
     return _timed_windows(run, steps, windows), compile_s, losses
 
 
-def _tf_infer(model, x, steps, windows):
-    import tensorflow as tf
+# ------------------------------------------------------------------------------ inference
 
-    fwd = tf.function(lambda xb: model(xb, training=False), jit_compile=True)
-    x = tf.constant(x)
+
+def _infer(model, x, steps, windows):
+    """Inference steps through the bench's compiled forward pass, on a device-resident batch."""
+    inf = compile_inference(model, jit=True)  # XLA on TensorFlow; jax.jit on JAX
+    xd = inf.to_device(x)
 
     def run(n):
         out = None
         for _ in range(n):
-            out = fwd(x)
-        out.numpy()
+            out = inf.call(xd)
+        inf.sync(out)
 
     t0 = time.perf_counter()
     run(1)
@@ -220,12 +201,12 @@ def measure_throughput(
     """
     backend = keras.backend.backend()
     if backend not in ("jax", "tensorflow"):
-        raise ValueError(
+        raise ArgumentError(
             "The device-throughput path supports the 'jax' and 'tensorflow' backends. "
             f"Received: KERAS_BACKEND={backend!r}"
         )
     if batch_size < 1 or steps < 1 or windows < 1:
-        raise ValueError(
+        raise ArgumentError(
             f"batch_size, steps and windows must be positive. Received: batch_size={batch_size}, "
             f"steps={steps}, windows={windows}"
         )
@@ -245,13 +226,17 @@ def measure_throughput(
         "steps_per_window": steps,
     }
     if infer:
-        per_step, compile_s = (_jax_infer if backend == "jax" else _tf_infer)(model, x, steps, windows)
+        per_step, compile_s = _infer(model, x, steps, windows)
         result.update(_summary(per_step, batch_size, compile_s, "infer"))
     if train:
-        opt = {"sgd": lambda: keras.optimizers.SGD(0.01, momentum=0.9),
-               "adam": lambda: keras.optimizers.Adam(1e-3)}.get(optimizer)
+        opt = {
+            "sgd": lambda: keras.optimizers.SGD(0.01, momentum=0.9),
+            "adam": lambda: keras.optimizers.Adam(1e-3),
+        }.get(optimizer)
         if opt is None:
-            raise ValueError(f"optimizer must be 'sgd' or 'adam'. Received: optimizer={optimizer!r}")
+            raise ArgumentError(
+                f"optimizer must be 'sgd' or 'adam'. Received: optimizer={optimizer!r}"
+            )
         per_step, compile_s, losses = (_jax_train if backend == "jax" else _tf_train)(
             model, opt(), x, y, steps, windows
         )
@@ -259,25 +244,3 @@ def measure_throughput(
         result["train_loss_first"] = losses[0]
         result["train_loss_last"] = losses[-1]
     return result
-
-
-def device_name() -> str:
-    """A human name for the device the backend computes on (GPU model or CPU)."""
-    backend = keras.backend.backend()
-    try:
-        if backend == "jax":
-            import jax
-
-            d = jax.devices()[0]
-            return f"{d.platform}:{getattr(d, 'device_kind', '')}".rstrip(":")
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            gpus = tf.config.list_physical_devices("GPU")
-            if gpus:
-                return "gpu:" + tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-    except Exception:  # pragma: no cover - best effort description
-        pass
-    import platform
-
-    return f"cpu:{platform.processor() or platform.machine()}"

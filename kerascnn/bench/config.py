@@ -33,18 +33,16 @@ AUGMENTATIONS = ("flip", "translate", "crop", "erasing", "mixup", "cutmix")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 JIT_CHOICES = ("auto", True, False)
 
-OVERRIDABLE = (
-    "epochs", "batch_size", "optimizer", "learning_rate", "momentum", "schedule", "warmup_epochs",
-    "weight_decay", "label_smoothing", "augment", "precision", "jit", "time_budget",
+# Training fields a suite may set per model ([overrides]).
+OVERRIDABLE = tuple(
+    "epochs batch_size optimizer learning_rate momentum schedule warmup_epochs weight_decay "
+    "label_smoothing augment precision jit time_budget".split()
 )
-
 # Fields that change what a run computes: they make up the run's config hash. Output and
 # bookkeeping fields (name, models/datasets lists, seeds) are not part of it.
 TRAINING_FIELDS = (
-    "epochs", "batch_size", "optimizer", "learning_rate", "momentum", "schedule",
-    "warmup_epochs", "weight_decay", "label_smoothing", "augment", "precision", "jit",
-    "time_budget", "train_limit", "test_limit", "data_dir", "eval_every_epoch",
-    "steps_per_execution", "distribute",
+    *OVERRIDABLE,
+    *"train_limit test_limit data_dir eval_every_epoch steps_per_execution distribute".split(),
 )
 
 
@@ -114,12 +112,15 @@ class BenchConfig:
         return [f.name for f in dataclasses.fields(cls)]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> "BenchConfig":
+    def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> BenchConfig:
         data = dict(data)
-        if "repeats" in data:  # convenience: repeats = N means seeds 0..N-1 (from "seed", default 0)
+        # convenience: repeats = N means seeds 0..N-1 (from "seed", default 0)
+        if "repeats" in data:
             repeats, start = data.pop("repeats"), data.pop("seed", 0)
             if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
-                raise ConfigError(f"{source}: repeats must be a positive integer. Received: repeats={repeats!r}")
+                raise ConfigError(
+                    f"{source}: repeats must be a positive integer. Received: repeats={repeats!r}"
+                )
             data["seeds"] = [int(start) + i for i in range(repeats)]
         elif "seed" in data:
             data["seeds"] = [data.pop("seed")]
@@ -137,25 +138,31 @@ class BenchConfig:
             try:
                 data["seeds"] = [int(s) if isinstance(s, str) else s for s in data["seeds"]]
             except ValueError:
-                raise ConfigError(f"{source}: seeds must be integers. Received: seeds={data['seeds']!r}") from None
+                raise ConfigError(
+                    f"{source}: seeds must be integers. Received: seeds={data['seeds']!r}"
+                ) from None
         return cls(**data)
 
     @classmethod
-    def from_toml(cls, path: str | os.PathLike) -> "BenchConfig":
+    def from_toml(cls, path: str | os.PathLike) -> BenchConfig:
         import tomllib
 
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"Suite file {path} does not exist. Pass a TOML file such as "
-                              f"benchmarks/quick.toml. Received: --suite {str(path)!r}")
+            raise ConfigError(
+                f"Suite file {path} does not exist. Pass a TOML file such as "
+                f"benchmarks/quick.toml. Received: --suite {str(path)!r}"
+            )
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"Suite file {path} is not valid TOML ({exc}). Received: {str(path)!r}") from None
+            raise ConfigError(
+                f"Suite file {path} is not valid TOML ({exc}). Received: {str(path)!r}"
+            ) from None
         data.setdefault("name", path.stem)
         return cls.from_dict(data, source=str(path))
 
-    def updated(self, **overrides: Any) -> "BenchConfig":
+    def updated(self, **overrides: Any) -> BenchConfig:
         """A copy with the non-None ``overrides`` applied (CLI flags over suite-file values).
 
         A value given here applies to every model: it also replaces that key in the suite's
@@ -164,9 +171,13 @@ class BenchConfig:
         clean = {k: v for k, v in overrides.items() if v is not None}
         base = self.to_dict()
         if "overrides" not in clean:
-            base["overrides"] = {model: kept for model, per in base["overrides"].items()
-                                 if (kept := {k: v for k, v in per.items() if k not in clean})}
-        if "repeats" in clean:  # repeats N: seeds start.. start+N-1 (start = the first --seed, else 0)
+            base["overrides"] = {
+                model: kept
+                for model, per in base["overrides"].items()
+                if (kept := {k: v for k, v in per.items() if k not in clean})
+            }
+        # repeats N: seeds start.. start+N-1 (start = the first --seed, else 0)
+        if "repeats" in clean:
             base.pop("seeds")
             clean["seed"] = (clean.pop("seeds", None) or [0])[0]
         return BenchConfig.from_dict({**base, **clean}, source="command line")
@@ -176,16 +187,22 @@ class BenchConfig:
 
     # ------------------------------------------------------------------ validation
 
-    def validate(self) -> "BenchConfig":
+    def validate(self) -> BenchConfig:
         """Check every value (types and ranges), model names and overrides; return self."""
         self.validate_values()
         return self._validate_models()
 
-    def validate_values(self) -> "BenchConfig":
-        """Check the types and ranges of the plain values. Raises ConfigError."""
+    def _bad(self, key: str, accepted: str) -> ConfigError:
+        return ConfigError(f"Invalid {key}: {accepted}. Received: {key}={getattr(self, key)!r}")
 
-        def bad(key: str, accepted: str) -> ConfigError:
-            return ConfigError(f"Invalid {key}: {accepted}. Received: {key}={getattr(self, key)!r}")
+    def validate_values(self) -> BenchConfig:
+        """Check the types and ranges of the plain values. Raises ConfigError."""
+        bad = self._bad
+
+        def is_names(v: Any) -> bool:
+            return (
+                isinstance(v, list) and bool(v) and all(isinstance(x, str) and x.strip() for x in v)
+            )
 
         def is_int(v: Any) -> bool:
             return isinstance(v, int) and not isinstance(v, bool)
@@ -193,10 +210,15 @@ class BenchConfig:
         def is_num(v: Any) -> bool:
             return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
-        if not isinstance(self.models, list) or not self.models or not all(isinstance(m, str) and m.strip() for m in self.models):
-            raise bad("models", "a non-empty list of model spec strings, e.g. ['lenet', 'vgg11(width=0.25)']")
-        if not isinstance(self.datasets, list) or not self.datasets or not all(isinstance(d, str) and d.strip() for d in self.datasets):
-            raise bad("datasets", "a non-empty list of dataset names (kerascnn datasets lists them)")
+        if not is_names(self.models):
+            raise bad(
+                "models",
+                "a non-empty list of model spec strings, e.g. ['lenet', 'vgg11(width=0.25)']",
+            )
+        if not is_names(self.datasets):
+            raise bad(
+                "datasets", "a non-empty list of dataset names (kerascnn datasets lists them)"
+            )
         if not isinstance(self.name, str) or not self.name.strip():
             raise bad("name", "a non-empty string")
         if self.data_dir is not None and not isinstance(self.data_dir, str):
@@ -207,13 +229,19 @@ class BenchConfig:
             raise bad("batch_size", "a positive integer")
         if self.optimizer not in OPTIMIZERS:
             raise bad("optimizer", f"one of {', '.join(OPTIMIZERS)}")
-        if self.learning_rate is not None and (not is_num(self.learning_rate) or self.learning_rate <= 0):
+        if self.learning_rate is not None and (
+            not is_num(self.learning_rate) or self.learning_rate <= 0
+        ):
             raise bad("learning_rate", "a positive number (or omit it for the optimizer's default)")
         if not is_num(self.momentum) or not 0 <= self.momentum < 1:
             raise bad("momentum", "a number in [0, 1)")
         if self.schedule not in SCHEDULES:
             raise bad("schedule", f"one of {', '.join(SCHEDULES)}")
-        if not is_num(self.warmup_epochs) or self.warmup_epochs < 0 or self.warmup_epochs >= self.epochs:
+        if (
+            not is_num(self.warmup_epochs)
+            or self.warmup_epochs < 0
+            or self.warmup_epochs >= self.epochs
+        ):
             raise bad("warmup_epochs", f"a number >= 0 and below epochs ({self.epochs!r})")
         if not is_num(self.weight_decay) or not 0 <= self.weight_decay < 1:
             raise bad("weight_decay", "a number in [0, 1)")
@@ -226,8 +254,12 @@ class BenchConfig:
         if self.precision not in PRECISIONS:
             raise bad("precision", f"one of {', '.join(PRECISIONS)}")
         if self.jit not in JIT_CHOICES or (self.jit != "auto" and not isinstance(self.jit, bool)):
-            raise bad("jit", "true, false or \"auto\"")
-        if not isinstance(self.seeds, list) or not self.seeds or not all(is_int(s) and s >= 0 for s in self.seeds):
+            raise bad("jit", 'true, false or "auto"')
+        if (
+            not isinstance(self.seeds, list)
+            or not self.seeds
+            or not all(is_int(s) and s >= 0 for s in self.seeds)
+        ):
             raise bad("seeds", "a non-empty list of non-negative integers")
         if len(set(self.seeds)) != len(self.seeds):
             raise bad("seeds", "distinct seeds")
@@ -251,11 +283,10 @@ class BenchConfig:
             raise bad("distribute", "true or false")
         return self
 
-    def _validate_models(self) -> "BenchConfig":
-        def bad(key: str, accepted: str) -> ConfigError:
-            return ConfigError(f"Invalid {key}: {accepted}. Received: {key}={getattr(self, key)!r}")
-
+    def _validate_models(self) -> BenchConfig:
         from kerascnn.registry import model_info
+
+        bad = self._bad
 
         for spec in self.models:
             model_info(spec)  # unknown names: the registry's error (close matches, known list)
@@ -265,14 +296,20 @@ class BenchConfig:
             # Keys name models; one that matches no model of this suite is ignored (a suite file
             # may hold settings for models that are left out with --models).
             if not isinstance(table, dict):
-                raise ConfigError(f"Invalid overrides.{key}: a table of settings such as {{epochs = 10}}. "
-                                  f"Received: overrides.{key}={table!r}")
+                raise ConfigError(
+                    f"Invalid overrides.{key}: a table of settings such as {{epochs = 10}}. "
+                    f"Received: overrides.{key}={table!r}"
+                )
             unknown = sorted(k for k in table if k not in OVERRIDABLE)
             if unknown:
-                raise ConfigError(f"Invalid overrides.{key}: unknown setting(s) {', '.join(unknown)}. Accepted: "
-                                  f"{', '.join(OVERRIDABLE)}. Received: {unknown}")
+                raise ConfigError(
+                    f"Invalid overrides.{key}: unknown setting(s) {', '.join(unknown)}. Accepted: "
+                    f"{', '.join(OVERRIDABLE)}. Received: {unknown}"
+                )
         if not isinstance(self.targets, dict) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in self.targets.values()):
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
+            for v in self.targets.values()
+        ):
             raise bad("targets", "a table of model name -> top-1 accuracy in [0, 1]")
         for spec in self.models:
             eff = self.for_model(spec)
@@ -283,7 +320,7 @@ class BenchConfig:
                     raise ConfigError(f"overrides for {spec!r}: {exc}") from None
         return self
 
-    def for_model(self, spec: str) -> "BenchConfig":
+    def for_model(self, spec: str) -> BenchConfig:
         """The config one model trains with: this one, with its ``overrides`` applied."""
         from kerascnn.registry import parse_spec
 
@@ -307,10 +344,14 @@ class BenchConfig:
         out["learning_rate"] = self.resolved_learning_rate()
         return out
 
-    def runs(self) -> list["RunSpec"]:
+    def runs(self) -> list[RunSpec]:
         """Every (dataset, model, seed) combination, in suite order (dataset-major)."""
-        return [RunSpec(model=m.strip(), dataset=d.strip(), seed=s, config=self.for_model(m))
-                for d in self.datasets for m in self.models for s in self.seeds]
+        return [
+            RunSpec(model=m.strip(), dataset=d.strip(), seed=s, config=self.for_model(m))
+            for d in self.datasets
+            for m in self.models
+            for s in self.seeds
+        ]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ import resource
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+
+from kerascnn.results import Environment, GitInfo
 
 
 def _cpu_model() -> str:
@@ -21,19 +22,25 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _git_commit() -> dict[str, Any]:
+def _git_commit() -> GitInfo:
     root = Path(__file__).resolve().parents[2]
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": sha or None, "dirty": bool(dirty) if sha else None}
+        return GitInfo(commit=None, dirty=None)
+    return GitInfo(commit=sha or None, dirty=bool(dirty) if sha else None)
 
 
-def _versions(backend: str) -> dict[str, str]:
+def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
@@ -45,8 +52,17 @@ def _versions(backend: str) -> dict[str, str]:
     return out
 
 
-def device_name(backend: str) -> str:
-    """The device the backend computes on, in words (GPU name or the CPU model)."""
+def device_name(backend: str | None = None) -> str:
+    """The device ``backend`` (default: Keras' active backend) computes on, in words.
+
+    ``"GPU: <name> (xN)"`` (N devices of that kind; a TPU reads ``"TPU: ..."``) or
+    ``"CPU: <model>"``, the format of every stored result. Never raises: a broken driver
+    gives the CPU.
+    """
+    if backend is None:
+        import keras
+
+        backend = keras.backend.backend()
     try:
         if backend == "tensorflow":
             import tensorflow as tf
@@ -65,7 +81,7 @@ def device_name(backend: str) -> str:
             import torch
 
             if torch.cuda.is_available():
-                return f"GPU: {torch.cuda.get_device_name(0)}"
+                return f"GPU: {torch.cuda.get_device_name(0)} (x{torch.cuda.device_count()})"
     except Exception:  # a broken driver must not stop a CPU benchmark
         pass
     return f"CPU: {_cpu_model()}"
@@ -89,20 +105,20 @@ def peak_rss_mib() -> float:
     return kb / (1024 * 1024) if sys.platform == "darwin" else kb / 1024
 
 
-def environment(argv: list[str] | None = None) -> dict[str, Any]:
+def environment(argv: list[str] | None = None) -> Environment:
     """Everything a reader needs to know where the numbers came from."""
     import keras
 
     backend = keras.backend.backend()
-    return {
-        "backend": backend,
-        "versions": _versions(backend),
-        "device": device_name(backend),
-        "cpu": _cpu_model(),
+    return Environment(
+        backend=backend,
+        versions=_versions(),
+        device=device_name(backend),
+        cpu=_cpu_model(),
         **cpu_counts(),
-        "platform": platform.platform(),
-        "hostname": platform.node(),
-        "git": _git_commit(),
-        "command": " ".join(argv if argv is not None else ["kerascnn", *sys.argv[1:]]),
-        "load_average_at_start": load_average(),
-    }
+        platform=platform.platform(),
+        hostname=platform.node(),
+        git=_git_commit(),
+        command=" ".join(argv if argv is not None else ["kerascnn", *sys.argv[1:]]),
+        load_average_at_start=load_average(),
+    )

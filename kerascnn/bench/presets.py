@@ -11,9 +11,11 @@ Measured on the shared 2-core development machine (make bench, 219 s for the sui
 
 QUICK = {
     "name": "quick",
-    "description": ("The main job: LeNet-5, VGG-11 and MobileNetV2 trained briefly on the embedded "
-                    "Fashion-MNIST subset (6,000 train / 1,000 test images). A smoke-scale comparison "
-                    "that finishes in minutes on 2 CPU cores; see reports/fashion-cpu for full training."),
+    "description": (
+        "The main job: LeNet-5, VGG-11 and MobileNetV2 trained briefly on the embedded "
+        "Fashion-MNIST subset (6,000 train / 1,000 test images). A smoke-scale comparison "
+        "that finishes in minutes on 2 CPU cores; see reports/fashion-cpu for full training."
+    ),
     "models": ["lenet", "vgg", "mobilenetv2"],
     "datasets": ["fashion_mnist_mini"],
     "epochs": 1,

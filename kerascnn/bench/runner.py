@@ -13,18 +13,28 @@ Order of work (nothing trains until every check has passed):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from kerascnn._utils import fmt_duration
 from kerascnn.bench import store
 from kerascnn.bench.config import BenchConfig, RunSpec
 from kerascnn.errors import ConfigError
+from kerascnn.results import (
+    SCHEMA_VERSION,
+    DatasetInfo,
+    Environment,
+    Measurements,
+    RunError,
+    RunRecord,
+)
 
 
 @dataclass
@@ -76,7 +86,9 @@ def check_models_build(cfg: BenchConfig, datasets: dict[str, Any]) -> None:
                 keras.backend.clear_session()
 
 
-def suite_eta(durations: dict[tuple[str, str], list[float]], remaining: Sequence[RunSpec]) -> float | None:
+def suite_eta(
+    durations: dict[tuple[str, str], list[float]], remaining: Sequence[RunSpec]
+) -> float | None:
     """Seconds left for ``remaining`` runs, or None while any of them has no timed twin.
 
     A run's time is predicted only from finished runs of the same model on the same dataset
@@ -93,10 +105,16 @@ def suite_eta(durations: dict[tuple[str, str], list[float]], remaining: Sequence
     return total
 
 
-def resolve_run_dir(out: str | os.PathLike | None, resume: bool, root: str | os.PathLike = "reports/runs") -> Path:
+def resolve_run_dir(
+    out: str | os.PathLike | None, resume: bool, root: str | os.PathLike = "reports/runs"
+) -> Path:
     if out is not None:
         run_dir = Path(out)
-        if not resume and (run_dir / store.RESULTS).is_dir() and any((run_dir / store.RESULTS).glob("*.json")):
+        if (
+            not resume
+            and (run_dir / store.RESULTS).is_dir()
+            and any((run_dir / store.RESULTS).glob("*.json"))
+        ):
             raise ConfigError(
                 f"The output folder {run_dir} already holds results. Pass --resume to continue that "
                 f"suite, or choose another --out. Received: --out {str(out)!r}"
@@ -105,19 +123,91 @@ def resolve_run_dir(out: str | os.PathLike | None, resume: bool, root: str | os.
     if resume:
         latest = store.latest_run_dir(root)
         if latest is None:
-            raise ConfigError(f"--resume without --out continues the latest run under {root}, but there "
-                              f"is none. Pass --out RUN_DIR. Received: --resume")
+            raise ConfigError(
+                f"--resume without --out continues the latest run under {root}, but there "
+                f"is none. Pass --out RUN_DIR. Received: --resume"
+            )
         return latest
     return store.default_run_dir(root)
 
 
-def _dataset_meta(ds, cfg: BenchConfig) -> dict[str, Any]:
+def _dataset_meta(ds, cfg: BenchConfig) -> DatasetInfo:
     n_train = len(ds.x_train) if cfg.train_limit is None else min(cfg.train_limit, len(ds.x_train))
     n_test = len(ds.x_test) if cfg.test_limit is None else min(cfg.test_limit, len(ds.x_test))
-    return {"name": ds.name, "source": ds.source, "input_shape": list(ds.input_shape),
-            "num_classes": ds.num_classes, "class_names": list(ds.class_names),
-            "train_images": n_train, "test_images": n_test,
-            "full_train_images": len(ds.x_train), "full_test_images": len(ds.x_test)}
+    return DatasetInfo(
+        name=ds.name,
+        source=str(ds.source),
+        input_shape=list(ds.input_shape),
+        num_classes=int(ds.num_classes),
+        class_names=list(ds.class_names),
+        train_images=n_train,
+        test_images=n_test,
+        full_train_images=len(ds.x_train),
+        full_test_images=len(ds.x_test),
+    )
+
+
+def _identity(run: RunSpec, cfg: BenchConfig, ds, env: Environment) -> dict[str, Any]:
+    """The fields of a run's record that say what ran, where and when it started."""
+    return dict(
+        key=run.key,
+        model=run.model,
+        dataset=run.dataset,
+        seed=run.seed,
+        config_hash=run.config_hash,
+        suite=cfg.name,
+        config={
+            **run.config.training_dict(),
+            "latency_batch": cfg.latency_batch,
+            "latency_seconds": cfg.latency_seconds,
+        },
+        dataset_info=_dataset_meta(ds, cfg),
+        environment=env,
+        started=store.utc_now(),
+    )
+
+
+def describe_error(exc: BaseException) -> RunError:
+    """An unexpected error of a run as stored: its type (OutOfMemory named so), message, traceback."""
+    kind = type(exc).__name__
+    if isinstance(exc, MemoryError):
+        return RunError(type="OutOfMemory", message=f"MemoryError: {exc}")
+    if "ResourceExhausted" in kind or "out of memory" in str(exc).lower():
+        kind = f"OutOfMemory ({kind})"
+    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    message = re.sub(r"\x1b\[[0-9;]*m", "", " ".join(str(exc).split()))  # no terminal colours
+    return RunError(type=kind, message=message[:2000], traceback="".join(tb[-6:])[-4000:])
+
+
+def _attempt(
+    run: RunSpec, ds, run_dir: Path, label: str, echo, verbose
+) -> tuple[str, RunError | None, Measurements]:
+    """Execute one run: ("ok", None, measurements) or ("failed", error, what was measured).
+
+    Any exception but KeyboardInterrupt is caught here: a failing run never stops the suite.
+    """
+    import keras
+
+    from kerascnn.bench.training import RunFailure, execute_run
+
+    try:
+        measured = execute_run(
+            run,
+            ds,
+            label=label,
+            echo=echo,
+            models_dir=run_dir / "models",
+            log_path=run_dir / "logs" / f"{run.key}.csv",
+            verbose=verbose,
+        )
+        return "ok", None, measured
+    except RunFailure as exc:
+        return "failed", RunError(type=exc.kind, message=str(exc)), exc.partial
+    # any other error (MemoryError included): recorded, the suite continues
+    except Exception as exc:
+        return "failed", describe_error(exc), Measurements()
+    finally:
+        keras.backend.clear_session()
 
 
 def run_suite(
@@ -132,10 +222,7 @@ def run_suite(
     runs_root: str | os.PathLike = "reports/runs",
 ) -> SuiteOutcome:
     """Validate, then run every (dataset, model, seed) of ``cfg``; see the module docstring."""
-    import keras
-
     from kerascnn.bench.environment import environment
-    from kerascnn.bench.training import RunFailure, execute_run
 
     t_suite = time.perf_counter()
     cfg.validate()
@@ -151,18 +238,27 @@ def run_suite(
     suite_path = run_dir / "suite.json"
     previous = store.read_json(suite_path) if suite_path.is_file() else None
     sessions = (previous or {}).get("sessions", [])
-    sessions.append({"started": store.utc_now(), "command": env["command"], "resume": resume})
+    sessions.append({"started": store.utc_now(), "command": env.command, "resume": resume})
     runs = cfg.runs()
-    store.write_json_atomic(suite_path, {
-        "schema": store.SCHEMA_VERSION, "name": cfg.name, "config": cfg.to_dict(),
-        "runs": [r.key for r in runs], "environment": env, "sessions": sessions,
-    })
+    store.write_json_atomic(
+        suite_path,
+        {
+            "schema": SCHEMA_VERSION,
+            "name": cfg.name,
+            "config": cfg.to_dict(),
+            "runs": [r.key for r in runs],
+            "environment": dataclasses.asdict(env),
+            "sessions": sessions,
+        },
+    )
 
     outcome = SuiteOutcome(run_dir=run_dir)
     done = store.finished_keys(run_dir)
     done_ok = store.finished_keys(run_dir, include_failed=False)
-    echo(f"kerascnn bench: {len(runs)} run(s) [{', '.join(cfg.models)}] on [{', '.join(cfg.datasets)}], "
-         f"{cfg.epochs} epoch(s), backend {env['backend']}, {env['device']}; results in {run_dir}")
+    echo(
+        f"kerascnn bench: {len(runs)} run(s) [{', '.join(cfg.models)}] on [{', '.join(cfg.datasets)}], "
+        f"{cfg.epochs} epoch(s), backend {env.backend}, {env.device}; results in {run_dir}"
+    )
     durations: dict[tuple[str, str], list[float]] = {}
     todo = [r for r in runs if not (r.key in done_ok or (r.key in done and not retry_failed))]
     k_todo = 0
@@ -174,58 +270,55 @@ def run_suite(
             echo(f"{label}: already finished ({status}), skipped (--resume)")
             continue
         k_todo += 1
-        eta = suite_eta(durations, todo[k_todo - 1:])
-        echo(f"{label}: starting" + (f"; suite ETA ~{fmt_duration(eta)}" if eta is not None else ""))
-        record: dict[str, Any] = {
-            "schema": store.SCHEMA_VERSION, "key": run.key, "model": run.model, "dataset": run.dataset,
-            "seed": run.seed, "config_hash": run.config_hash, "suite": cfg.name,
-            "config": {**run.config.training_dict(), "latency_batch": cfg.latency_batch,
-                       "latency_seconds": cfg.latency_seconds},
-            "dataset_info": _dataset_meta(datasets[run.dataset], cfg),
-            "environment": env, "started": store.utc_now(),
-        }
+        eta = suite_eta(durations, todo[k_todo - 1 :])
+        echo(
+            f"{label}: starting" + (f"; suite ETA ~{fmt_duration(eta)}" if eta is not None else "")
+        )
+        identity = _identity(run, cfg, datasets[run.dataset], env)
         t0 = time.perf_counter()
         try:
-            metrics = execute_run(run, datasets[run.dataset], label=label, echo=echo,
-                                  models_dir=run_dir / "models", log_path=run_dir / "logs" / f"{run.key}.csv",
-                                  verbose=verbose)
-            record.update(status="ok", **metrics)
+            status, error, measured = _attempt(
+                run, datasets[run.dataset], run_dir, label, echo, verbose
+            )
         except KeyboardInterrupt:
             outcome.interrupted = True
-            echo(f"\nInterrupted during {run.model} on {run.dataset}: that run is not stored. "
-                 f"{len(outcome.ok) + len(outcome.failed) + len(outcome.skipped) + len(outcome.skipped_failed)} "
-                 f"finished run(s) are kept in {run_dir}. Continue with: kerascnn bench --resume --out {run_dir} ...")
+            echo(
+                f"\nInterrupted during {run.model} on {run.dataset}: that run is not stored. "
+                f"{len(outcome.ok) + len(outcome.failed) + len(outcome.skipped) + len(outcome.skipped_failed)} "
+                f"finished run(s) are kept in {run_dir}. Continue with: kerascnn bench --resume --out {run_dir} ..."
+            )
             break
-        except RunFailure as exc:
-            record.update(status="failed", error={"type": exc.kind, "message": str(exc)},
-                          **getattr(exc, "partial", {}))
-        except MemoryError as exc:
-            record.update(status="failed", error={"type": "OutOfMemory", "message": f"MemoryError: {exc}"})
-        except Exception as exc:  # any other error: recorded, the suite continues
-            kind = type(exc).__name__
-            if "ResourceExhausted" in kind or "out of memory" in str(exc).lower():
-                kind = f"OutOfMemory ({kind})"
-            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-            message = re.sub(r"\x1b\[[0-9;]*m", "", " ".join(str(exc).split()))  # no terminal colours
-            record.update(status="failed", error={"type": kind, "message": message[:2000],
-                                                  "traceback": "".join(tb[-6:])[-4000:]})
-        finally:
-            keras.backend.clear_session()
         wall = time.perf_counter() - t0
         durations.setdefault((run.model, run.dataset), []).append(wall)
-        record["finished"] = store.utc_now()
-        record["wall_seconds"] = wall
-        store.write_json_atomic(store.result_path(run_dir, run.key), record)
-        if record["status"] == "ok":
+        record = RunRecord(
+            **identity,
+            status=status,
+            error=error,
+            finished=store.utc_now(),
+            wall_seconds=wall,
+            **measured.fields_dict(),
+        )
+        store.write_result(run_dir, record)
+        if record.ok:
             outcome.ok.append(run.key)
-            t = record["test"]
-            echo(f"{label}: top-1 {t['top1']:.4f}, top-5 {t['top5']:.4f}, "
-                 f"{record['params']:,} params, {fmt_duration(wall)}")
+            echo(
+                f"{label}: top-1 {record.test.top1:.4f}, top-5 {record.test.top5:.4f}, "
+                f"{record.params:,} params, {fmt_duration(wall)}"
+            )
         else:
             outcome.failed.append(run.key)
-            echo(f"{label}: FAILED ({record['error']['type']}): {record['error']['message'][:300]}")
+            echo(f"{label}: FAILED ({record.error.type}): {record.error.message[:300]}")
     outcome.wall_seconds = time.perf_counter() - t_suite
     return outcome
 
 
-__all__ = ["SuiteOutcome", "run_suite", "suite_eta", "load_datasets", "check_models_build", "resolve_run_dir", "RunSpec"]
+__all__ = [
+    "SuiteOutcome",
+    "run_suite",
+    "suite_eta",
+    "load_datasets",
+    "check_models_build",
+    "resolve_run_dir",
+    "describe_error",
+    "RunSpec",
+]

@@ -8,7 +8,8 @@ Layout of a run folder::
 
 A reader never sees a half-written result: a file appears under its final name only once
 complete, so a run killed at any moment leaves either the whole file or none (a stray
-``.tmp`` at most, which readers ignore and the next write replaces).
+``.tmp`` at most, which readers ignore and the next write replaces). What a result holds is
+the typed :class:`kerascnn.results.RunRecord`, schema-checked on read.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import json
 import math
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from kerascnn.results import RunRecord, read_record
+
 RESULTS = "results"
 
 
@@ -67,7 +69,7 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
 
 
 def default_run_dir(root: str | os.PathLike = "reports/runs") -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Path(root) / stamp
 
 
@@ -91,15 +93,17 @@ def read_json(path: str | os.PathLike) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def read_result(path: str | os.PathLike) -> dict[str, Any] | None:
-    """A stored result, or None when the file is not a complete result (never raises on junk)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("status") not in ("ok", "failed"):
-        return None
-    return data
+def write_result(run_dir: str | os.PathLike, record: RunRecord) -> Path:
+    """Store ``record`` atomically as ``RUN_DIR/results/<key>.json``."""
+    return write_json_atomic(result_path(run_dir, record.key), record.to_dict())
+
+
+def read_result(path: str | os.PathLike) -> RunRecord | None:
+    """A stored result, or None when the file is not a complete result (never raises on junk).
+
+    A result of another schema version raises :class:`kerascnn.errors.SchemaVersionError`.
+    """
+    return read_record(path)
 
 
 def finished_keys(run_dir: str | os.PathLike, *, include_failed: bool = True) -> set[str]:
@@ -108,23 +112,18 @@ def finished_keys(run_dir: str | os.PathLike, *, include_failed: bool = True) ->
     keys = set()
     if folder.is_dir():
         for p in folder.glob("*.json"):
-            data = read_result(p)
-            if data and (include_failed or data["status"] == "ok"):
+            record = read_result(p)
+            if record and (include_failed or record.ok):
                 keys.add(p.stem)
     return keys
 
 
-def load_results(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+def load_results(run_dir: str | os.PathLike) -> list[RunRecord]:
     """Every complete result in ``run_dir``, sorted by file name."""
     folder = Path(run_dir) / RESULTS
-    out = []
-    for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        data = read_result(p)
-        if data is not None:
-            data.setdefault("key", p.stem)
-            out.append(data)
-    return out
+    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    return [r for r in map(read_result, paths) if r is not None]
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -24,10 +24,13 @@ TensorFlow and JAX are imported lazily, only for the backend in use.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+
+from kerascnn.results import DeviceThroughput, Latency
 
 
 @dataclass
@@ -52,7 +55,7 @@ class CompiledInference:
         outs = []
         n = len(x)
         for start in range(0, n, batch_size):
-            chunk = x[start:start + batch_size]
+            chunk = x[start : start + batch_size]
             real = len(chunk)
             if real < batch_size and n > batch_size:
                 pad = np.zeros((batch_size - real, *chunk.shape[1:]), dtype=chunk.dtype)
@@ -81,9 +84,13 @@ def compile_inference(model, jit: bool | str = True) -> CompiledInference:
             return model(x, training=False)
 
         return CompiledInference(
-            backend, bool(jit), forward,
+            backend,
+            bool(jit),
+            forward,
             to_device=lambda a: tf.identity(tf.constant(a)),
-            sync=lambda y: y.numpy() if not isinstance(y, (list, tuple)) else [t.numpy() for t in y],
+            sync=lambda y: (
+                y.numpy() if not isinstance(y, (list, tuple)) else [t.numpy() for t in y]
+            ),
             to_numpy=lambda y: y.numpy(),
         )
     if backend == "jax":
@@ -98,7 +105,9 @@ def compile_inference(model, jit: bool | str = True) -> CompiledInference:
             return y
 
         return CompiledInference(
-            backend, True, lambda x: forward_pure(trainable, non_trainable, x),
+            backend,
+            True,
+            lambda x: forward_pure(trainable, non_trainable, x),
             to_device=lambda a: jax.device_put(a),
             sync=lambda y: y.block_until_ready(),
             to_numpy=lambda y: np.asarray(y),
@@ -112,15 +121,21 @@ def compile_inference(model, jit: bool | str = True) -> CompiledInference:
 
         device = next((v.value.device for v in model.weights), "cpu")
         return CompiledInference(
-            backend, False, forward,
+            backend,
+            False,
+            forward,
             to_device=lambda a: torch.as_tensor(a, device=device),
             sync=lambda y: torch.cuda.synchronize() if torch.cuda.is_available() else None,
             to_numpy=lambda y: y.detach().cpu().numpy(),
         )
     # Any other backend: plain calls (still no model.predict).
     return CompiledInference(
-        backend, False, lambda x: model(x, training=False), to_device=lambda a: a,
-        sync=lambda y: keras.ops.convert_to_numpy(y), to_numpy=lambda y: keras.ops.convert_to_numpy(y),
+        backend,
+        False,
+        lambda x: model(x, training=False),
+        to_device=lambda a: a,
+        sync=lambda y: keras.ops.convert_to_numpy(y),
+        to_numpy=lambda y: keras.ops.convert_to_numpy(y),
     )
 
 
@@ -137,8 +152,14 @@ def summarize(times_s: list[float]) -> dict[str, float]:
     }
 
 
-def time_calls(fn: Callable[[], Any], *, seconds: float = 1.0, warmup: int = 3, min_calls: int = 10,
-               max_calls: int = 100_000) -> list[float]:
+def time_calls(
+    fn: Callable[[], Any],
+    *,
+    seconds: float = 1.0,
+    warmup: int = 3,
+    min_calls: int = 10,
+    max_calls: int = 100_000,
+) -> list[float]:
     """Time ``fn()`` one call at a time after ``warmup`` untimed calls.
 
     Calls continue until ``seconds`` of timed calls have passed and at least ``min_calls``
@@ -148,24 +169,27 @@ def time_calls(fn: Callable[[], Any], *, seconds: float = 1.0, warmup: int = 3, 
         fn()
     times: list[float] = []
     start = time.perf_counter()
-    while len(times) < max_calls and (len(times) < min_calls or time.perf_counter() - start < seconds):
+    while len(times) < max_calls and (
+        len(times) < min_calls or time.perf_counter() - start < seconds
+    ):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
     return times
 
 
-def measure_latency(inf: CompiledInference, x: np.ndarray, *, seconds: float = 1.0,
-                    warmup: int = 3) -> dict[str, float]:
+def measure_latency(
+    inf: CompiledInference, x: np.ndarray, *, seconds: float = 1.0, warmup: int = 3
+) -> Latency:
     """Host-input latency of one batch ``x`` (numpy in, numpy out), summarized in ms."""
     x = np.ascontiguousarray(x)
     stats = summarize(time_calls(lambda: inf.host(x), seconds=seconds, warmup=warmup))
-    stats["batch"] = int(len(x))
-    return stats
+    return Latency(**stats, batch=int(len(x)))
 
 
-def measure_throughput(inf: CompiledInference, x: np.ndarray, *, seconds: float = 1.0,
-                       group: int = 5, warmup: int = 3) -> dict[str, float]:
+def measure_throughput(
+    inf: CompiledInference, x: np.ndarray, *, seconds: float = 1.0, group: int = 5, warmup: int = 3
+) -> DeviceThroughput:
     """Images/s with the batch resident on the device; a sync every ``group`` calls."""
     xd = inf.to_device(np.ascontiguousarray(x))
     for _ in range(warmup):
@@ -180,8 +204,12 @@ def measure_throughput(inf: CompiledInference, x: np.ndarray, *, seconds: float 
         elapsed = time.perf_counter() - start
         if elapsed >= seconds and calls >= 2 * group:
             break
-    return {"images_per_s": float(calls * len(x) / elapsed), "batch": int(len(x)), "calls": calls,
-            "seconds": float(elapsed)}
+    return DeviceThroughput(
+        images_per_s=float(calls * len(x) / elapsed),
+        batch=int(len(x)),
+        calls=calls,
+        seconds=float(elapsed),
+    )
 
 
 def first_call_seconds(inf: CompiledInference, x: np.ndarray) -> float:

@@ -1,7 +1,8 @@
 """Read a run folder's stored JSON (never trains, never imports kerascnn.bench).
 
 A run folder holds ``suite.json`` (optional: config, environment, sessions) and
-``results/*.json`` (one per run, ``status`` "ok" or "failed"). Results of the same
+``results/*.json`` (one :class:`kerascnn.results.RunRecord` per run, ``status`` "ok" or
+"failed", schema-checked: another version raises SchemaVersionError). Results of the same
 (dataset, model, config hash) over several seeds are aggregated into one :class:`Entry`
 (mean +- standard deviation of the accuracies; the mean of the other figures).
 """
@@ -14,63 +15,73 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kerascnn.errors import KerasCNNError
-
-
-class ReportError(KerasCNNError):
-    """A run folder cannot be reported on (missing, or holds no results)."""
+from kerascnn.errors import CorruptDataError, ReportError
+from kerascnn.results import Environment, RunRecord, check_schema, parse, read_record
 
 
 @dataclass
 class RunData:
     run_dir: Path
     suite: dict[str, Any]
-    results: list[dict[str, Any]]
+    results: list[RunRecord]
     unreadable: list[str] = field(default_factory=list)
 
     @property
-    def ok(self) -> list[dict[str, Any]]:
-        return [r for r in self.results if r.get("status") == "ok"]
+    def ok(self) -> list[RunRecord]:
+        return [r for r in self.results if r.ok]
 
     @property
-    def failed(self) -> list[dict[str, Any]]:
-        return [r for r in self.results if r.get("status") != "ok"]
+    def failed(self) -> list[RunRecord]:
+        return [r for r in self.results if not r.ok]
 
     @property
     def datasets(self) -> list[str]:
-        return list(dict.fromkeys(r["dataset"] for r in self.results))
+        return list(dict.fromkeys(r.dataset for r in self.results))
 
-    def environment(self) -> dict[str, Any]:
-        if self.suite.get("environment"):
-            return self.suite["environment"]
-        return next((r["environment"] for r in self.results if r.get("environment")), {})
+    def environment(self) -> Environment | None:
+        """The suite's environment (suite.json), else the first result's."""
+        env = self.suite.get("environment")
+        if env:
+            try:
+                return parse(Environment, env, f"{self.run_dir / 'suite.json'}: environment")
+            except CorruptDataError:
+                pass
+        return next((r.environment for r in self.results if r.environment), None)
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def _read_suite(path: Path) -> dict[str, Any]:
+    """suite.json as a dict; {} when absent or junk (like a result, junk has no ``schema`` key)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+        return {}
+    if not isinstance(data, dict) or "schema" not in data:
+        return {}
+    check_schema(data, str(path))
+    return data
 
 
 def load_run(run_dir: str | Path) -> RunData:
+    """The results of a run folder; SchemaVersionError if one was written in another version."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise ReportError(f"Run folder {run_dir} does not exist. Pass a folder written by "
-                          f"'kerascnn bench' (reports/runs/<time>). Received: {str(run_dir)!r}")
+        raise ReportError(
+            f"Run folder {run_dir} does not exist. Pass a folder written by "
+            f"'kerascnn bench' (reports/runs/<time>). Received: {str(run_dir)!r}"
+        )
     results, unreadable = [], []
     for path in sorted((run_dir / "results").glob("*.json")):
-        data = _read(path)
-        if data is None or data.get("status") not in ("ok", "failed") or "model" not in data:
+        record = read_record(path)
+        if record is None:
             unreadable.append(path.name)
-            continue
-        data.setdefault("key", path.stem)
-        results.append(data)
+        else:
+            results.append(record)
     if not results:
-        raise ReportError(f"Run folder {run_dir} holds no results (expected results/*.json written by "
-                          f"'kerascnn bench'). Received: {str(run_dir)!r}")
-    suite = _read(run_dir / "suite.json") or {}
+        raise ReportError(
+            f"Run folder {run_dir} holds no results (expected results/*.json written by "
+            f"'kerascnn bench'). Received: {str(run_dir)!r}"
+        )
+    suite = _read_suite(run_dir / "suite.json")
     return RunData(run_dir, suite, results, unreadable)
 
 
@@ -86,12 +97,14 @@ def _std(values: list[float]) -> float | None:
     return math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
 
 
-def _get(d: dict[str, Any], *path: str) -> Any:
-    for p in path:
-        if not isinstance(d, dict) or p not in d:
+def _get(record: RunRecord, *path: str) -> Any:
+    """``record.<path[0]>.<path[1]>...``; None where a part is missing (a dict key or attribute)."""
+    value: Any = record
+    for name in path:
+        if value is None:
             return None
-        d = d[p]
-    return d
+        value = value.get(name) if isinstance(value, dict) else getattr(value, name)
+    return value
 
 
 @dataclass
@@ -101,7 +114,7 @@ class Entry:
     dataset: str
     model: str
     config_hash: str
-    runs: list[dict[str, Any]]
+    runs: list[RunRecord]
     label: str = ""
 
     def _vals(self, *path: str) -> list[float | None]:
@@ -109,7 +122,7 @@ class Entry:
 
     @property
     def seeds(self) -> list[int]:
-        return [r.get("seed") for r in self.runs]
+        return [r.seed for r in self.runs]
 
     @property
     def top1(self) -> float:
@@ -128,26 +141,27 @@ class Entry:
         return _std([v for v in self._vals("test", "top5") if v is not None])
 
     def mean(self, *path: str) -> float | None:
+        """Mean over the seeds of the record field at ``path`` (``"train", "images_per_s"``)."""
         return _mean(self._vals(*path))
 
     @property
     def params(self) -> int | None:
-        return self.runs[0].get("params")
+        return self.runs[0].params
 
     @property
     def macs(self) -> int | None:
-        return self.runs[0].get("macs")
+        return self.runs[0].macs
 
     @property
     def epochs(self) -> int | None:
-        return self.runs[0].get("epochs_completed")
+        return self.runs[0].epochs_completed
 
     @property
     def config(self) -> dict[str, Any]:
-        return self.runs[0].get("config", {})
+        return self.runs[0].config
 
     def confusion(self) -> list[list[int]] | None:
-        mats = [r["test"]["confusion"] for r in self.runs if _get(r, "test", "confusion")]
+        mats = [r.test.confusion for r in self.runs if r.test and r.test.confusion]
         if not mats:
             return None
         out = [[0] * len(mats[0][0]) for _ in mats[0]]
@@ -160,16 +174,18 @@ class Entry:
 
 def entries(data: RunData, dataset: str | None = None) -> list[Entry]:
     """Successful results grouped by (dataset, model, config hash), sorted by top-1 (best first)."""
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str], list[RunRecord]] = {}
     for r in data.ok:
-        if dataset is not None and r["dataset"] != dataset:
+        if dataset is not None and r.dataset != dataset:
             continue
-        groups.setdefault((r["dataset"], r["model"], r.get("config_hash", "")), []).append(r)
-    out = [Entry(d, m, h, sorted(runs, key=lambda r: r.get("seed", 0))) for (d, m, h), runs in groups.items()]
+        groups.setdefault((r.dataset, r.model, r.config_hash), []).append(r)
+    out = [Entry(d, m, h, sorted(runs, key=lambda r: r.seed)) for (d, m, h), runs in groups.items()]
     counts: dict[tuple[str, str], int] = {}
     for e in out:
         counts[(e.dataset, e.model)] = counts.get((e.dataset, e.model), 0) + 1
     for e in out:  # the same model under two configs in one folder: tell them apart
-        e.label = e.model if counts[(e.dataset, e.model)] == 1 else f"{e.model} [{e.config_hash[:6]}]"
+        e.label = (
+            e.model if counts[(e.dataset, e.model)] == 1 else f"{e.model} [{e.config_hash[:6]}]"
+        )
     out.sort(key=lambda e: (e.dataset, -(e.top1 if e.top1 is not None else -1.0), e.label))
     return out

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from kerascnn.report.load import Entry, RunData, entries, load_run
+from kerascnn.results import Environment
 
 
 def _num(v: float | None, fmt: str = "{:,.0f}") -> str:
@@ -45,80 +46,127 @@ def dataset_table(data: RunData, dataset: str) -> str:
     es = entries(data, dataset)
     if not es:
         return "_No successful run on this dataset._"
-    nb = es[0].runs[0].get("config", {}).get("latency_batch", "N")
-    header = ["model", "params", "MACs", "top-1", "top-5", "latency b1 p50 / p95 (ms)",
-              f"latency b{nb} p50 / p95 (ms)", "train img/s", "infer img/s", "epochs", "train time (s)"]
+    nb = es[0].config.get("latency_batch", "N")
+    header = [
+        "model",
+        "params",
+        "MACs",
+        "top-1",
+        "top-5",
+        "latency b1 p50 / p95 (ms)",
+        f"latency b{nb} p50 / p95 (ms)",
+        "train img/s",
+        "infer img/s",
+        "epochs",
+        "train time (s)",
+    ]
     rows = []
     for e in es:
-        rows.append([
-            e.label, _num(e.params), _si(e.macs), _acc(e.top1, e.top1_std, len(e.runs)),
-            _acc(e.top5, e.top5_std, len(e.runs)), _lat(e, "latency_b1"), _lat(e, "latency_bN"),
-            _num(e.mean("train", "images_per_s")), _num(e.mean("inference", "device_throughput", "images_per_s")),
-            _num(e.epochs, "{}"), _num(e.mean("train", "seconds"), "{:,.1f}"),
-        ])
+        rows.append(
+            [
+                e.label,
+                _num(e.params),
+                _si(e.macs),
+                _acc(e.top1, e.top1_std, len(e.runs)),
+                _acc(e.top5, e.top5_std, len(e.runs)),
+                _lat(e, "latency_b1"),
+                _lat(e, "latency_bN"),
+                _num(e.mean("train", "images_per_s")),
+                _num(e.mean("inference", "device_throughput", "images_per_s")),
+                _num(e.epochs, "{}"),
+                _num(e.mean("train", "seconds"), "{:,.1f}"),
+            ]
+        )
     return _md_table(header, rows)
 
 
 def failures_table(data: RunData) -> str:
     rows = []
     for r in data.failed:
-        err = r.get("error") or {}
-        msg = " ".join(str(err.get("message", "")).split())
-        rows.append([r.get("model"), r.get("dataset"), r.get("seed"), err.get("type", "?"),
-                     msg[:300] + ("…" if len(msg) > 300 else "")])
+        msg = " ".join(r.error.message.split()) if r.error else ""
+        rows.append(
+            [
+                r.model,
+                r.dataset,
+                r.seed,
+                r.error.type if r.error else "?",
+                msg[:300] + ("…" if len(msg) > 300 else ""),
+            ]
+        )
     return _md_table(["model", "dataset", "seed", "error", "message"], rows)
 
 
 def _environment_section(data: RunData) -> list[str]:
-    env = data.environment()
-    versions = env.get("versions", {})
-    git = env.get("git") or {}
+    env = data.environment() or Environment(backend="?", versions={}, device="n/a")
+    na = lambda v: "n/a" if v is None else v  # noqa: E731
     lines = ["## Environment", ""]
-    device = env.get("device", "n/a")
-    cpu = "" if str(device).startswith("CPU") else f"; CPU {env.get('cpu', 'n/a')}"
-    lines.append(f"- **Hardware**: {device}{cpu}, {env.get('usable_cpus', 'n/a')} usable of "
-                 f"{env.get('logical_cpus', 'n/a')} logical CPUs; {env.get('platform', '')}")
-    lines.append(f"- **Backend**: Keras {versions.get('keras', '?')} on {env.get('backend', '?')}; versions: "
-                 + ", ".join(f"{k} {v}" for k, v in versions.items() if k not in ("keras",)))
-    commit = git.get("commit")
-    if commit:
-        lines.append(f"- **Commit**: `{commit[:12]}`" + (" (with uncommitted changes)" if git.get("dirty") else ""))
+    cpu = "" if env.device.startswith("CPU") else f"; CPU {na(env.cpu)}"
+    lines.append(
+        f"- **Hardware**: {env.device}{cpu}, {na(env.usable_cpus)} usable of "
+        f"{na(env.logical_cpus)} logical CPUs; {env.platform or ''}"
+    )
+    lines.append(
+        f"- **Backend**: Keras {env.versions.get('keras', '?')} on {env.backend}; versions: "
+        + ", ".join(f"{k} {v}" for k, v in env.versions.items() if k not in ("keras",))
+    )
+    if env.git and env.git.commit:
+        lines.append(
+            f"- **Commit**: `{env.git.commit[:12]}`"
+            + (" (with uncommitted changes)" if env.git.dirty else "")
+        )
     sessions = data.suite.get("sessions") or []
-    commands = list(dict.fromkeys(s.get("command") for s in sessions if s.get("command"))) or \
-        list(dict.fromkeys(r.get("environment", {}).get("command") for r in data.results if r.get("environment")))
+    commands = list(dict.fromkeys(s.get("command") for s in sessions if s.get("command"))) or list(
+        dict.fromkeys(
+            r.environment.command for r in data.results if r.environment and r.environment.command
+        )
+    )
     for c in commands:
         lines.append(f"- **Command**: `{c}`")
     for dataset in data.datasets:
-        info = next((r.get("dataset_info") for r in data.results if r["dataset"] == dataset and r.get("dataset_info")), {})
+        info = next(
+            (r.dataset_info for r in data.results if r.dataset == dataset and r.dataset_info), None
+        )
         if info:
-            lines.append(f"- **Dataset** `{dataset}`: {info.get('train_images', '?'):,} train / "
-                         f"{info.get('test_images', '?'):,} test images, input {'x'.join(map(str, info.get('input_shape', [])))}, "
-                         f"{info.get('num_classes', '?')} classes; source: {info.get('source', '?')}")
+            lines.append(
+                f"- **Dataset** `{dataset}`: {info.train_images:,} train / "
+                f"{info.test_images:,} test images, input {'x'.join(map(str, info.input_shape))}, "
+                f"{info.num_classes} classes; source: {info.source}"
+            )
     settings: dict[str, list[str]] = {}
     for r in data.results:
-        cfg = r.get("config") or {}
+        cfg = r.config
         if not cfg:
             continue
         aug = ", ".join(cfg.get("augment") or []) or "none"
         budget = f"{cfg['time_budget']:g} s" if cfg.get("time_budget") else "none"
-        text = (f"{cfg.get('epochs')} epoch(s), batch {cfg.get('batch_size')}, {cfg.get('optimizer')} lr "
-                f"{cfg.get('learning_rate')} ({cfg.get('schedule')}, warm-up {cfg.get('warmup_epochs')} epochs), "
-                f"weight decay {cfg.get('weight_decay')}, label smoothing {cfg.get('label_smoothing')}, "
-                f"augmentation {aug}, precision {cfg.get('precision')}, jit {cfg.get('jit')}, time budget {budget}")
-        label = f"{r.get('model')} [{str(r.get('config_hash', ''))[:6]}]"
+        text = (
+            f"{cfg.get('epochs')} epoch(s), batch {cfg.get('batch_size')}, {cfg.get('optimizer')} lr "
+            f"{cfg.get('learning_rate')} ({cfg.get('schedule')}, warm-up {cfg.get('warmup_epochs')} epochs), "
+            f"weight decay {cfg.get('weight_decay')}, label smoothing {cfg.get('label_smoothing')}, "
+            f"augmentation {aug}, precision {cfg.get('precision')}, jit {cfg.get('jit')}, time budget {budget}"
+        )
+        label = f"{r.model} [{r.config_hash[:6]}]"
         if label not in settings.setdefault(text, []):
             settings[text].append(label)
     for text, models in settings.items():
         lines.append(f"- **Training** of {', '.join(models)}: {text}")
-    loads = [v for r in data.results for key in ("load_average_before", "load_average_after")
-             if (v := (r.get(key) or [None])[0]) is not None]
-    cpus = env.get("usable_cpus") or env.get("logical_cpus")
+    loads = [
+        load[0]
+        for r in data.results
+        for load in (r.load_average_before, r.load_average_after)
+        if load
+    ]
+    cpus = env.usable_cpus or env.logical_cpus
     if loads and cpus:
-        note = (f"- **CPU load** (1-min load average around the runs): {min(loads):.1f} to {max(loads):.1f} on "
-                f"{cpus} usable CPUs.")
+        note = (
+            f"- **CPU load** (1-min load average around the runs): {min(loads):.1f} to {max(loads):.1f} on "
+            f"{cpus} usable CPUs."
+        )
         if max(loads) > cpus:
-            note += (" Above the CPU count, other processes competed for the cores: timings and "
-                     "throughputs are noisy and pessimistic; accuracies are unaffected.")
+            note += (
+                " Above the CPU count, other processes competed for the cores: timings and "
+                "throughputs are noisy and pessimistic; accuracies are unaffected."
+            )
         lines.append(note)
     return lines
 
@@ -130,16 +178,23 @@ def _targets_section(data: RunData) -> list[str]:
     rows = []
     for model, target in targets.items():
         es = [e for e in entries(data) if e.model == model]
-        failed = [r for r in data.failed if r.get("model") == model]
+        failed = [r for r in data.failed if r.model == model]
         if es:
             best = max(es, key=lambda e: e.top1)
             verdict = "met" if best.top1 >= target else "**missed**"
             rows.append([model, best.dataset, f"{target:.2f}", f"{best.top1:.4f}", verdict])
         elif failed:
-            rows.append([model, failed[0].get("dataset"), f"{target:.2f}", "failed", "**missed** (run failed)"])
+            rows.append(
+                [model, failed[0].dataset, f"{target:.2f}", "failed", "**missed** (run failed)"]
+            )
         else:
             rows.append([model, "", f"{target:.2f}", "not run", "**missed** (no result)"])
-    return ["## Targets", "", _md_table(["model", "dataset", "target top-1", "measured top-1", "verdict"], rows), ""]
+    return [
+        "## Targets",
+        "",
+        _md_table(["model", "dataset", "target top-1", "measured top-1", "verdict"], rows),
+        "",
+    ]
 
 
 def compare_section(data: RunData, other: RunData) -> str:
@@ -150,20 +205,47 @@ def compare_section(data: RunData, other: RunData) -> str:
     for key in sorted(set(mine) & set(theirs)):
         a, b = mine[key], theirs[key]
 
-        def ratio(path: tuple[str, ...]) -> str:
+        def ratio(path: tuple[str, ...], a: Entry = a, b: Entry = b) -> str:
             x, y = a.mean(*path), b.mean(*path)
             return "n/a" if x is None or y is None or y == 0 else f"{x / y:.2f}x"
 
         d1 = a.top1 - b.top1
-        rows.append([key[1], key[0], f"{b.top1:.4f}", f"{a.top1:.4f}", f"{d1:+.4f}",
-                     ratio(("inference", "latency_b1", "p50_ms")), ratio(("train", "images_per_s")),
-                     ratio(("inference", "device_throughput", "images_per_s")),
-                     "same" if a.params == b.params else f"{(a.params or 0) - (b.params or 0):+,}"])
-    lines = [f"## Comparison with `{other.run_dir}`", "",
-             "Ratios are this run / the other run (latency below 1x = faster here; throughput above 1x = faster here).", ""]
+        rows.append(
+            [
+                key[1],
+                key[0],
+                f"{b.top1:.4f}",
+                f"{a.top1:.4f}",
+                f"{d1:+.4f}",
+                ratio(("inference", "latency_b1", "p50_ms")),
+                ratio(("train", "images_per_s")),
+                ratio(("inference", "device_throughput", "images_per_s")),
+                "same" if a.params == b.params else f"{(a.params or 0) - (b.params or 0):+,}",
+            ]
+        )
+    lines = [
+        f"## Comparison with `{other.run_dir}`",
+        "",
+        "Ratios are this run / the other run (latency below 1x = faster here; throughput above 1x = faster here).",
+        "",
+    ]
     if rows:
-        lines.append(_md_table(["model", "dataset", "top-1 other", "top-1 here", "Δ top-1",
-                                "latency b1 p50", "train img/s", "infer img/s", "Δ params"], rows))
+        lines.append(
+            _md_table(
+                [
+                    "model",
+                    "dataset",
+                    "top-1 other",
+                    "top-1 here",
+                    "Δ top-1",
+                    "latency b1 p50",
+                    "train img/s",
+                    "infer img/s",
+                    "Δ params",
+                ],
+                rows,
+            )
+        )
     else:
         lines.append("_No (dataset, model) pair has a successful run in both folders._")
     only_here = sorted(set(mine) - set(theirs))
@@ -175,7 +257,9 @@ def compare_section(data: RunData, other: RunData) -> str:
     return "\n".join(lines)
 
 
-def build_report(run_dir: str | Path, compare: str | Path | None = None, *, plots: bool = True) -> Path:
+def build_report(
+    run_dir: str | Path, compare: str | Path | None = None, *, plots: bool = True
+) -> Path:
     """Write ``RUN_DIR/README.md`` (and the PNG plots) from the stored results; return its path."""
     from kerascnn.report import plots as P
 
@@ -187,9 +271,12 @@ def build_report(run_dir: str | Path, compare: str | Path | None = None, *, plot
     desc = (data.suite.get("config") or {}).get("description")
     if desc:
         lines += [desc.strip(), ""]
-    lines += [f"{len(data.ok)} successful and {len(data.failed)} failed run(s) in `{out_dir}`. "
-              "Every number below comes from the JSON files in `results/`; regenerate this page with "
-              f"`kerascnn report {out_dir}`.", ""]
+    lines += [
+        f"{len(data.ok)} successful and {len(data.failed)} failed run(s) in `{out_dir}`. "
+        "Every number below comes from the JSON files in `results/`; regenerate this page with "
+        f"`kerascnn report {out_dir}`.",
+        "",
+    ]
     notes = out_dir / "NOTES.md"
     if notes.is_file():
         lines += [notes.read_text(encoding="utf-8").strip(), ""]
@@ -197,33 +284,70 @@ def build_report(run_dir: str | Path, compare: str | Path | None = None, *, plot
     lines += _targets_section(data)
     figures: list[tuple[str, Path | None]] = []
     if plots:
-        figures.append(("Accuracy vs MACs (Pareto front in red)", P.accuracy_vs_macs(data, out_dir / "accuracy_vs_macs.png")))
-        figures.append(("Accuracy vs batch-1 latency", P.accuracy_vs_latency(data, out_dir / "accuracy_vs_latency.png")))
-        figures.append(("Training curves (train solid, test dashed)", P.training_curves(data, out_dir / "training_curves.png")))
-        figures.append(("Parameters and MACs", P.params_macs_bars(data, out_dir / "params_macs.png")))
-    lines += ["## Results", "",
-              "Sorted by top-1 test accuracy. MACs: multiply-accumulates of one forward pass "
-              "(conv/dense; FLOPs = 2 x MACs). Latency: host numpy input to numpy output through the "
-              "compiled inference function, warm-up excluded, p50 / p95 of many calls. Train img/s: "
-              "steady-state training steps (the first steps, with tracing and compilation, excluded). "
-              "Infer img/s: device-resident input, batch N. Accuracies are mean ± std over seeds when "
-              "there are several.", ""]
+        figures.append(
+            (
+                "Accuracy vs MACs (Pareto front in red)",
+                P.accuracy_vs_macs(data, out_dir / "accuracy_vs_macs.png"),
+            )
+        )
+        figures.append(
+            (
+                "Accuracy vs batch-1 latency",
+                P.accuracy_vs_latency(data, out_dir / "accuracy_vs_latency.png"),
+            )
+        )
+        figures.append(
+            (
+                "Training curves (train solid, test dashed)",
+                P.training_curves(data, out_dir / "training_curves.png"),
+            )
+        )
+        figures.append(
+            ("Parameters and MACs", P.params_macs_bars(data, out_dir / "params_macs.png"))
+        )
+    lines += [
+        "## Results",
+        "",
+        "Sorted by top-1 test accuracy. MACs: multiply-accumulates of one forward pass "
+        "(conv/dense; FLOPs = 2 x MACs). Latency: host numpy input to numpy output through the "
+        "compiled inference function, warm-up excluded, p50 / p95 of many calls. Train img/s: "
+        "steady-state training steps (the first steps, with tracing and compilation, excluded). "
+        "Infer img/s: device-resident input, batch N. Accuracies are mean ± std over seeds when "
+        "there are several.",
+        "",
+    ]
     for dataset in data.datasets:
         lines += [f"### {dataset}", "", dataset_table(data, dataset), ""]
         if plots:
-            cm = P.confusion_matrices(data, dataset, out_dir / f"confusion_{dataset.replace(':', '_').replace('/', '_')}.png")
+            cm = P.confusion_matrices(
+                data,
+                dataset,
+                out_dir / f"confusion_{dataset.replace(':', '_').replace('/', '_')}.png",
+            )
             if cm:
                 figures.append((f"Confusion matrices: {dataset}", cm))
         es = entries(data, dataset)
         warm = [e for e in es if e.mean("train", "warmup_seconds") is not None]
         if warm:
-            lines += ["Warm-up (tracing + compilation, excluded from the throughputs above): " + "; ".join(
-                f"{e.label}: first train step {e.mean('train', 'first_step_seconds'):.1f} s, first inference call "
-                f"{e.mean('inference', 'first_call_seconds', 'eval_batch'):.2f} s" for e in warm
-                if e.mean("inference", "first_call_seconds", "eval_batch") is not None), ""]
+            lines += [
+                "Warm-up (tracing + compilation, excluded from the throughputs above): "
+                + "; ".join(
+                    f"{e.label}: first train step {e.mean('train', 'first_step_seconds'):.1f} s, first inference call "
+                    f"{e.mean('inference', 'first_call_seconds', 'eval_batch'):.2f} s"
+                    for e in warm
+                    if e.mean("inference", "first_call_seconds", "eval_batch") is not None
+                ),
+                "",
+            ]
     if data.failed:
-        lines += ["## Failed runs", "", "These runs did not finish; they are listed, never dropped.", "",
-                  failures_table(data), ""]
+        lines += [
+            "## Failed runs",
+            "",
+            "These runs did not finish; they are listed, never dropped.",
+            "",
+            failures_table(data),
+            "",
+        ]
     if data.unreadable:
         lines += [f"Unreadable result files (ignored): {', '.join(data.unreadable)}", ""]
     if other is not None:

@@ -34,7 +34,10 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
 def _tradeoff(data: RunData, out: Path, xkey, xlabel: str, title: str) -> Path | None:
     plt = _plt()
     datasets = data.datasets
-    panels = [(d, [e for e in entries(data, d) if xkey(e) is not None and e.top1 is not None]) for d in datasets]
+    panels = [
+        (d, [e for e in entries(data, d) if xkey(e) is not None and e.top1 is not None])
+        for d in datasets
+    ]
     panels = [(d, es) for d, es in panels if es]
     if not panels:
         return None
@@ -42,11 +45,20 @@ def _tradeoff(data: RunData, out: Path, xkey, xlabel: str, title: str) -> Path |
     for ax, (dataset, es) in zip(axes[0], panels):
         for e in es:
             ax.errorbar(xkey(e), e.top1, yerr=e.top1_std or 0, fmt="o", ms=7, capsize=3)
-            ax.annotate(e.label, (xkey(e), e.top1), textcoords="offset points", xytext=(6, 4), fontsize=8)
+            ax.annotate(
+                e.label, (xkey(e), e.top1), textcoords="offset points", xytext=(6, 4), fontsize=8
+            )
         front = pareto_front([(xkey(e), e.top1) for e in es])
         if len(front) > 1:
-            ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="tab:red",
-                    lw=1.2, alpha=0.7, label="Pareto front")
+            ax.step(
+                [p[0] for p in front],
+                [p[1] for p in front],
+                where="post",
+                color="tab:red",
+                lw=1.2,
+                alpha=0.7,
+                label="Pareto front",
+            )
             ax.legend(loc="lower right", fontsize=8)
         if max(xkey(e) for e in es) / max(min(xkey(e) for e in es), 1e-12) > 20:
             ax.set_xscale("log")
@@ -61,31 +73,49 @@ def _tradeoff(data: RunData, out: Path, xkey, xlabel: str, title: str) -> Path |
 
 
 def accuracy_vs_macs(data: RunData, out: Path) -> Path | None:
-    return _tradeoff(data, out, lambda e: e.macs, "MACs per image (multiply-accumulates)", "Accuracy vs MACs")
+    return _tradeoff(
+        data, out, lambda e: e.macs, "MACs per image (multiply-accumulates)", "Accuracy vs MACs"
+    )
 
 
 def accuracy_vs_latency(data: RunData, out: Path) -> Path | None:
-    return _tradeoff(data, out, lambda e: e.mean("inference", "latency_b1", "p50_ms"),
-                     "batch-1 latency, p50 (ms, host input)", "Accuracy vs latency")
+    return _tradeoff(
+        data,
+        out,
+        lambda e: e.mean("inference", "latency_b1", "p50_ms"),
+        "batch-1 latency, p50 (ms, host input)",
+        "Accuracy vs latency",
+    )
 
 
 def training_curves(data: RunData, out: Path) -> Path | None:
     plt = _plt()
     rows = [(d, entries(data, d)) for d in data.datasets]
-    rows = [(d, es) for d, es in rows if any(e.runs[0].get("history") for e in es)]
+    rows = [(d, es) for d, es in rows if any(e.runs[0].history for e in es)]
     if not rows:
         return None
     fig, axes = plt.subplots(len(rows), 2, figsize=(12, 4.2 * len(rows)), squeeze=False)
     for (dataset, es), (ax_loss, ax_acc) in zip(rows, axes):
         for i, e in enumerate(es):
-            h = e.runs[0].get("history") or {}
+            h = e.runs[0].history or {}
             color = f"C{i % 10}"
-            for key, ax, style, suffix in (("loss", ax_loss, "-", "train"), ("val_loss", ax_loss, "--", "test"),
-                                           ("acc", ax_acc, "-", "train"), ("val_acc", ax_acc, "--", "test")):
+            for key, ax, style, suffix in (
+                ("loss", ax_loss, "-", "train"),
+                ("val_loss", ax_loss, "--", "test"),
+                ("acc", ax_acc, "-", "train"),
+                ("val_acc", ax_acc, "--", "test"),
+            ):
                 ys = h.get(key)
                 if ys:
-                    ax.plot(range(1, len(ys) + 1), ys, style, color=color, marker="o", ms=3,
-                            label=f"{e.label} ({suffix})")
+                    ax.plot(
+                        range(1, len(ys) + 1),
+                        ys,
+                        style,
+                        color=color,
+                        marker="o",
+                        ms=3,
+                        label=f"{e.label} ({suffix})",
+                    )
         ax_loss.set_title(f"Loss per epoch: {dataset} (seed {es[0].seeds[0]})")
         ax_acc.set_title(f"Accuracy per epoch: {dataset}")
         for ax in (ax_loss, ax_acc):
@@ -105,11 +135,12 @@ def confusion_matrices(data: RunData, dataset: str, out: Path) -> Path | None:
     es = [e for e in entries(data, dataset) if e.confusion()]
     if not es:
         return None
-    names = es[0].runs[0].get("dataset_info", {}).get("class_names")
+    info = es[0].runs[0].dataset_info
+    names = info.class_names if info else None
     cols = min(3, len(es))
     nrows = math.ceil(len(es) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(5.2 * cols, 4.8 * nrows), squeeze=False)
-    for ax in axes.flat[len(es):]:
+    for ax in axes.flat[len(es) :]:
         ax.axis("off")
     for ax, e in zip(axes.flat, es):
         m = e.confusion()
@@ -119,8 +150,15 @@ def confusion_matrices(data: RunData, dataset: str, out: Path) -> Path | None:
         for i in range(n):
             for j in range(n):
                 if rows[i][j] >= 0.05:
-                    ax.text(j, i, f"{rows[i][j]:.2f}", ha="center", va="center", fontsize=6,
-                            color="white" if rows[i][j] > 0.5 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{rows[i][j]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="white" if rows[i][j] > 0.5 else "black",
+                    )
         labels = names if names and len(names) == n else [str(i) for i in range(n)]
         ax.set_xticks(range(n), labels, rotation=90, fontsize=7)
         ax.set_yticks(range(n), labels, fontsize=7)
@@ -145,12 +183,17 @@ def params_macs_bars(data: RunData, out: Path) -> Path | None:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(12, 0.5 * len(es) + 1.8))
     labels = [e.label for e in es]
-    for ax, values, title in ((axes[0], [e.params or 0 for e in es], "parameters"),
-                              (axes[1], [e.macs or 0 for e in es], "MACs per image")):
+    for ax, values, title in (
+        (axes[0], [e.params or 0 for e in es], "parameters"),
+        (axes[1], [e.macs or 0 for e in es], "MACs per image"),
+    ):
         ax.barh(labels, values, color="tab:blue")
         for y, v in enumerate(values):
             ax.text(v, y, f" {v:,.0f}" if v else " n/a", va="center", fontsize=8)
-        if max(values) > 0 and max(values) / max(min(v for v in values if v > 0) if any(values) else 1, 1) > 50:
+        if (
+            max(values) > 0
+            and max(values) / max(min(v for v in values if v > 0) if any(values) else 1, 1) > 50
+        ):
             ax.set_xscale("log")
         ax.set_title(title)
         ax.grid(axis="x", alpha=0.3)

@@ -1,0 +1,114 @@
+"""On-the-fly augmentation of a benchmark run (imports Keras: run-time only).
+
+Flip/translate/crop/erasing are Keras preprocessing layers in front of the model, inside the
+training graph and inactive at inference (:func:`augment_model`); MixUp/CutMix mix labels too,
+so they run on each batch of a ``keras.utils.PyDataset`` (:class:`MixingDataset`). The model
+that is evaluated, timed and saved is the plain model without those layers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import layers
+
+from kerascnn.errors import ArgumentError
+
+MIXING = ("mixup", "cutmix")
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
+class PadRandomCrop(keras.layers.Layer):
+    """Zero-pad by ``pad`` pixels, then a random crop back to ``height`` x ``width`` (training only).
+
+    ``keras.layers.RandomCrop`` alone returns its padded input unchanged at inference, so the
+    padding must live inside the same training-only branch.
+    """
+
+    def __init__(self, height: int, width: int, pad: int, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.height, self.width, self.pad, self.seed = int(height), int(width), int(pad), seed
+        self.crop = layers.RandomCrop(self.height, self.width, seed=seed)
+
+    def build(self, input_shape):  # no weights: RandomCrop is stateless
+        self.built = True
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        p = self.pad
+        padded = keras.ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
+        return self.crop(padded, training=True)
+
+    def compute_output_shape(self, shape):
+        return shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "height": self.height,
+            "width": self.width,
+            "pad": self.pad,
+            "seed": self.seed,
+        }
+
+
+def augmentation_layers(augment: list[str], input_shape, seed: int) -> list[keras.layers.Layer]:
+    """The preprocessing layers for the per-image entries of ``augment`` (MixUp/CutMix aside)."""
+    h, w = int(input_shape[0]), int(input_shape[1])
+    out: list[keras.layers.Layer] = []
+    if "flip" in augment:
+        out.append(layers.RandomFlip("horizontal", seed=seed))
+    if "translate" in augment:
+        out.append(layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed))
+    if "crop" in augment:  # pad by 1/8 of the size, crop back
+        out.append(PadRandomCrop(h, w, max(1, h // 8), seed=seed, name="pad_random_crop"))
+    if "erasing" in augment:
+        out.append(layers.RandomErasing(value_range=(0.0, 1.0), seed=seed))
+    return out
+
+
+def augment_model(model, augment: list[str], input_shape, seed: int):
+    """The training-time wrapper: preprocessing layers, then ``model`` (weights shared)."""
+    aug = augmentation_layers(augment, input_shape, seed)
+    if not aug:
+        return model
+    inputs = keras.Input(shape=input_shape)
+    x = inputs
+    for layer in aug:
+        x = layer(x)
+    return keras.Model(inputs, model(x), name=f"{model.name}_train")
+
+
+def mixing_kind(augment: list[str]) -> str | None:
+    """``"mixup"`` or ``"cutmix"`` when ``augment`` asks for one, else None."""
+    return next((a for a in augment if a in MIXING), None)
+
+
+class MixingDataset(keras.utils.PyDataset):
+    """Shuffled batches of ``(x, y_onehot)`` mixed by ``keras.layers.MixUp`` or ``CutMix``."""
+
+    def __init__(self, x, y_onehot, batch_size: int, kind: str, seed: int, **kwargs):
+        super().__init__(**kwargs)
+        if kind not in MIXING:
+            raise ArgumentError(f"kind must be one of {list(MIXING)}. Received: kind={kind!r}")
+        self.x, self.y, self.batch_size, self.kind = x, y_onehot, int(batch_size), kind
+        self.layer = layers.MixUp(seed=seed) if kind == "mixup" else layers.CutMix(seed=seed)
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(x))
+
+    def __len__(self):
+        return math.ceil(len(self.x) / self.batch_size)
+
+    def __getitem__(self, i):
+        idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
+        out = self.layer({"images": self.x[idx], "labels": self.y[idx]}, training=True)
+        return (
+            keras.ops.convert_to_numpy(out["images"]),
+            keras.ops.convert_to_numpy(out["labels"]),
+        )
+
+    def on_epoch_end(self):
+        self.order = self.rng.permutation(len(self.x))

@@ -1,0 +1,147 @@
+"""Training callbacks of a benchmark run and what is computed from them (Keras: run-time only).
+
+* :class:`StepTimer` times every step, stops at the first non-finite loss or when the run's time
+  budget is spent, and says why in ``.failure``;
+* :class:`Progress` prefixes Keras' per-epoch line with the run's place in the suite and its ETA;
+* :func:`train_throughput`: steady-state images/s from the step times (the first steps, which
+  include tracing and compilation, excluded).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+
+from kerascnn._utils import fmt_duration
+from kerascnn.results import TrainStats
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Per-step wall times, a NaN guard and the time budget, in one callback.
+
+    After training, ``failure`` is None or ``(kind, message)`` with kind ``"NaNLoss"`` or
+    ``"TimeBudgetExceeded"``; ``steps`` holds ``(epoch, step, end time)`` per step.
+    """
+
+    def __init__(self, budget_s: float | None):
+        super().__init__()
+        self.budget_s = budget_s
+        self.failure: tuple[str, str] | None = None
+        self.steps: list[tuple[int, int, float]] = []
+        self.epoch_start: list[float] = []
+        self.epoch_end: list[float] = []
+        self.epoch = 0
+        self.t_begin = 0.0
+
+    def on_train_begin(self, logs=None):
+        self.t_begin = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.epoch_start.append(time.perf_counter())
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        self.steps.append((self.epoch, batch, now))
+        loss = (logs or {}).get("loss")
+        where = f"epoch {self.epoch + 1}, step {batch + 1}"
+        if loss is not None and not math.isfinite(float(loss)):
+            self._stop("NaNLoss", f"The training loss became {float(loss)} at {where}")
+        elif self.budget_s is not None and now - self.t_begin > self.budget_s:
+            self._stop(
+                "TimeBudgetExceeded",
+                f"Training passed its time budget of {self.budget_s:g} s at {where}",
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_end.append(time.perf_counter())
+
+    def _stop(self, kind: str, message: str) -> None:
+        self.failure = (kind, f"{message}; training stopped.")
+        self.model.stop_training = True
+
+    def stats(self, seconds: float, batch_size: int, n_train: int) -> TrainStats:
+        """What the steps say about a training of ``n_train`` images that took ``seconds``."""
+        tp = train_throughput(self.steps, self.epoch_start, batch_size, n_train)
+        first = self.steps[0][2] - self.t_begin if self.steps else None
+        p50 = tp["step_p50_ms"]
+        return TrainStats(
+            seconds=seconds,
+            images=int(n_train),
+            steps_per_epoch=math.ceil(n_train / batch_size),
+            epoch_seconds=[e - s for s, e in zip(self.epoch_start, self.epoch_end)],
+            first_step_seconds=first,
+            warmup_seconds=(first - p50 / 1e3) if first and p50 else first,
+            **tp,
+        )
+
+
+def run_eta(elapsed_s: float, epochs_done: int, epochs: int) -> float | None:
+    """Seconds left in a run after ``epochs_done`` of ``epochs`` epochs took ``elapsed_s``.
+
+    None before the first epoch has finished. The first epoch includes tracing and
+    compilation, so the estimate is on the safe side early on.
+    """
+    if epochs_done <= 0:
+        return None
+    return elapsed_s / epochs_done * (epochs - epochs_done)
+
+
+class Progress(keras.callbacks.Callback):
+    """Prefix Keras' per-epoch line with the run's place in the suite and its training ETA."""
+
+    def __init__(self, label: str, epochs: int, echo: Callable[[str], None]):
+        super().__init__()
+        self.label, self.epochs, self.echo = label, epochs, echo
+        self.t_begin = 0.0
+
+    def on_train_begin(self, logs=None):
+        self.t_begin = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        eta = run_eta(time.perf_counter() - self.t_begin, epoch, self.epochs)
+        suffix = f"  (training ETA ~{fmt_duration(eta)})" if eta is not None else ""
+        self.echo(f"{self.label}  epoch {epoch + 1}/{self.epochs}{suffix}")
+
+
+def train_throughput(
+    steps: list[tuple[int, int, float]],
+    epoch_start: list[float],
+    batch_size: int,
+    n_train: int,
+    warmup_steps: int = 3,
+) -> dict[str, Any]:
+    """Steady-state training images/s from step end times (first ``warmup_steps`` steps excluded).
+
+    Step ``i``'s duration is the gap between the ends of steps ``i-1`` and ``i`` of the same
+    epoch (the first step of a later epoch is timed from that epoch's start). Partial last
+    batches count with their real size. Returns ``images_per_s``, ``steps_timed`` and
+    ``step_p50_ms`` (None and 0 when no step could be timed).
+    """
+    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
+    last_size = n_train - (steps_per_epoch - 1) * batch_size
+    images, seconds, durations = 0, 0.0, []
+    for i, (epoch, step, t_end) in enumerate(steps):
+        if epoch == 0 and step < warmup_steps:
+            continue
+        if i > 0 and steps[i - 1][0] == epoch:
+            prev = steps[i - 1][2]
+        elif epoch < len(epoch_start):
+            prev = epoch_start[epoch]
+        else:
+            continue
+        images += last_size if step == steps_per_epoch - 1 else batch_size
+        seconds += t_end - prev
+        durations.append(t_end - prev)
+    if not durations:
+        return {"images_per_s": None, "steps_timed": 0, "step_p50_ms": None}
+    return {
+        "images_per_s": images / seconds if seconds > 0 else None,
+        "steps_timed": len(durations),
+        "step_p50_ms": float(np.median(durations) * 1e3),
+    }
