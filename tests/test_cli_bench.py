@@ -61,27 +61,51 @@ def test_resume_flag_skips_finished(tmp_path):
     suite = tmp_path / "tiny.toml"
     suite.write_text(TINY_SUITE)
     out = tmp_path / "run"
-    assert _invoke(["bench", "--suite", str(suite), "--out", str(out), "--no-report"]).exit_code == 0
+    assert (
+        _invoke(["bench", "--suite", str(suite), "--out", str(out), "--no-report"]).exit_code == 0
+    )
     result = _invoke(["bench", "--suite", str(suite), "--out", str(out), "--resume"])
     assert result.exit_code == 0 and "already finished (ok), skipped" in result.output
     assert len(list((out / "results").glob("*.json"))) == 1
 
 
 def test_unknown_model(tmp_path):
-    _assert_friendly(_invoke(["bench", "--models", "nosuchnet", "--out", str(tmp_path / "x")]),
-                     "Unknown model 'nosuchnet'", "Received")
+    _assert_friendly(
+        _invoke(["bench", "--models", "nosuchnet", "--out", str(tmp_path / "x")]),
+        "Unknown model 'nosuchnet'",
+        "Received",
+    )
     assert not (tmp_path / "x").exists()  # nothing trained, nothing written
 
 
 def test_unknown_dataset(tmp_path):
-    _assert_friendly(_invoke(["bench", "--models", "lenet", "--dataset", "nosuchdata", "--out", str(tmp_path / "x")]),
-                     "Unknown dataset 'nosuchdata'", "fashion_mnist")
+    _assert_friendly(
+        _invoke(
+            ["bench", "--models", "lenet", "--dataset", "nosuchdata", "--out", str(tmp_path / "x")]
+        ),
+        "Unknown dataset 'nosuchdata'",
+        "fashion_mnist",
+    )
 
 
 def test_missing_data_dir(tmp_path):
-    _assert_friendly(_invoke(["bench", "--models", "lenet", "--dataset", "fashion_mnist",
-                              "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]),
-                     "does not exist", "nowhere")
+    _assert_friendly(
+        _invoke(
+            [
+                "bench",
+                "--models",
+                "lenet",
+                "--dataset",
+                "fashion_mnist",
+                "--data-dir",
+                str(tmp_path / "nowhere"),
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        ),
+        "does not exist",
+        "nowhere",
+    )
 
 
 def test_corrupt_idx_file(tmp_path):
@@ -98,17 +122,36 @@ def test_corrupt_idx_file(tmp_path):
     idx(data / "train-labels-idx1-ubyte.gz", labels, 0x801)
     idx(data / "t10k-labels-idx1-ubyte.gz", labels, 0x801)
     (data / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x03garbage"))
-    _assert_friendly(_invoke(["bench", "--models", "lenet", "--dataset", "fashion_mnist", "--data-dir", str(data),
-                              "--out", str(tmp_path / "x")]), "t10k-images-idx3-ubyte.gz")
+    _assert_friendly(
+        _invoke(
+            [
+                "bench",
+                "--models",
+                "lenet",
+                "--dataset",
+                "fashion_mnist",
+                "--data-dir",
+                str(data),
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        ),
+        "t10k-images-idx3-ubyte.gz",
+    )
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--optimizer", "rmsprop"], ["optimizer", "'rmsprop'"]),
-    (["--epochs", "-2"], ["epochs", "-2"]),
-    (["--augment", "flip,rotate"], ["augment", "rotate"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--optimizer", "rmsprop"], ["optimizer", "'rmsprop'"]),
+        (["--epochs", "-2"], ["epochs", "-2"]),
+        (["--augment", "flip,rotate"], ["augment", "rotate"]),
+    ],
+)
 def test_bad_flags(tmp_path, args, words):
-    _assert_friendly(_invoke(["bench", "--models", "lenet", "--out", str(tmp_path / "x"), *args]), *words)
+    _assert_friendly(
+        _invoke(["bench", "--models", "lenet", "--out", str(tmp_path / "x"), *args]), *words
+    )
 
 
 def test_bad_suite_file(tmp_path):

@@ -3,8 +3,8 @@ import struct
 
 import numpy as np
 import pytest
-
 from conftest import requires_fashion
+
 from kerascnn.data import load_dataset, load_npz, read_idx_images, read_idx_labels
 from kerascnn.errors import CorruptDataError, DatasetNotFoundError
 
@@ -80,7 +80,9 @@ def test_truncated_gzip_stream(tmp_path):
 def test_wrong_magic(tmp_path):
     make_idx_set(tmp_path)
     # a labels file where the images should be
-    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes((tmp_path / "train-labels-idx1-ubyte.gz").read_bytes())
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(
+        (tmp_path / "train-labels-idx1-ubyte.gz").read_bytes()
+    )
     with pytest.raises(CorruptDataError, match="magic number 0x00000801"):
         load_dataset("fashion_mnist", data_dir=tmp_path)
 
@@ -112,15 +114,22 @@ def test_not_found_lists_where_it_looked(tmp_path, monkeypatch):
 
 
 def test_unknown_dataset():
-    with pytest.raises(DatasetNotFoundError, match="Unknown dataset 'fashion_mnits'.*fashion_mnist"):
+    with pytest.raises(
+        DatasetNotFoundError, match="Unknown dataset 'fashion_mnits'.*fashion_mnist"
+    ):
         load_dataset("fashion_mnits")
 
 
 def test_npz(tmp_path):
     rng = np.random.default_rng(1)
     p = tmp_path / "d.npz"
-    np.savez(p, x_train=rng.integers(0, 255, (8, 5, 5)), y_train=np.arange(8) % 3,
-             x_test=rng.integers(0, 255, (4, 5, 5)), y_test=np.arange(4) % 3)
+    np.savez(
+        p,
+        x_train=rng.integers(0, 255, (8, 5, 5)),
+        y_train=np.arange(8) % 3,
+        x_test=rng.integers(0, 255, (4, 5, 5)),
+        y_test=np.arange(4) % 3,
+    )
     ds = load_dataset(f"npz:{p}")
     assert ds.input_shape == (5, 5, 1) and ds.num_classes == 3
     np.savez(tmp_path / "bad.npz", x_train=np.zeros((2, 3, 3)))

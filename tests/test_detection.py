@@ -8,8 +8,15 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kerascnn.detection import (
-    box_area, convert_boxes, nms, pairwise_iou, soft_nms, xywh_to_xyxy, xyxy_to_xywh,
+    box_area,
+    convert_boxes,
+    nms,
+    pairwise_iou,
+    soft_nms,
+    xywh_to_xyxy,
+    xyxy_to_xywh,
 )
+from kerascnn.errors import ArgumentError
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +69,9 @@ def test_iou_is_the_same_in_every_format(seed, fmt):
     a, b = random_xyxy(rng, 5), random_xyxy(rng, 4)
     np.testing.assert_allclose(
         pairwise_iou(convert_boxes(a, "xyxy", fmt), convert_boxes(b, "xyxy", fmt), fmt=fmt),
-        pairwise_iou(a, b), rtol=1e-12, atol=1e-12,
+        pairwise_iou(a, b),
+        rtol=1e-12,
+        atol=1e-12,
     )
 
 
@@ -74,8 +83,9 @@ def test_conversions_round_trip_and_match_keras():
     for fmt in ("xywh", "center_xywh"):
         there = convert_boxes(boxes, "xyxy", fmt)
         np.testing.assert_allclose(convert_boxes(there, fmt, "xyxy"), boxes, rtol=1e-12)
-        np.testing.assert_allclose(there, np.asarray(kbb.convert_format(boxes, source="xyxy", target=fmt)),
-                                   rtol=1e-5)
+        np.testing.assert_allclose(
+            there, np.asarray(kbb.convert_format(boxes, source="xyxy", target=fmt)), rtol=1e-5
+        )
     np.testing.assert_allclose(xywh_to_xyxy([1, 2, 3, 4]), [1, 2, 4, 6])
     np.testing.assert_allclose(xyxy_to_xywh([1, 2, 4, 6]), [1, 2, 3, 4])
     np.testing.assert_allclose(box_area([[1, 2, 3, 4]], fmt="xywh"), [12.0])
@@ -86,7 +96,9 @@ def test_iou_matches_keras_compute_iou():
 
     rng = np.random.default_rng(1)
     a, b = random_xyxy(rng, 6), random_xyxy(rng, 5)
-    theirs = np.asarray(kbb.compute_iou(a.astype("float32"), b.astype("float32"), bounding_box_format="xyxy"))
+    theirs = np.asarray(
+        kbb.compute_iou(a.astype("float32"), b.astype("float32"), bounding_box_format="xyxy")
+    )
     np.testing.assert_allclose(pairwise_iou(a, b), theirs, atol=1e-5)
 
 
@@ -95,28 +107,33 @@ def test_iou_edge_cases():
     assert pairwise_iou([]).shape == (0, 0)
     # degenerate (zero-area) boxes: IoU 0 with everything, themselves included
     degenerate = [[1, 1, 1, 3], [2, 2, 2, 2]]
-    np.testing.assert_array_equal(pairwise_iou(degenerate, [[0, 0, 4, 4], [1, 1, 1, 3]]), np.zeros((2, 2)))
+    np.testing.assert_array_equal(
+        pairwise_iou(degenerate, [[0, 0, 4, 4], [1, 1, 1, 3]]), np.zeros((2, 2))
+    )
     # identical boxes: IoU exactly 1
     assert pairwise_iou([[0.5, 0.5, 2.5, 3.0]] * 3).tolist() == [[1.0] * 3] * 3
     # touching edges: no overlap
     assert pairwise_iou([[0, 0, 1, 1]], [[1, 0, 2, 1]])[0, 0] == 0.0
 
 
-@pytest.mark.parametrize("call", [
-    lambda: pairwise_iou([[2, 0, 1, 1]]),                    # x_max < x_min
-    lambda: pairwise_iou([[0, 0, -1, 1]], fmt="xywh"),       # negative width
-    lambda: pairwise_iou([[0, 0, 1]]),                       # not 4 numbers
-    lambda: pairwise_iou([[0, 0, np.nan, 1]]),
-    lambda: convert_boxes([[0, 0, 1, 1]], "xyxy", "yxyx"),
-    lambda: nms([[0, 0, 1, 1]], [0.5, 0.4]),
-    lambda: nms([[0, 0, 1, 1]], [0.5], iou_threshold=1.5),
-    lambda: nms([[0, 0, 1, 1]], [np.nan]),
-    lambda: nms([[0, 0, 1, 1]], [0.5], max_output_size=-1),
-    lambda: soft_nms([[0, 0, 1, 1]], [0.5], method="hard"),
-    lambda: soft_nms([[0, 0, 1, 1]], [0.5], sigma=0),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: pairwise_iou([[2, 0, 1, 1]]),  # x_max < x_min
+        lambda: pairwise_iou([[0, 0, -1, 1]], fmt="xywh"),  # negative width
+        lambda: pairwise_iou([[0, 0, 1]]),  # not 4 numbers
+        lambda: pairwise_iou([[0, 0, np.nan, 1]]),
+        lambda: convert_boxes([[0, 0, 1, 1]], "xyxy", "yxyx"),
+        lambda: nms([[0, 0, 1, 1]], [0.5, 0.4]),
+        lambda: nms([[0, 0, 1, 1]], [0.5], iou_threshold=1.5),
+        lambda: nms([[0, 0, 1, 1]], [np.nan]),
+        lambda: nms([[0, 0, 1, 1]], [0.5], max_output_size=-1),
+        lambda: soft_nms([[0, 0, 1, 1]], [0.5], method="hard"),
+        lambda: soft_nms([[0, 0, 1, 1]], [0.5], sigma=0),
+    ],
+)
 def test_errors_say_what_was_received(call):
-    with pytest.raises(ValueError, match=r"Received: .+"):
+    with pytest.raises(ArgumentError, match=r"Received: .+"):
         call()
 
 
@@ -130,15 +147,20 @@ def test_nms_hand_example():
     assert nms(boxes, scores, iou_threshold=0.5).tolist() == [3, 2]
     assert nms(boxes, scores, iou_threshold=0.95).tolist() == [3, 0, 1, 2]
     assert nms(boxes, scores, iou_threshold=0.5, max_output_size=1).tolist() == [3]
-    assert nms(boxes, scores, iou_threshold=0.95, score_threshold=0.8).tolist() == [3, 0]  # 0.8 is not > 0.8
+    # a score of 0.8 is not > 0.8, so score_threshold=0.8 drops it
+    assert nms(boxes, scores, iou_threshold=0.95, score_threshold=0.8).tolist() == [3, 0]
 
 
 def tf_nms(boxes, scores, iou, score_threshold, max_out):
     import tensorflow as tf
 
     return tf.image.non_max_suppression(
-        boxes.astype(np.float32), scores.astype(np.float32), max_out, iou_threshold=iou,
-        score_threshold=score_threshold).numpy()
+        boxes.astype(np.float32),
+        scores.astype(np.float32),
+        max_out,
+        iou_threshold=iou,
+        score_threshold=score_threshold,
+    ).numpy()
 
 
 def _far_from_threshold(boxes, thr, margin=1e-4):
@@ -147,8 +169,13 @@ def _far_from_threshold(boxes, thr, margin=1e-4):
 
 
 @settings(max_examples=30)
-@given(n=st.integers(0, 25), seed=st.integers(0, 2**16), iou=st.floats(0.05, 0.95),
-       score_threshold=st.sampled_from([float("-inf"), 0.2, 0.5]), max_out=st.integers(0, 30))
+@given(
+    n=st.integers(0, 25),
+    seed=st.integers(0, 2**16),
+    iou=st.floats(0.05, 0.95),
+    score_threshold=st.sampled_from([float("-inf"), 0.2, 0.5]),
+    max_out=st.integers(0, 30),
+)
 def test_nms_matches_tensorflow_on_random_boxes(n, seed, iou, score_threshold, max_out):
     rng = np.random.default_rng(seed)
     # float32-representable inputs, so both sides see exactly the same numbers
@@ -165,7 +192,9 @@ def test_nms_edge_cases_agree_with_tensorflow():
     # identical boxes with equal scores: one survives, the lowest index (TensorFlow's tie rule)
     same = np.array([[1, 1, 4, 4]] * 4, dtype=np.float64)
     tied = np.array([0.3, 0.7, 0.7, 0.1])
-    assert nms(same, tied, 0.5).tolist() == [1] == tf_nms(same, tied, 0.5, float("-inf"), 10).tolist()
+    assert (
+        nms(same, tied, 0.5).tolist() == [1] == tf_nms(same, tied, 0.5, float("-inf"), 10).tolist()
+    )
     # IoU exactly at the threshold is kept (suppression needs IoU > threshold), as in TensorFlow
     half = np.array([[0, 0, 1, 1], [0, 0, 1, 0.5]])
     s = np.array([0.9, 0.8])
@@ -182,18 +211,26 @@ def test_nms_edge_cases_agree_with_tensorflow():
 
 def test_soft_nms_linear_hand_example():
     boxes = [[0, 0, 10, 10], [0, 0, 10, 5], [50, 50, 60, 60]]
-    idx, sc = soft_nms(boxes, [0.9, 0.8, 0.6], method="linear", iou_threshold=0.3, score_threshold=0.0)
+    idx, sc = soft_nms(
+        boxes, [0.9, 0.8, 0.6], method="linear", iou_threshold=0.3, score_threshold=0.0
+    )
     # box 1 overlaps box 0 with IoU 0.5 > 0.3: its score becomes 0.8 * (1 - 0.5) = 0.4
     assert idx.tolist() == [0, 2, 1]
     np.testing.assert_allclose(sc, [0.9, 0.6, 0.4])
     # below the IoU threshold the linear rule leaves scores alone
-    idx, sc = soft_nms(boxes, [0.9, 0.8, 0.6], method="linear", iou_threshold=0.6, score_threshold=0.0)
+    idx, sc = soft_nms(
+        boxes, [0.9, 0.8, 0.6], method="linear", iou_threshold=0.6, score_threshold=0.0
+    )
     np.testing.assert_allclose(sc, [0.9, 0.8, 0.6])
 
 
 @settings(max_examples=25)
-@given(n=st.integers(0, 20), seed=st.integers(0, 2**16), sigma=st.floats(0.1, 1.0),
-       score_threshold=st.sampled_from([0.0, 0.05, 0.2]))
+@given(
+    n=st.integers(0, 20),
+    seed=st.integers(0, 2**16),
+    sigma=st.floats(0.1, 1.0),
+    score_threshold=st.sampled_from([0.0, 0.05, 0.2]),
+)
 def test_gaussian_soft_nms_matches_tensorflow(n, seed, sigma, score_threshold):
     import tensorflow as tf
 
@@ -201,12 +238,19 @@ def test_gaussian_soft_nms_matches_tensorflow(n, seed, sigma, score_threshold):
     boxes = random_xyxy(rng, n).astype(np.float32).astype(np.float64)
     scores = rng.uniform(0, 1, n).astype(np.float32).astype(np.float64)
     assume(len(np.unique(scores)) == n)
-    idx, sc = soft_nms(boxes, scores, sigma=sigma, method="gaussian", score_threshold=score_threshold)
+    idx, sc = soft_nms(
+        boxes, scores, sigma=sigma, method="gaussian", score_threshold=score_threshold
+    )
     # TensorFlow: exp(-0.5 iou^2 / soft_nms_sigma) -> soft_nms_sigma = sigma / 2; iou_threshold=1 disables
     # its extra hard cut-off
     tf_idx, tf_sc = tf.image.non_max_suppression_with_scores(
-        boxes.astype(np.float32), scores.astype(np.float32), max_output_size=max(n, 1), iou_threshold=1.0,
-        score_threshold=score_threshold, soft_nms_sigma=sigma / 2)
+        boxes.astype(np.float32),
+        scores.astype(np.float32),
+        max_output_size=max(n, 1),
+        iou_threshold=1.0,
+        score_threshold=score_threshold,
+        soft_nms_sigma=sigma / 2,
+    )
     tf_idx, tf_sc = tf_idx.numpy(), tf_sc.numpy()
     # decayed scores can come within float32 noise of each other or of the threshold; compare
     # the confidently separated part: same picks while scores stay clearly apart

@@ -4,16 +4,29 @@ import json
 
 import pytest
 
+from kerascnn.errors import ArgumentError
 from kerascnn.experiments import EXPERIMENTS, run_experiment
 
 EXPECTED_PNGS = {
-    "optimizers": ["loss_curves.png"], "init": ["init.png"], "overfitting": ["overfitting.png"],
-    "hparam": ["search.png"], "transfer": ["transfer.png"], "tta": ["tta.png"],
+    "optimizers": ["loss_curves.png"],
+    "init": ["init.png"],
+    "overfitting": ["overfitting.png"],
+    "hparam": ["search.png"],
+    "transfer": ["transfer.png"],
+    "tta": ["tta.png"],
     "fgsm": ["accuracy_vs_epsilon.png", "examples.png"],
 }
 
 # one row per optimizer / (init, BN) pair / regularizer / trial / transfer method / view + 2 TTA / epsilon
-EXPECTED_ROWS = {"optimizers": 4, "init": 6, "overfitting": 3, "hparam": 2, "transfer": 3, "tta": 8, "fgsm": 3}
+EXPECTED_ROWS = {
+    "optimizers": 4,
+    "init": 6,
+    "overfitting": 3,
+    "hparam": 2,
+    "transfer": 3,
+    "tta": 8,
+    "fgsm": 3,
+}
 
 
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
@@ -41,8 +54,11 @@ def test_experiment_fast_report(name, tmp_path):
 
 
 def test_unknown_experiment_is_a_friendly_error(tmp_path):
-    with pytest.raises(ValueError, match=r"Received: name='nope'"):
+    with pytest.raises(ArgumentError, match=r"Received: name='nope'"):
         run_experiment("nope", tmp_path)
+    with pytest.raises(ArgumentError, match=r"Received: seed=-1"):
+        run_experiment("optimizers", tmp_path, seed=-1)
+    assert not any(tmp_path.iterdir())  # nothing ran, nothing written
 
 
 def test_fgsm_gradient_points_uphill():
@@ -53,10 +69,19 @@ def test_fgsm_gradient_points_uphill():
     from kerascnn.experiments.fgsm import fgsm, input_gradient
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((4, 4, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     x = np.random.default_rng(0).uniform(0.2, 0.8, (8, 4, 4, 1)).astype("float32")
     y = np.arange(8) % 3
-    loss = lambda v: float(keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, model(v))))
+
+    def loss(v):
+        return float(keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, model(v))))
+
     g = input_gradient(model, x, y)
     assert g.shape == x.shape and np.abs(g).sum() > 0
     assert loss(fgsm(model, x, y, 0.05)) > loss(x) > loss(np.clip(x - 0.05 * np.sign(g), 0, 1))
@@ -74,12 +99,17 @@ def test_tta_shift_moves_pixels():
     assert shift(x, 0, 3).sum() == 0  # shifted out of the frame
 
 
-def test_cli_lists_every_experiment():
-    """The CLI keeps its own name list (so --help imports nothing heavy); it must match."""
+def test_cli_takes_names_and_texts_from_the_experiments_package():
+    """`kerascnn experiment` offers exactly EXPERIMENTS, with their texts in --help."""
     from click.testing import CliRunner
 
-    from kerascnn.cli import _EXPERIMENT_NAMES, main
+    from kerascnn.cli import main
 
-    assert tuple(EXPERIMENTS) == _EXPERIMENT_NAMES
+    command = main.get_command(None, "experiment")
+    (name_param,) = [p for p in command.params if p.name == "name"]
+    assert list(name_param.type.choices) == list(EXPERIMENTS)
+    help_text = " ".join(CliRunner().invoke(main, ["experiment", "--help"]).output.split())
+    for name, experiment in EXPERIMENTS.items():
+        assert f"{name} {experiment.summary}" in help_text
     result = CliRunner().invoke(main, ["experiment", "nope"])
-    assert result.exit_code != 0 and "optimizers" in result.output
+    assert result.exit_code == 2 and "optimizers" in result.output  # click's usage error

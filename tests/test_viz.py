@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from kerascnn import viz
+from kerascnn.errors import ArgumentError
+from kerascnn.layers.padding2d import MODES
 
 
 def is_png(path):
@@ -39,11 +41,16 @@ def test_confusion_matrix_counts_and_figure(trained, tmp_path):
     scores = np.eye(3)[[0, 2, 1, 2]]
     np.testing.assert_array_equal(viz.confusion_matrix([0, 1, 1, 2], scores, 3), cm)
     net, ds, _ = trained
-    fig = viz.plot_confusion_matrix(ds.y_test[:50], np.asarray(net(viz.to_float(ds.x_test[:50]))),
-                                    ds.class_names, normalize=True, path=tmp_path / "c.png")
+    fig = viz.plot_confusion_matrix(
+        ds.y_test[:50],
+        np.asarray(net(viz.to_float(ds.x_test[:50]))),
+        ds.class_names,
+        normalize=True,
+        path=tmp_path / "c.png",
+    )
     assert len(fig.axes) == 2  # the matrix and its colorbar
     assert is_png(tmp_path / "c.png")
-    with pytest.raises(ValueError, match="Received: y_true=2 samples, y_pred=3 samples"):
+    with pytest.raises(ArgumentError, match="Received: y_true=2 samples, y_pred=3 samples"):
         viz.confusion_matrix([0, 1], [0, 1, 1])
 
 
@@ -61,8 +68,29 @@ def test_padding_modes(tmp_path):
     fig = viz.plot_padding_modes(img, pad=2, path=tmp_path / "p.png")
     assert len(fig.axes) == 1 + len(viz.PADDING_MODES)
     assert is_png(tmp_path / "p.png")
-    with pytest.raises(ValueError, match="Received: mode='mirror'"):
+    with pytest.raises(ArgumentError, match="Received: mode='mirror'"):
         viz.pad_image(img, 1, "mirror")
+    with pytest.raises(ArgumentError, match="Received: pad=-1"):
+        viz.pad_image(img, -1, "zero")
+    # the constant mode fills with `value`; the picture comes from the Padding2D layer itself
+    np.testing.assert_allclose(viz.pad_image(img, 1, "constant", value=0.25)[0], 0.25)
+    assert viz.PADDING_MODES == MODES
+
+
+def test_bad_arguments_are_argument_errors(trained):
+    net, ds, _ = trained
+    with pytest.raises(ArgumentError, match="Received: max_channels=0"):
+        viz.plot_feature_maps(net, ds.x_test[0], max_channels=0)
+    with pytest.raises(ArgumentError, match="Received: max_filters=0"):
+        viz.plot_kernels(net, max_filters=0)
+    with pytest.raises(ArgumentError, match=r"Received: rates=\(1, 0\)"):
+        viz.dilation_footprints((1, 0))
+    with pytest.raises(ArgumentError, match="Received: kernel_size=0"):
+        viz.dilation_footprints((1, 2), kernel_size=0)
+    with pytest.raises(ArgumentError, match=r"Received: range \[0, 3\]"):
+        viz.confusion_matrix([0, 1], [3, 1], 3)
+    with pytest.raises(ArgumentError, match="Received: samples=0"):
+        viz.train_quick("lenet", samples=0)
 
 
 def test_dilation_receptive_fields(tmp_path):
@@ -94,9 +122,9 @@ def test_training_curves_from_history_and_dicts(trained, tmp_path):
     assert is_png(tmp_path / "t.png")
     runs = {"a": {"loss": [1.0, 0.5]}, "b": {"loss": [1.2, 0.7], "val_loss": [1.3, 0.9]}}
     assert len(viz.plot_training_curves(runs).axes) == 1
-    with pytest.raises(ValueError, match="Received"):
+    with pytest.raises(ArgumentError, match="Received"):
         viz.plot_training_curves({})
-    with pytest.raises(ValueError, match="Received: path="):
+    with pytest.raises(ArgumentError, match="Received: path="):
         viz.save_figure(fig, tmp_path / "t.jpg")
 
 
@@ -106,12 +134,19 @@ def test_cli_viz_commands_write_pngs(tmp_path):
     from kerascnn.cli import main
 
     runner = CliRunner()
-    for args in (["padding", "--pad", "3"], ["dilation", "--rates", "1,2"], ["augment", "--n", "2"],
-                 ["kernels", "--epochs", "0"], ["feature-maps", "--epochs", "0", "--index", "3"],
-                 ["confusion", "--epochs", "0"]):
+    for args in (
+        ["padding", "--pad", "3"],
+        ["dilation", "--rates", "1,2"],
+        ["augment", "--n", "2"],
+        ["kernels", "--epochs", "0"],
+        ["feature-maps", "--epochs", "0", "--index", "3"],
+        ["confusion", "--epochs", "0"],
+    ):
         out = tmp_path / f"{args[0]}.png"
         result = runner.invoke(main, ["viz", *args, "--out", str(out)])
         assert result.exit_code == 0, result.output
         assert is_png(out)
-    bad = runner.invoke(main, ["viz", "dilation", "--rates", "1,x", "--out", str(tmp_path / "x.png")])
+    bad = runner.invoke(
+        main, ["viz", "dilation", "--rates", "1,x", "--out", str(tmp_path / "x.png")]
+    )
     assert bad.exit_code == 1 and "Received: rates='1,x'" in bad.output

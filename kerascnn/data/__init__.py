@@ -1,8 +1,9 @@
-"""Datasets as numpy arrays (``load_dataset``) and augmentation pipelines."""
+"""Datasets as numpy arrays: ``load_dataset(name)`` -> :class:`Dataset` (``kerascnn datasets``
+lists the names). Augmentation runs in the benchmark's training (:mod:`kerascnn.bench`)."""
 
+from kerascnn.data.dataset import Dataset
 from kerascnn.data.datasets import (
     DATASET_DESCRIPTIONS,
-    Dataset,
     list_datasets,
     load_dataset,
     load_npz,

@@ -19,22 +19,39 @@ from __future__ import annotations
 import os
 import pickle
 import tarfile
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from kerascnn.data.dataset import Dataset
 from kerascnn.data.idx import read_idx_images, read_idx_labels
 from kerascnn.errors import CorruptDataError, DatasetNotFoundError
 
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 MNIST_CLASSES = tuple(str(i) for i in range(10))
 CIFAR10_CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 )
 
 IDX_FILES = {
@@ -45,55 +62,6 @@ IDX_FILES = {
 }
 
 EMBEDDED_DIR = Path(__file__).parent / "embedded"
-
-
-@dataclass
-class Dataset:
-    """Image classification data: uint8 NHWC images, int64 labels."""
-
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    class_names: tuple[str, ...]
-    source: str = field(default="")
-
-    @property
-    def input_shape(self) -> tuple[int, int, int]:
-        return tuple(int(d) for d in self.x_train.shape[1:])  # type: ignore[return-value]
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    def __repr__(self) -> str:  # short: never print the arrays
-        return (
-            f"Dataset({self.name!r}, train={self.x_train.shape}, test={self.x_test.shape}, "
-            f"classes={self.num_classes}, source={self.source!r})"
-        )
-
-    def validate(self) -> "Dataset":
-        """Check shapes, dtypes and labels agree; raise CorruptDataError otherwise."""
-        for split in ("train", "test"):
-            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
-            if x.ndim != 4:
-                raise CorruptDataError(f"{self.name}: x_{split} must be NHWC, got shape {x.shape} ({self.source}).")
-            if len(x) != len(y):
-                raise CorruptDataError(
-                    f"{self.name}: {len(x)} {split} images but {len(y)} labels ({self.source})."
-                )
-            if len(y) and (y.min() < 0 or y.max() >= self.num_classes):
-                raise CorruptDataError(
-                    f"{self.name}: {split} labels span [{y.min()}, {y.max()}] but there are "
-                    f"{self.num_classes} classes ({self.source})."
-                )
-        if self.x_train.shape[1:] != self.x_test.shape[1:]:
-            raise CorruptDataError(
-                f"{self.name}: train images {self.x_train.shape[1:]} and test images "
-                f"{self.x_test.shape[1:]} differ in shape ({self.source})."
-            )
-        return self
 
 
 # --------------------------------------------------------------------------- locations
@@ -151,21 +119,33 @@ def _load_tfds(tfds_name: str, name: str, class_names, data_dir) -> Dataset:
     (xtr, ytr), (xte, yte) = tfds.as_numpy(
         tfds.load(tfds_name, split=["train", "test"], batch_size=-1, as_supervised=True, **kwargs)
     )
-    ds = Dataset(name, xtr.astype(np.uint8), ytr.astype(np.int64), xte.astype(np.uint8),
-                 yte.astype(np.int64), tuple(class_names), source=f"tensorflow-datasets:{tfds_name}")
+    ds = Dataset(
+        name,
+        xtr.astype(np.uint8),
+        ytr.astype(np.int64),
+        xte.astype(np.uint8),
+        yte.astype(np.int64),
+        tuple(class_names),
+        source=f"tensorflow-datasets:{tfds_name}",
+    )
     return ds.validate()
 
 
 def _not_found(name: str, tried: list[str], how: str, errors: list[str]) -> DatasetNotFoundError:
     where = "; ".join(tried)
     extra = f" Download attempt failed: {' | '.join(errors)}." if errors else ""
-    return DatasetNotFoundError(
-        f"Dataset {name!r} was not found. Looked in: {where}.{extra} {how}"
-    )
+    return DatasetNotFoundError(f"Dataset {name!r} was not found. Looked in: {where}.{extra} {how}")
 
 
-def _idx_dataset(name: str, sub: str, class_names, system_dirs: list[Path], tfds_name: str,
-                 keras_npz: str | None, how: str) -> Callable:
+def _idx_dataset(
+    name: str,
+    sub: str,
+    class_names,
+    system_dirs: list[Path],
+    tfds_name: str,
+    keras_npz: str | None,
+    how: str,
+) -> Callable:
     def load(data_dir=None) -> Dataset:
         tried: list[str] = []
         candidates: list[tuple[Path, str]] = []
@@ -189,7 +169,9 @@ def _idx_dataset(name: str, sub: str, class_names, system_dirs: list[Path], tfds
             try:
                 return _load_tfds(tfds_name, name, class_names, None)
             except Exception as exc:  # network, missing package, checksum: report, don't crash
-                errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+                errors.append(
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+                )
         raise _not_found(name, tried, how, errors)
 
     return load
@@ -212,7 +194,9 @@ MNIST_HOW = (
 def load_cifar10(data_dir=None) -> Dataset:
     """CIFAR-10 from the Keras cache (``cifar-10-batches-py``), a data dir, or tensorflow-datasets."""
     tried: list[str] = []
-    folders = [d / "cifar-10-batches-py" for d, _ in _user_dirs(data_dir)] + [d for d, _ in _user_dirs(data_dir)]
+    folders = [d / "cifar-10-batches-py" for d, _ in _user_dirs(data_dir)] + [
+        d for d, _ in _user_dirs(data_dir)
+    ]
     folders.append(_keras_cache() / "cifar-10-batches-py")
     for folder in folders:
         tried.append(str(folder))
@@ -229,9 +213,12 @@ def load_cifar10(data_dir=None) -> Dataset:
         try:
             return _load_tfds("cifar10", "cifar10", CIFAR10_CLASSES, None)
         except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+            errors.append(
+                f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            )
     raise _not_found(
-        "cifar10", tried,
+        "cifar10",
+        tried,
         "Run keras.datasets.cifar10.load_data() once online (it fills ~/.keras/datasets), or pass "
         "--data-dir with the python-version batches (cifar-10-batches-py).",
         errors,
@@ -246,12 +233,21 @@ def _load_cifar_batches(folder: Path) -> Dataset:
             x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
             return x, np.asarray(d[b"labels"], dtype=np.int64)
         except Exception as exc:
-            raise CorruptDataError(f"{path} is not a readable CIFAR-10 batch ({type(exc).__name__}: {exc}).") from None
+            raise CorruptDataError(
+                f"{path} is not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})."
+            ) from None
 
     parts = [read(folder / f"data_batch_{i}") for i in range(1, 6)]
     xte, yte = read(folder / "test_batch")
-    ds = Dataset("cifar10", np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-                 xte, yte, CIFAR10_CLASSES, source=str(folder))
+    ds = Dataset(
+        "cifar10",
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        xte,
+        yte,
+        CIFAR10_CLASSES,
+        source=str(folder),
+    )
     return ds.validate()
 
 
@@ -279,7 +275,9 @@ def load_npz(path: str | os.PathLike, name: str | None = None, class_names=None)
     except CorruptDataError:
         raise
     except Exception as exc:
-        raise CorruptDataError(f"{path} is not a readable .npz file ({type(exc).__name__}: {exc}).") from None
+        raise CorruptDataError(
+            f"{path} is not a readable .npz file ({type(exc).__name__}: {exc})."
+        ) from None
     for key in ("x_train", "x_test"):
         if arrays[key].ndim == 3:
             arrays[key] = arrays[key][..., None]
@@ -287,8 +285,12 @@ def load_npz(path: str | os.PathLike, name: str | None = None, class_names=None)
     for key in ("y_train", "y_test"):
         arrays[key] = arrays[key].astype(np.int64).reshape(-1)
     if class_names is None:
-        class_names = names or tuple(str(i) for i in range(int(max(arrays["y_train"].max(), arrays["y_test"].max())) + 1))
-    return Dataset(name or path.stem, class_names=tuple(class_names), source=str(path), **arrays).validate()
+        class_names = names or tuple(
+            str(i) for i in range(int(max(arrays["y_train"].max(), arrays["y_test"].max())) + 1)
+        )
+    return Dataset(
+        name or path.stem, class_names=tuple(class_names), source=str(path), **arrays
+    ).validate()
 
 
 def load_fashion_mnist_mini(data_dir=None) -> Dataset:
@@ -307,11 +309,23 @@ def load_fashion_mnist_mini(data_dir=None) -> Dataset:
 DATASETS: dict[str, Callable[..., Dataset]] = {
     "fashion_mnist_mini": load_fashion_mnist_mini,
     "fashion_mnist": _idx_dataset(
-        "fashion_mnist", "fashion-mnist", FASHION_MNIST_CLASSES,
-        [Path("/usr/share/datasets/fashion-mnist")], "fashion_mnist", None, FASHION_HOW,
+        "fashion_mnist",
+        "fashion-mnist",
+        FASHION_MNIST_CLASSES,
+        [Path("/usr/share/datasets/fashion-mnist")],
+        "fashion_mnist",
+        None,
+        FASHION_HOW,
     ),
-    "mnist": _idx_dataset("mnist", "mnist", MNIST_CLASSES, [Path("/usr/share/datasets/mnist")],
-                          "mnist", "mnist.npz", MNIST_HOW),
+    "mnist": _idx_dataset(
+        "mnist",
+        "mnist",
+        MNIST_CLASSES,
+        [Path("/usr/share/datasets/mnist")],
+        "mnist",
+        "mnist.npz",
+        MNIST_HOW,
+    ),
     "cifar10": load_cifar10,
 }
 

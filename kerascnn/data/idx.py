@@ -45,8 +45,17 @@ def read_idx(path: str | Path, expected_magic: int | None = None) -> np.ndarray:
         raise CorruptDataError(f"{path} is too short to be an IDX file ({len(data)} bytes).")
     zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
     magic = struct.unpack(">I", data[:4])[0]
-    if zero != 0 or dtype_code != 0x08 or ndim < 1 or (expected_magic is not None and magic != expected_magic):
-        want = f"0x{expected_magic:08x}" if expected_magic is not None else "0x0000080N (unsigned-byte IDX)"
+    if (
+        zero != 0
+        or dtype_code != 0x08
+        or ndim < 1
+        or (expected_magic is not None and magic != expected_magic)
+    ):
+        want = (
+            f"0x{expected_magic:08x}"
+            if expected_magic is not None
+            else "0x0000080N (unsigned-byte IDX)"
+        )
         raise CorruptDataError(
             f"{path} has magic number 0x{magic:08x}; expected {want}. It is not the IDX file it "
             f"is named after (or it is corrupt)."

@@ -20,6 +20,14 @@ from kerascnn.detection.boxes import (
 from kerascnn.detection.nms import nms, soft_nms
 
 __all__ = [
-    "BOX_FORMATS", "box_area", "convert_boxes", "pairwise_iou", "xywh_to_xyxy", "xyxy_to_xywh",
-    "center_xywh_to_xyxy", "xyxy_to_center_xywh", "nms", "soft_nms",
+    "BOX_FORMATS",
+    "box_area",
+    "convert_boxes",
+    "pairwise_iou",
+    "xywh_to_xyxy",
+    "xyxy_to_xywh",
+    "center_xywh_to_xyxy",
+    "xyxy_to_center_xywh",
+    "nms",
+    "soft_nms",
 ]

@@ -8,15 +8,27 @@ Formats (the names ``keras.utils.bounding_boxes`` uses):
 
 Boxes are arrays whose last axis has 4 entries. A box with zero width or height is allowed
 (area 0, IoU 0 with everything, itself included); a box with ``x_max < x_min`` or
-``y_max < y_min`` (negative size) is almost always a format mix-up and raises ValueError.
+``y_max < y_min`` (negative size) is almost always a format mix-up and raises
+:class:`kerascnn.errors.ArgumentError` (a ValueError).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BOX_FORMATS", "convert_boxes", "xywh_to_xyxy", "xyxy_to_xywh", "center_xywh_to_xyxy",
-           "xyxy_to_center_xywh", "box_area", "pairwise_iou", "as_boxes"]
+from kerascnn.errors import ArgumentError
+
+__all__ = [
+    "BOX_FORMATS",
+    "convert_boxes",
+    "xywh_to_xyxy",
+    "xyxy_to_xywh",
+    "center_xywh_to_xyxy",
+    "xyxy_to_center_xywh",
+    "box_area",
+    "pairwise_iou",
+    "as_boxes",
+]
 
 BOX_FORMATS = ("xyxy", "xywh", "center_xywh")
 
@@ -24,14 +36,14 @@ BOX_FORMATS = ("xyxy", "xywh", "center_xywh")
 def as_boxes(boxes, name: str = "boxes", fmt: str = "xyxy") -> np.ndarray:
     """Validate and return ``boxes`` as a float64 array of shape ``(..., 4)`` in ``fmt``."""
     if fmt not in BOX_FORMATS:
-        raise ValueError(f"box format must be one of {BOX_FORMATS}. Received: fmt={fmt!r}")
+        raise ArgumentError(f"box format must be one of {BOX_FORMATS}. Received: fmt={fmt!r}")
     arr = np.asarray(boxes, dtype=np.float64)
     if arr.ndim == 1 and arr.size == 0:
         arr = arr.reshape(0, 4)
     if arr.shape[-1:] != (4,):
-        raise ValueError(f"{name} must have shape (..., 4). Received: {name}.shape={arr.shape}")
+        raise ArgumentError(f"{name} must have shape (..., 4). Received: {name}.shape={arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite numbers. Received: {name} with NaN or inf")
+        raise ArgumentError(f"{name} must be finite numbers. Received: {name} with NaN or inf")
     if fmt == "xyxy":
         bad = (arr[..., 2] < arr[..., 0]) | (arr[..., 3] < arr[..., 1])
         what = "x_max >= x_min and y_max >= y_min"
@@ -40,7 +52,7 @@ def as_boxes(boxes, name: str = "boxes", fmt: str = "xyxy") -> np.ndarray:
         what = "width >= 0 and height >= 0"
     if np.any(bad):
         first = arr.reshape(-1, 4)[np.flatnonzero(bad.ravel())[0]]
-        raise ValueError(
+        raise ArgumentError(
             f"{name} in {fmt!r} format need {what} (is the format right?). Received: box {first.tolist()}"
         )
     return arr
@@ -75,7 +87,7 @@ def convert_boxes(boxes, source: str, target: str) -> np.ndarray:
     """Convert ``(..., 4)`` boxes between ``"xyxy"``, ``"xywh"`` and ``"center_xywh"``."""
     for label, fmt in (("source", source), ("target", target)):
         if fmt not in BOX_FORMATS:
-            raise ValueError(f"{label} must be one of {BOX_FORMATS}. Received: {label}={fmt!r}")
+            raise ArgumentError(f"{label} must be one of {BOX_FORMATS}. Received: {label}={fmt!r}")
     return _FROM_XYXY[target](_TO_XYXY[source](as_boxes(boxes, fmt=source)))
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerascnn.detection.boxes import convert_boxes, pairwise_iou
+from kerascnn.errors import ArgumentError
 
 __all__ = ["nms", "soft_nms"]
 
@@ -29,23 +30,35 @@ __all__ = ["nms", "soft_nms"]
 def _prepare(boxes, scores, fmt, iou_threshold, max_output_size):
     xyxy = convert_boxes(boxes, fmt, "xyxy")
     if xyxy.ndim != 2:
-        raise ValueError(f"boxes must have shape (N, 4). Received: boxes.shape={xyxy.shape}")
+        raise ArgumentError(f"boxes must have shape (N, 4). Received: boxes.shape={xyxy.shape}")
     s = np.asarray(scores, dtype=np.float64)
     if s.shape != (len(xyxy),):
-        raise ValueError(f"scores must have shape (N,) = ({len(xyxy)},). Received: scores.shape={s.shape}")
+        raise ArgumentError(
+            f"scores must have shape (N,) = ({len(xyxy)},). Received: scores.shape={s.shape}"
+        )
     if np.any(np.isnan(s)):
-        raise ValueError("scores must not be NaN. Received: scores with NaN")
+        raise ArgumentError("scores must not be NaN. Received: scores with NaN")
     if not 0.0 <= float(iou_threshold) <= 1.0:
-        raise ValueError(f"iou_threshold must lie in [0, 1]. Received: iou_threshold={iou_threshold!r}")
+        raise ArgumentError(
+            f"iou_threshold must lie in [0, 1]. Received: iou_threshold={iou_threshold!r}"
+        )
     if max_output_size is None:
         max_output_size = len(xyxy)
     if int(max_output_size) != max_output_size or max_output_size < 0:
-        raise ValueError(f"max_output_size must be a non-negative int. Received: max_output_size={max_output_size!r}")
+        raise ArgumentError(
+            f"max_output_size must be a non-negative int. Received: max_output_size={max_output_size!r}"
+        )
     return xyxy, s, int(max_output_size)
 
 
-def nms(boxes, scores, iou_threshold: float = 0.5, score_threshold: float = -np.inf,
-        max_output_size: int | None = None, fmt: str = "xyxy") -> np.ndarray:
+def nms(
+    boxes,
+    scores,
+    iou_threshold: float = 0.5,
+    score_threshold: float = -np.inf,
+    max_output_size: int | None = None,
+    fmt: str = "xyxy",
+) -> np.ndarray:
     """Greedy NMS; returns int64 indices into ``boxes`` in the order they were picked."""
     xyxy, s, limit = _prepare(boxes, scores, fmt, iou_threshold, max_output_size)
     order = np.flatnonzero(s > score_threshold)
@@ -55,22 +68,30 @@ def nms(boxes, scores, iou_threshold: float = 0.5, score_threshold: float = -np.
         best, rest = order[0], order[1:]
         keep.append(int(best))
         if rest.size:
-            order = rest[pairwise_iou(xyxy[best:best + 1], xyxy[rest])[0] <= iou_threshold]
+            order = rest[pairwise_iou(xyxy[best : best + 1], xyxy[rest])[0] <= iou_threshold]
         else:
             order = rest
     return np.asarray(keep, dtype=np.int64)
 
 
-def soft_nms(boxes, scores, iou_threshold: float = 0.3, sigma: float = 0.5, method: str = "gaussian",
-             score_threshold: float = 0.001, max_output_size: int | None = None, fmt: str = "xyxy"):
+def soft_nms(
+    boxes,
+    scores,
+    iou_threshold: float = 0.3,
+    sigma: float = 0.5,
+    method: str = "gaussian",
+    score_threshold: float = 0.001,
+    max_output_size: int | None = None,
+    fmt: str = "xyxy",
+):
     """Soft-NMS; returns ``(indices, decayed_scores)`` in pick order (scores non-increasing).
 
     ``iou_threshold`` is used by ``method="linear"`` only; ``sigma`` by ``"gaussian"`` only.
     """
     if method not in ("linear", "gaussian"):
-        raise ValueError(f"method must be 'linear' or 'gaussian'. Received: method={method!r}")
+        raise ArgumentError(f"method must be 'linear' or 'gaussian'. Received: method={method!r}")
     if not sigma > 0:
-        raise ValueError(f"sigma must be positive. Received: sigma={sigma!r}")
+        raise ArgumentError(f"sigma must be positive. Received: sigma={sigma!r}")
     xyxy, s, limit = _prepare(boxes, scores, fmt, iou_threshold, max_output_size)
     s = s.copy()
     alive = np.flatnonzero(s > score_threshold)
@@ -84,7 +105,7 @@ def soft_nms(boxes, scores, iou_threshold: float = 0.3, sigma: float = 0.5, meth
         alive = np.delete(alive, j)
         if not alive.size:
             break
-        iou = pairwise_iou(xyxy[best:best + 1], xyxy[alive])[0]
+        iou = pairwise_iou(xyxy[best : best + 1], xyxy[alive])[0]
         if method == "linear":
             decay = np.where(iou > iou_threshold, 1.0 - iou, 1.0)
         else:

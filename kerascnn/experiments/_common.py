@@ -11,9 +11,10 @@ import json
 import os
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +49,15 @@ class Data:
         return len(self.class_names)
 
 
-def load_data(dataset: str = "fashion_mnist_mini", *, train: int | None = None, test: int | None = None,
-              classes: Sequence[int] | None = None, seed: int = 0, data_dir=None) -> Data:
+def load_data(
+    dataset: str = "fashion_mnist_mini",
+    *,
+    train: int | None = None,
+    test: int | None = None,
+    classes: Sequence[int] | None = None,
+    seed: int = 0,
+    data_dir=None,
+) -> Data:
     """Float32 images in [0, 1] and int labels; optionally a subset of classes (relabelled
     0..k-1 in the given order) and the first ``train``/``test`` samples of a seeded shuffle."""
     from kerascnn.data import load_dataset
@@ -75,9 +83,19 @@ def load_data(dataset: str = "fashion_mnist_mini", *, train: int | None = None, 
     return Data(xtr, ytr, xte, yte, tuple(names), ds.source)
 
 
-def tiny_convnet(input_shape, num_classes: int, *, filters: Sequence[int] = (16, 32), convs_per_stage: int = 1,
-                 dense: int = 0, init="glorot_uniform", batchnorm: bool = False, dropout: float = 0.0,
-                 l2: float = 0.0, name: str = "tiny_convnet"):
+def tiny_convnet(
+    input_shape,
+    num_classes: int,
+    *,
+    filters: Sequence[int] = (16, 32),
+    convs_per_stage: int = 1,
+    dense: int = 0,
+    init="glorot_uniform",
+    batchnorm: bool = False,
+    dropout: float = 0.0,
+    l2: float = 0.0,
+    name: str = "tiny_convnet",
+):
     """A small conv net: per stage ``convs_per_stage`` x [conv3x3 (-> BN) -> ReLU], then 2x2
     max-pool; flatten; optional dense hidden layer; dense softmax classifier.
 
@@ -94,14 +112,25 @@ def tiny_convnet(input_shape, num_classes: int, *, filters: Sequence[int] = (16,
     reg = keras.regularizers.L2(l2) if l2 else None
 
     def initializer():
-        return keras.initializers.get(init) if isinstance(init, str) else init.__class__.from_config(init.get_config())
+        return (
+            keras.initializers.get(init)
+            if isinstance(init, str)
+            else init.__class__.from_config(init.get_config())
+        )
 
     inputs = keras.Input(input_shape, name=f"{name}_input")
     x = inputs
     for s, f in enumerate(filters, start=1):
         for c in range(1, convs_per_stage + 1):
-            x = layers.Conv2D(f, 3, padding="same", use_bias=not batchnorm, kernel_initializer=initializer(),
-                              kernel_regularizer=reg, name=f"{name}_s{s}_conv{c}")(x)
+            x = layers.Conv2D(
+                f,
+                3,
+                padding="same",
+                use_bias=not batchnorm,
+                kernel_initializer=initializer(),
+                kernel_regularizer=reg,
+                name=f"{name}_s{s}_conv{c}",
+            )(x)
             if batchnorm:
                 x = layers.BatchNormalization(momentum=0.9, name=f"{name}_s{s}_bn{c}")(x)
             x = layers.ReLU(name=f"{name}_s{s}_relu{c}")(x)
@@ -110,33 +139,63 @@ def tiny_convnet(input_shape, num_classes: int, *, filters: Sequence[int] = (16,
     if dropout:
         x = layers.Dropout(dropout, name=f"{name}_dropout1")(x)
     if dense:
-        x = layers.Dense(dense, kernel_initializer=initializer(), kernel_regularizer=reg, name=f"{name}_fc")(x)
+        x = layers.Dense(
+            dense, kernel_initializer=initializer(), kernel_regularizer=reg, name=f"{name}_fc"
+        )(x)
         if batchnorm:
             x = layers.BatchNormalization(momentum=0.9, name=f"{name}_fc_bn")(x)
         x = layers.ReLU(name=f"{name}_fc_relu")(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"{name}_dropout2")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", kernel_initializer=initializer(),
-                           kernel_regularizer=reg, name=f"{name}_predictions")(x)
+    outputs = layers.Dense(
+        num_classes,
+        activation="softmax",
+        kernel_initializer=initializer(),
+        kernel_regularizer=reg,
+        name=f"{name}_predictions",
+    )(x)
     return keras.Model(inputs, outputs, name=name)
 
 
-def compile_fit(model, optimizer, data: Data, *, epochs: int, batch_size: int = 64, validation=True,
-                callbacks=None, verbose: int = 0) -> dict[str, list[float]]:
+def compile_fit(
+    model,
+    optimizer,
+    data: Data,
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    validation=True,
+    callbacks=None,
+    verbose: int = 0,
+) -> dict[str, list[float]]:
     """Compile with sparse cross-entropy + accuracy and fit; returns the history dict."""
     # jit_compile=False: XLA compiles slower than these tiny nets train on a CPU
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=False)
-    h = model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size,
-                  validation_data=(data.x_test, data.y_test) if validation else None,
-                  callbacks=callbacks, verbose=verbose)
+    model.compile(
+        optimizer=optimizer,
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=False,
+    )
+    h = model.fit(
+        data.x_train,
+        data.y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=(data.x_test, data.y_test) if validation else None,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
     return {k: [float(v) for v in vals] for k, vals in h.history.items()}
 
 
 def predict(model, x, batch_size: int = 500) -> np.ndarray:
     """Model outputs in inference mode, batch by batch (direct calls: no predict-function tracing)."""
-    return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
-                           for i in range(0, len(x), batch_size)])
+    return np.concatenate(
+        [
+            np.asarray(model(x[i : i + batch_size], training=False))
+            for i in range(0, len(x), batch_size)
+        ]
+    )
 
 
 def accuracy(model, x, y, batch_size: int = 500) -> float:
@@ -164,9 +223,18 @@ def _fmt(v):
     return v
 
 
-def write_report(out_dir: str | os.PathLike, *, name: str, title: str, intro: str, rows: list[dict],
-                 findings: list[str], figures: dict[str, Any], settings_: dict[str, Any],
-                 extra: dict[str, Any] | None = None) -> ExperimentResult:
+def write_report(
+    out_dir: str | os.PathLike,
+    *,
+    name: str,
+    title: str,
+    intro: str,
+    rows: list[dict],
+    findings: list[str],
+    figures: dict[str, Any],
+    settings_: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> ExperimentResult:
     """Write README.md + PNGs + results.json into ``out_dir`` and return the result."""
     import pandas as pd
 
@@ -177,7 +245,9 @@ def write_report(out_dir: str | os.PathLike, *, name: str, title: str, intro: st
     files = []
     for fname, fig in figures.items():
         files.append(save_figure(fig, out / fname))
-    table = pd.DataFrame([{k: _fmt(v) for k, v in r.items()} for r in rows]).to_markdown(index=False)
+    table = pd.DataFrame([{k: _fmt(v) for k, v in r.items()} for r in rows]).to_markdown(
+        index=False
+    )
     shown = {k: v for k, v in settings_.items()}
     lines = [
         f"# {title}",
@@ -200,8 +270,14 @@ def write_report(out_dir: str | os.PathLike, *, name: str, title: str, intro: st
     ]
     readme = out / "README.md"
     readme.write_text("\n".join(lines), encoding="utf-8")
-    results = {"experiment": name, "title": title, "settings": settings_, "rows": rows,
-               "findings": findings, "extra": extra or {}}
+    results = {
+        "experiment": name,
+        "title": title,
+        "settings": settings_,
+        "rows": rows,
+        "findings": findings,
+        "extra": extra or {},
+    }
     js = out / "results.json"
     js.write_text(json.dumps(results, indent=2, default=_jsonable), encoding="utf-8")
     return ExperimentResult(name, out, rows, findings, [readme, js, *files], extra or {})
@@ -217,8 +293,16 @@ def _jsonable(o):
     return str(o)
 
 
-def curves_figure(curves: dict[str, Sequence[float]], *, ylabel: str, title: str, xlabel: str = "epoch",
-                  dashed: dict[str, Sequence[float]] | None = None, logy: bool = False, ax_title=None):
+def curves_figure(
+    curves: dict[str, Sequence[float]],
+    *,
+    ylabel: str,
+    title: str,
+    xlabel: str = "epoch",
+    dashed: dict[str, Sequence[float]] | None = None,
+    logy: bool = False,
+    ax_title=None,
+):
     """One panel of named curves (solid), optionally a second set drawn dashed in the same colours."""
     from kerascnn.viz import new_figure
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kerascnn.experiments._common import load_data, predict, settings, write_report
+from kerascnn.errors import ArgumentError, ConfigError
+from kerascnn.experiments._common import compile_fit, load_data, predict, settings, write_report
 
 TITLE = "FGSM adversarial examples: accuracy vs epsilon"
 EPSILONS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
@@ -24,7 +25,9 @@ def input_gradient(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
 
     def loss_of(inp):
-        return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, model(inp, training=False)))
+        return keras.ops.mean(
+            keras.losses.sparse_categorical_crossentropy(y, model(inp, training=False))
+        )
 
     if backend == "tensorflow":
         import tensorflow as tf
@@ -44,17 +47,19 @@ def input_gradient(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         t = torch.tensor(np.asarray(x, dtype="float32"), requires_grad=True)
         loss_of(t).backward()
         return t.grad.detach().cpu().numpy()
-    raise ValueError(f"FGSM supports the tensorflow, jax and torch backends. Received: backend={backend!r}")
+    raise ConfigError(
+        f"FGSM supports the tensorflow, jax and torch backends. Received: backend={backend!r}"
+    )
 
 
 def fgsm(model, x: np.ndarray, y: np.ndarray, eps: float, batch_size: int = 250) -> np.ndarray:
     """x + eps * sign(grad_x loss), clipped to the image range [0, 1]."""
     if eps < 0:
-        raise ValueError(f"epsilon must be >= 0. Received: eps={eps}")
+        raise ArgumentError(f"epsilon must be >= 0. Received: eps={eps}")
     out = np.empty_like(x)
     for i in range(0, len(x), batch_size):
-        g = input_gradient(model, x[i:i + batch_size], y[i:i + batch_size])
-        out[i:i + batch_size] = np.clip(x[i:i + batch_size] + eps * np.sign(g), 0.0, 1.0)
+        g = input_gradient(model, x[i : i + batch_size], y[i : i + batch_size])
+        out[i : i + batch_size] = np.clip(x[i : i + batch_size] + eps * np.sign(g), 0.0, 1.0)
     return out
 
 
@@ -68,9 +73,7 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     data = load_data(dataset, train=train, test=n_test, seed=seed)
     keras.utils.set_random_seed(seed)
     model = create_model("lenet", input_shape=data.input_shape, num_classes=data.num_classes)
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=False)
-    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=64, verbose=0)
+    compile_fit(model, keras.optimizers.Adam(1e-3), data, epochs=epochs, validation=False)
     x, y = data.x_test, data.y_test
     rng = np.random.default_rng(seed)
     rows, adv_by_eps = [], {}
@@ -79,11 +82,13 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         adv = fgsm(model, x, y, eps)
         adv_by_eps[eps] = adv
         noise = np.clip(x + eps * rng.choice([-1.0, 1.0], size=x.shape).astype("float32"), 0, 1)
-        rows.append({
-            "epsilon": eps,
-            "FGSM accuracy": float((predict(model, adv).argmax(-1) == y).mean()),
-            "random-sign noise accuracy": float((predict(model, noise).argmax(-1) == y).mean()),
-        })
+        rows.append(
+            {
+                "epsilon": eps,
+                "FGSM accuracy": float((predict(model, adv).argmax(-1) == y).mean()),
+                "random-sign noise accuracy": float((predict(model, noise).argmax(-1) == y).mean()),
+            }
+        )
     clean = rows[0]["FGSM accuracy"]
     at = {r["epsilon"]: r for r in rows}
     e_mid = 0.1
@@ -92,16 +97,26 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         f"At epsilon={e_mid} (each pixel moved by at most {e_mid} of the [0, 1] range) FGSM accuracy is "
         f"{at[e_mid]['FGSM accuracy']:.3f}, while random-sign noise of the same size gives "
         f"{at[e_mid]['random-sign noise accuracy']:.3f}"
-        + (": the gradient direction, not the size of the change, does the damage."
-           if at[e_mid]["FGSM accuracy"] < at[e_mid]["random-sign noise accuracy"] - 0.05 else "."),
+        + (
+            ": the gradient direction, not the size of the change, does the damage."
+            if at[e_mid]["FGSM accuracy"] < at[e_mid]["random-sign noise accuracy"] - 0.05
+            else "."
+        ),
         f"At epsilon={epsilons[-1]}: FGSM {at[epsilons[-1]]['FGSM accuracy']:.3f} vs random "
         f"{at[epsilons[-1]]['random-sign noise accuracy']:.3f}.",
     ]
     fig = new_figure((6, 4))
     ax = fig.add_subplot()
     ax.plot(epsilons, [r["FGSM accuracy"] for r in rows], "o-", label="FGSM")
-    ax.plot(epsilons, [r["random-sign noise accuracy"] for r in rows], "s--", label="random sign noise")
-    ax.set(xlabel="epsilon (L-inf, images in [0, 1])", ylabel="test accuracy", ylim=(0, 1), title="Accuracy vs epsilon")
+    ax.plot(
+        epsilons, [r["random-sign noise accuracy"] for r in rows], "s--", label="random sign noise"
+    )
+    ax.set(
+        xlabel="epsilon (L-inf, images in [0, 1])",
+        ylabel="test accuracy",
+        ylim=(0, 1),
+        title="Accuracy vs epsilon",
+    )
     ax.grid(alpha=0.3)
     ax.legend()
     # picture: a few test images, the perturbation, the adversarial image, with predictions
@@ -114,19 +129,41 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     names = data.class_names
     for i in range(k):
         c, a = int(p_clean[i].argmax()), int(p_adv[i].argmax())
-        panels = ((x[i, ..., 0], f"clean: {names[c]} ({p_clean[i, c]:.2f})", "gray"),
-                  ((adv[i] - x[i])[..., 0], f"perturbation (eps={e_mid})", "RdBu"),
-                  (adv[i, ..., 0], f"FGSM: {names[a]} ({p_adv[i, a]:.2f})", "gray"))
+        panels = (
+            (x[i, ..., 0], f"clean: {names[c]} ({p_clean[i, c]:.2f})", "gray"),
+            ((adv[i] - x[i])[..., 0], f"perturbation (eps={e_mid})", "RdBu"),
+            (adv[i, ..., 0], f"FGSM: {names[a]} ({p_adv[i, a]:.2f})", "gray"),
+        )
         for j, (img, ttl, cmap) in enumerate(panels):
-            axes[i, j].imshow(img, cmap=cmap, **({"vmin": -e_mid, "vmax": e_mid} if j == 1 else {"vmin": 0, "vmax": 1}))
+            axes[i, j].imshow(
+                img,
+                cmap=cmap,
+                **({"vmin": -e_mid, "vmax": e_mid} if j == 1 else {"vmin": 0, "vmax": 1}),
+            )
             axes[i, j].set_title(ttl, fontsize=8)
             axes[i, j].set_xticks([])
             axes[i, j].set_yticks([])
-    pic.suptitle(f"FGSM examples (true labels: {', '.join(names[int(t)] for t in y[:k])})", fontsize=9)
-    st = settings(dataset=dataset, train_samples=train, test_samples=len(y), epochs=epochs, model="lenet",
-                  epsilons=list(epsilons), fast=fast, seed=seed)
-    return write_report(out, name="fgsm", title=TITLE,
-                        intro="The fast gradient sign method moves every pixel by epsilon in the direction that increases "
-                              "the loss (sign of the input gradient). Random sign noise of the same size is the control.",
-                        rows=rows, findings=findings, figures={"accuracy_vs_epsilon.png": fig, "examples.png": pic},
-                        settings_=st)
+    pic.suptitle(
+        f"FGSM examples (true labels: {', '.join(names[int(t)] for t in y[:k])})", fontsize=9
+    )
+    st = settings(
+        dataset=dataset,
+        train_samples=train,
+        test_samples=len(y),
+        epochs=epochs,
+        model="lenet",
+        epsilons=list(epsilons),
+        fast=fast,
+        seed=seed,
+    )
+    return write_report(
+        out,
+        name="fgsm",
+        title=TITLE,
+        intro="The fast gradient sign method moves every pixel by epsilon in the direction that increases "
+        "the loss (sign of the input gradient). Random sign noise of the same size is the control.",
+        rows=rows,
+        findings=findings,
+        figures={"accuracy_vs_epsilon.png": fig, "examples.png": pic},
+        settings_=st,
+    )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import tempfile
 
 import numpy as np
 
+from kerascnn.errors import ConfigError
 from kerascnn.experiments._common import accuracy, load_data, settings, tiny_convnet, write_report
+
 
 def _random_search(kt):
     class RandomSearch(kt.RandomSearch):
@@ -31,14 +32,18 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     try:
         import keras_tuner as kt
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ValueError("The hparam experiment needs KerasTuner: pip install 'kerascnn[tune]' (keras-tuner). "
-                         "Received: import keras_tuner failed") from None
+        raise ConfigError(
+            "The hparam experiment needs KerasTuner: pip install 'kerascnn[tune]' (keras-tuner). "
+            "Received: import keras_tuner failed"
+        ) from None
 
     from kerascnn.viz import new_figure
 
     train, trials, epochs = (400, 2, 1) if fast else (2400, 10, 3)
     data = load_data(dataset, train=train, seed=seed)
-    n_val = train // 5  # validation = a held-out part of the training data; the test set is used once at the end
+    n_val = (
+        train // 5
+    )  # validation = a held-out part of the training data; the test set is used once at the end
     x_val, y_val = data.x_train[:n_val], data.y_train[:n_val]
     x_fit, y_fit = data.x_train[n_val:], data.y_train[n_val:]
 
@@ -46,20 +51,39 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         lr = hp.Float("learning_rate", 1e-4, 3e-2, sampling="log")
         wd = hp.Float("weight_decay", 1e-6, 1e-1, sampling="log")
         model = tiny_convnet(data.input_shape, data.num_classes, name="hp_net")
-        model.compile(optimizer=keras.optimizers.AdamW(lr, weight_decay=wd),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+        model.compile(
+            optimizer=keras.optimizers.AdamW(lr, weight_decay=wd),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=False,
+        )
         return model
 
     keras.utils.set_random_seed(seed)
     with tempfile.TemporaryDirectory(prefix="kerascnn_tuner_") as tmp:
-        tuner = _random_search(kt)(build, objective="val_accuracy", max_trials=trials, seed=seed,
-                                directory=tmp, project_name="hparam", overwrite=True)
-        tuner.search(x_fit, y_fit, epochs=epochs, batch_size=64, validation_data=(x_val, y_val), verbose=0)
+        tuner = _random_search(kt)(
+            build,
+            objective="val_accuracy",
+            max_trials=trials,
+            seed=seed,
+            directory=tmp,
+            project_name="hparam",
+            overwrite=True,
+        )
+        tuner.search(
+            x_fit, y_fit, epochs=epochs, batch_size=64, validation_data=(x_val, y_val), verbose=0
+        )
         done = [t for t in tuner.oracle.trials.values() if t.score is not None]
         rows = []
         for t in sorted(done, key=lambda t: -t.score):
-            rows.append({"trial": t.trial_id, "learning rate": t.hyperparameters.get("learning_rate"),
-                         "weight decay": t.hyperparameters.get("weight_decay"), "val accuracy": float(t.score)})
+            rows.append(
+                {
+                    "trial": t.trial_id,
+                    "learning rate": t.hyperparameters.get("learning_rate"),
+                    "weight decay": t.hyperparameters.get("weight_decay"),
+                    "val accuracy": float(t.score),
+                }
+            )
         best_model = tuner.get_best_models(1)[0]
         test_acc = accuracy(best_model, data.x_test, data.y_test)
     best = rows[0]
@@ -77,15 +101,34 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     accs = np.array([r["val accuracy"] for r in rows])
     sc = ax.scatter(lrs, accs, c=np.log10(wds), cmap="viridis", s=50)
     fig.colorbar(sc, ax=ax, label="log10 weight decay")
-    ax.set(xscale="log", xlabel="learning rate", ylabel="validation accuracy",
-           title=f"{len(rows)} random trials, {epochs} epoch(s) each")
+    ax.set(
+        xscale="log",
+        xlabel="learning rate",
+        ylabel="validation accuracy",
+        title=f"{len(rows)} random trials, {epochs} epoch(s) each",
+    )
     ax.grid(alpha=0.3)
-    st = settings(dataset=dataset, fit_samples=len(x_fit), val_samples=n_val, trials=trials, epochs=epochs,
-                  search="keras_tuner.RandomSearch", space="lr log[1e-4,3e-2], wd log[1e-6,1e-1] (AdamW)",
-                  fast=fast, seed=seed)
-    return write_report(out, name="hparam", title=TITLE,
-                        intro="KerasTuner's RandomSearch samples learning rate and AdamW weight decay log-uniformly; each "
-                              "trial trains the same small conv net and is scored on a validation split of the training "
-                              "data. Only the best model touches the test set.",
-                        rows=rows, findings=findings, figures={"search.png": fig}, settings_=st,
-                        extra={"best_test_accuracy": test_acc})
+    st = settings(
+        dataset=dataset,
+        fit_samples=len(x_fit),
+        val_samples=n_val,
+        trials=trials,
+        epochs=epochs,
+        search="keras_tuner.RandomSearch",
+        space="lr log[1e-4,3e-2], wd log[1e-6,1e-1] (AdamW)",
+        fast=fast,
+        seed=seed,
+    )
+    return write_report(
+        out,
+        name="hparam",
+        title=TITLE,
+        intro="KerasTuner's RandomSearch samples learning rate and AdamW weight decay log-uniformly; each "
+        "trial trains the same small conv net and is scored on a validation split of the training "
+        "data. Only the best model touches the test set.",
+        rows=rows,
+        findings=findings,
+        figures={"search.png": fig},
+        settings_=st,
+        extra={"best_test_accuracy": test_acc},
+    )

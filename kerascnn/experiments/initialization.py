@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from kerascnn.experiments._common import compile_fit, load_data, settings, tiny_convnet, write_report
+from kerascnn.experiments._common import (
+    compile_fit,
+    load_data,
+    settings,
+    tiny_convnet,
+    write_report,
+)
 
 TITLE = "Weight initialisation: std 0.01 vs Glorot vs He, with and without BatchNorm"
 
@@ -25,8 +31,8 @@ def activation_stds(model, x) -> list[float]:
     """Standard deviation of every ReLU output for the batch ``x`` (inference mode)."""
     import keras
 
-    relus = [l for l in model.layers if isinstance(l, keras.layers.ReLU)]
-    probe = keras.Model(model.inputs[0], [l.output for l in relus])
+    relus = [layer for layer in model.layers if isinstance(layer, keras.layers.ReLU)]
+    probe = keras.Model(model.inputs[0], [layer.output for layer in relus])
     outs = probe(x, training=False)
     return [float(np.std(np.asarray(o))) for o in outs]
 
@@ -42,16 +48,30 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     for bn in (False, True):
         for init_name, make in initializers().items():
             keras.utils.set_random_seed(seed)
-            model = tiny_convnet(data.input_shape, data.num_classes, filters=(16, 32), convs_per_stage=2,
-                                 dense=64, init=make(), batchnorm=bn, name="init_net")
+            model = tiny_convnet(
+                data.input_shape,
+                data.num_classes,
+                filters=(16, 32),
+                convs_per_stage=2,
+                dense=64,
+                init=make(),
+                batchnorm=bn,
+                name="init_net",
+            )
             stds = activation_stds(model, data.x_train[:256])
             label = f"{init_name}{' + BN' if bn else ''}"
             h = compile_fit(model, keras.optimizers.SGD(0.01, momentum=0.9), data, epochs=epochs)
             curves[label], act[label] = h["loss"], stds
-            rows.append({"init": init_name, "BatchNorm": "yes" if bn else "no",
-                         "activation std, 1st ReLU (init)": stds[0],
-                         "activation std, last ReLU (init)": stds[-1],
-                         "final train loss": h["loss"][-1], "test accuracy": h["val_accuracy"][-1]})
+            rows.append(
+                {
+                    "init": init_name,
+                    "BatchNorm": "yes" if bn else "no",
+                    "activation std, 1st ReLU (init)": stds[0],
+                    "activation std, last ReLU (init)": stds[-1],
+                    "final train loss": h["loss"][-1],
+                    "test accuracy": h["val_accuracy"][-1],
+                }
+            )
     by = {(r["init"], r["BatchNorm"]): r for r in rows}
     small, he = by[("std 0.01", "no")], by[("He", "no")]
     small_bn = by[("std 0.01", "yes")]
@@ -67,18 +87,50 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     fig = new_figure((11, 4))
     ax1, ax2 = fig.subplots(1, 2)
     for i, (label, ys) in enumerate(curves.items()):
-        ax1.plot(range(1, len(ys) + 1), ys, "--" if "BN" in label else "-", marker=".", color=f"C{i % 3}", label=label)
-        ax2.plot(range(1, len(act[label]) + 1), act[label], "--" if "BN" in label else "-", marker="o",
-                 color=f"C{i % 3}", label=label)
+        ax1.plot(
+            range(1, len(ys) + 1),
+            ys,
+            "--" if "BN" in label else "-",
+            marker=".",
+            color=f"C{i % 3}",
+            label=label,
+        )
+        ax2.plot(
+            range(1, len(act[label]) + 1),
+            act[label],
+            "--" if "BN" in label else "-",
+            marker="o",
+            color=f"C{i % 3}",
+            label=label,
+        )
     ax1.set(xlabel="epoch", ylabel="training loss", title="training loss")
-    ax2.set(xlabel="ReLU layer", ylabel="activation std at init", yscale="log", title="activation std at init")
+    ax2.set(
+        xlabel="ReLU layer",
+        ylabel="activation std at init",
+        yscale="log",
+        title="activation std at init",
+    )
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    st = settings(dataset=dataset, train_samples=train, epochs=epochs, optimizer="SGD(0.01, momentum=0.9)",
-                  model="tiny_convnet 2x(16) 2x(32) fc64", fast=fast, seed=seed)
-    return write_report(out, name="init", title=TITLE,
-                        intro="The same 5-layer ReLU conv net, trained with SGD+momentum, from three initialisations, "
-                              "without and with BatchNorm. Activation std is measured on 256 training images before training.",
-                        rows=rows, findings=findings, figures={"init.png": fig}, settings_=st,
-                        extra={"train_loss": curves, "activation_std": act})
+    st = settings(
+        dataset=dataset,
+        train_samples=train,
+        epochs=epochs,
+        optimizer="SGD(0.01, momentum=0.9)",
+        model="tiny_convnet 2x(16) 2x(32) fc64",
+        fast=fast,
+        seed=seed,
+    )
+    return write_report(
+        out,
+        name="init",
+        title=TITLE,
+        intro="The same 5-layer ReLU conv net, trained with SGD+momentum, from three initialisations, "
+        "without and with BatchNorm. Activation std is measured on 256 training images before training.",
+        rows=rows,
+        findings=findings,
+        figures={"init.png": fig},
+        settings_=st,
+        extra={"train_loss": curves, "activation_std": act},
+    )

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from kerascnn.experiments._common import load_data, predict, settings, tiny_convnet, write_report
+from kerascnn.experiments._common import (
+    compile_fit,
+    load_data,
+    predict,
+    settings,
+    tiny_convnet,
+    write_report,
+)
 
 TITLE = "Test-time augmentation: flips and shifts averaged vs none"
 
@@ -29,7 +36,9 @@ VIEWS = {
 }
 
 
-def tta_predict(model, x, views=VIEWS, batch_size: int = 500) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def tta_predict(
+    model, x, views=VIEWS, batch_size: int = 500
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Mean softmax over ``views`` and the per-view probabilities."""
     per = {name: predict(model, fn(x), batch_size) for name, fn in views.items()}
     return np.mean(list(per.values()), axis=0), per
@@ -43,18 +52,20 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     train, test, epochs = (400, 300, 1) if fast else (6000, None, 5)
     data = load_data(dataset, train=train, test=test, seed=seed)
     keras.utils.set_random_seed(seed)
-    net = tiny_convnet(data.input_shape, data.num_classes, filters=(32, 64), dense=128, dropout=0.3, name="tta_net")
+    net = tiny_convnet(
+        data.input_shape, data.num_classes, filters=(32, 64), dense=128, dropout=0.3, name="tta_net"
+    )
     inputs = keras.Input(data.input_shape)
     x = keras.layers.RandomFlip("horizontal", seed=seed)(inputs)
     x = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed)(x)
     model = keras.Model(inputs, net(x), name="tta_model")
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=False)
-    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=64, verbose=0)
+    compile_fit(model, keras.optimizers.Adam(1e-3), data, epochs=epochs, validation=False)
     mean, per = tta_predict(model, data.x_test)
     y = data.y_test
-    rows = [{"prediction": f"single view: {name}", "test accuracy": float((p.argmax(-1) == y).mean())}
-            for name, p in per.items()]
+    rows = [
+        {"prediction": f"single view: {name}", "test accuracy": float((p.argmax(-1) == y).mean())}
+        for name, p in per.items()
+    ]
     none_acc = rows[0]["test accuracy"]
     flip_mean = (per["identity"] + per["flip"]) / 2
     flip_acc = float((flip_mean.argmax(-1) == y).mean())
@@ -75,10 +86,24 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     ax.set_xlim(max(0.0, min(accs) - 0.05), min(1.0, max(accs) + 0.02))
     ax.axvline(none_acc, color="k", lw=0.8, ls="--")
     ax.set(xlabel="test accuracy", title="single views (blue) vs averaged softmax")
-    st = settings(dataset=dataset, train_samples=train, test_samples=len(y), epochs=epochs,
-                  train_augmentation="RandomFlip(horizontal) + RandomTranslation(0.1)", fast=fast, seed=seed)
-    return write_report(out, name="tta", title=TITLE,
-                        intro="A small conv net trained with flip and shift augmentation is evaluated on single views of "
-                              "each test image and on the mean softmax over several views (test-time augmentation).",
-                        rows=rows, findings=findings, figures={"tta.png": fig}, settings_=st,
-                        extra={"images_changed": changed})
+    st = settings(
+        dataset=dataset,
+        train_samples=train,
+        test_samples=len(y),
+        epochs=epochs,
+        train_augmentation="RandomFlip(horizontal) + RandomTranslation(0.1)",
+        fast=fast,
+        seed=seed,
+    )
+    return write_report(
+        out,
+        name="tta",
+        title=TITLE,
+        intro="A small conv net trained with flip and shift augmentation is evaluated on single views of "
+        "each test image and on the mean softmax over several views (test-time augmentation).",
+        rows=rows,
+        findings=findings,
+        figures={"tta.png": fig},
+        settings_=st,
+        extra={"images_changed": changed},
+    )

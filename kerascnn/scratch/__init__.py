@@ -21,12 +21,41 @@ from kerascnn.scratch.layers import (
     softmax,
 )
 from kerascnn.scratch.network import SimpleConvNet, numerical_gradient, preprocess, train
-from kerascnn.scratch.optimizers import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Optimizer, RMSProp, get_optimizer
+from kerascnn.scratch.optimizers import (
+    OPTIMIZERS,
+    SGD,
+    AdaGrad,
+    Adam,
+    Momentum,
+    Optimizer,
+    RMSProp,
+    get_optimizer,
+)
 
 __all__ = [
-    "im2col", "col2im", "resolve_padding",
-    "Layer", "Convolution", "MaxPooling", "AvgPooling", "Affine", "Relu", "Sigmoid", "SoftmaxWithLoss",
-    "softmax", "cross_entropy_error",
-    "SimpleConvNet", "numerical_gradient", "preprocess", "train",
-    "Optimizer", "SGD", "Momentum", "AdaGrad", "RMSProp", "Adam", "get_optimizer", "OPTIMIZERS",
+    "im2col",
+    "col2im",
+    "resolve_padding",
+    "Layer",
+    "Convolution",
+    "MaxPooling",
+    "AvgPooling",
+    "Affine",
+    "Relu",
+    "Sigmoid",
+    "SoftmaxWithLoss",
+    "softmax",
+    "cross_entropy_error",
+    "SimpleConvNet",
+    "numerical_gradient",
+    "preprocess",
+    "train",
+    "Optimizer",
+    "SGD",
+    "Momentum",
+    "AdaGrad",
+    "RMSProp",
+    "Adam",
+    "get_optimizer",
+    "OPTIMIZERS",
 ]

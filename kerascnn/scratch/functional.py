@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerascnn.errors import ArgumentError
+
 __all__ = ["pair", "resolve_padding", "im2col", "col2im"]
 
 
@@ -32,9 +34,13 @@ def pair(value, name: str) -> tuple[int, int]:
         except (TypeError, ValueError):
             out = ()
         if len(out) != 2:
-            raise ValueError(f"{name} must be a positive int or a pair of them. Received: {name}={value!r}")
+            raise ArgumentError(
+                f"{name} must be a positive int or a pair of them. Received: {name}={value!r}"
+            )
     if out[0] < 1 or out[1] < 1:
-        raise ValueError(f"{name} must be a positive int or a pair of them. Received: {name}={value!r}")
+        raise ArgumentError(
+            f"{name} must be a positive int or a pair of them. Received: {name}={value!r}"
+        )
     return out
 
 
@@ -44,16 +50,22 @@ def _same_pads(size: int, k: int, s: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def resolve_padding(padding, in_hw, kernel_hw, strides_hw) -> tuple[tuple[int, int], tuple[int, int]]:
+def resolve_padding(
+    padding, in_hw, kernel_hw, strides_hw
+) -> tuple[tuple[int, int], tuple[int, int]]:
     """Explicit ``((top, bottom), (left, right))`` zero-padding for a window op."""
     if isinstance(padding, str):
         mode = padding.lower()
         if mode == "valid":
             return (0, 0), (0, 0)
         if mode == "same":
-            return (_same_pads(in_hw[0], kernel_hw[0], strides_hw[0]),
-                    _same_pads(in_hw[1], kernel_hw[1], strides_hw[1]))
-        raise ValueError(f"padding must be 'valid', 'same', an int or pairs of ints. Received: padding={padding!r}")
+            return (
+                _same_pads(in_hw[0], kernel_hw[0], strides_hw[0]),
+                _same_pads(in_hw[1], kernel_hw[1], strides_hw[1]),
+            )
+        raise ArgumentError(
+            f"padding must be 'valid', 'same', an int or pairs of ints. Received: padding={padding!r}"
+        )
     if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
         p = int(padding)
         pads = ((p, p), (p, p))
@@ -68,12 +80,12 @@ def resolve_padding(padding, in_hw, kernel_hw, strides_hw) -> tuple[tuple[int, i
             if any(len(p) != 2 for p in pads):
                 raise TypeError
         except (TypeError, ValueError):
-            raise ValueError(
+            raise ArgumentError(
                 "padding must be 'valid', 'same', an int, (pad_h, pad_w) or ((top, bottom), (left, right)). "
                 f"Received: padding={padding!r}"
             ) from None
     if min(pads[0] + pads[1]) < 0:
-        raise ValueError(f"padding must not be negative. Received: padding={padding!r}")
+        raise ArgumentError(f"padding must not be negative. Received: padding={padding!r}")
     return pads  # type: ignore[return-value]
 
 
@@ -85,7 +97,7 @@ def _geometry(x_shape, kernel_hw, stride, pad):
     oh = (h + pt + pb - kh) // sh + 1
     ow = (w + pl + pr - kw) // sw + 1
     if oh < 1 or ow < 1:
-        raise ValueError(
+        raise ArgumentError(
             f"a {kh}x{kw} window with stride {(sh, sw)} and padding {((pt, pb), (pl, pr))} does not fit "
             f"a {h}x{w} input. Received: input shape={tuple(x_shape)}, kernel_size={(kh, kw)}"
         )
@@ -96,23 +108,25 @@ def im2col(x, kernel_size, stride=1, pad=0, pad_value=0.0) -> np.ndarray:
     """Rows of receptive fields: ``(N, H, W, C) -> (N*OH*OW, KH*KW*C)``, order (kh, kw, c)."""
     x = np.asarray(x)
     if x.ndim != 4:
-        raise ValueError(f"im2col expects NHWC images (4 dims). Received: shape={x.shape}")
+        raise ArgumentError(f"im2col expects NHWC images (4 dims). Received: shape={x.shape}")
     (n, _, _, c), (kh, kw), (sh, sw), pads, (oh, ow) = _geometry(x.shape, kernel_size, stride, pad)
     xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=pad_value)
     col = np.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            col[:, :, :, i, j, :] = xp[:, i:i + sh * oh:sh, j:j + sw * ow:sw, :]
+            col[:, :, :, i, j, :] = xp[:, i : i + sh * oh : sh, j : j + sw * ow : sw, :]
     return col.reshape(n * oh * ow, kh * kw * c)
 
 
 def col2im(col, x_shape, kernel_size, stride=1, pad=0) -> np.ndarray:
     """Adjoint of :func:`im2col`: scatter-add rows back to an ``x_shape`` image batch."""
-    (n, h, w, c), (kh, kw), (sh, sw), pads, (oh, ow) = _geometry(tuple(x_shape), kernel_size, stride, pad)
+    (n, h, w, c), (kh, kw), (sh, sw), pads, (oh, ow) = _geometry(
+        tuple(x_shape), kernel_size, stride, pad
+    )
     col = np.asarray(col).reshape(n, oh, ow, kh, kw, c)
     (pt, pb), (pl, pr) = pads
     xp = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=col.dtype)
     for i in range(kh):
         for j in range(kw):
-            xp[:, i:i + sh * oh:sh, j:j + sw * ow:sw, :] += col[:, :, :, i, j, :]
-    return xp[:, pt:pt + h, pl:pl + w, :]
+            xp[:, i : i + sh * oh : sh, j : j + sw * ow : sw, :] += col[:, :, :, i, j, :]
+    return xp[:, pt : pt + h, pl : pl + w, :]

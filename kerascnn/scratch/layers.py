@@ -16,11 +16,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerascnn.errors import ArgumentError
 from kerascnn.scratch.functional import col2im, im2col, pair, resolve_padding
 
 __all__ = [
-    "Layer", "Convolution", "MaxPooling", "AvgPooling", "Affine", "Relu", "Sigmoid",
-    "SoftmaxWithLoss", "softmax", "cross_entropy_error",
+    "Layer",
+    "Convolution",
+    "MaxPooling",
+    "AvgPooling",
+    "Affine",
+    "Relu",
+    "Sigmoid",
+    "SoftmaxWithLoss",
+    "softmax",
+    "cross_entropy_error",
 ]
 
 
@@ -44,7 +53,7 @@ class Layer:
 def _check_nhwc(x, who):
     x = np.asarray(x)
     if x.ndim != 4:
-        raise ValueError(f"{who} expects NHWC input (4 dims). Received: shape={x.shape}")
+        raise ArgumentError(f"{who} expects NHWC input (4 dims). Received: shape={x.shape}")
     return x
 
 
@@ -60,7 +69,7 @@ class Convolution(Layer):
         W = np.asarray(W)
         b = np.asarray(b)
         if W.ndim != 4 or b.shape != (W.shape[3],):
-            raise ValueError(
+            raise ArgumentError(
                 "Convolution needs W of shape (KH, KW, C_in, C_out) and b of shape (C_out,). "
                 f"Received: W.shape={W.shape}, b.shape={b.shape}"
             )
@@ -80,7 +89,9 @@ class Convolution(Layer):
         x = _check_nhwc(x, "Convolution")
         kh, kw, c, f = self.W.shape
         if x.shape[3] != c:
-            raise ValueError(f"Convolution kernel expects {c} input channels. Received: x.shape={x.shape}")
+            raise ArgumentError(
+                f"Convolution kernel expects {c} input channels. Received: x.shape={x.shape}"
+            )
         pads = resolve_padding(self.pad, x.shape[1:3], (kh, kw), self.stride)
         col = im2col(x, (kh, kw), self.stride, pads)
         out = col @ self.W.reshape(-1, f) + self.b
@@ -146,7 +157,9 @@ class MaxPooling(_Pooling):
     def backward(self, dout):
         x_shape, arg, win_shape, pads = self._cache
         dwin = np.zeros(win_shape, dtype=dout.dtype)
-        np.put_along_axis(dwin, arg[:, None, :], dout.reshape(win_shape[0], 1, win_shape[2]), axis=1)
+        np.put_along_axis(
+            dwin, arg[:, None, :], dout.reshape(win_shape[0], 1, win_shape[2]), axis=1
+        )
         return self._to_image(dwin, x_shape, pads)
 
 
@@ -177,7 +190,7 @@ class Affine(Layer):
         W = np.asarray(W)
         b = np.asarray(b)
         if W.ndim != 2 or b.shape != (W.shape[1],):
-            raise ValueError(
+            raise ArgumentError(
                 "Affine needs W of shape (D_in, D_out) and b of shape (D_out,). "
                 f"Received: W.shape={W.shape}, b.shape={b.shape}"
             )
@@ -187,7 +200,7 @@ class Affine(Layer):
         x = np.asarray(x)
         flat = x.reshape(x.shape[0], -1)
         if flat.shape[1] != self.params["W"].shape[0]:
-            raise ValueError(
+            raise ArgumentError(
                 f"Affine expects {self.params['W'].shape[0]} features per sample. Received: x.shape={x.shape}"
             )
         self._cache = (x.shape, flat)
@@ -237,7 +250,7 @@ def _labels_to_onehot(t, num_classes, dtype=np.float64):
     t = np.asarray(t)
     if t.ndim == 1:
         if t.size and (t.min() < 0 or t.max() >= num_classes):
-            raise ValueError(
+            raise ArgumentError(
                 f"integer labels must lie in [0, {num_classes}). Received: labels in [{t.min()}, {t.max()}]"
             )
         return np.eye(num_classes, dtype=dtype)[t.astype(np.int64)]
@@ -262,10 +275,12 @@ class SoftmaxWithLoss(Layer):
     def forward(self, x, t):
         x = np.asarray(x)
         if x.ndim != 2:
-            raise ValueError(f"SoftmaxWithLoss expects logits of shape (N, K). Received: shape={x.shape}")
+            raise ArgumentError(
+                f"SoftmaxWithLoss expects logits of shape (N, K). Received: shape={x.shape}"
+            )
         t1 = _labels_to_onehot(t, x.shape[1], x.dtype)
         if t1.shape != x.shape:
-            raise ValueError(
+            raise ArgumentError(
                 f"targets must be (N,) integers or (N, K) one-hot matching logits {x.shape}. Received: shape={np.shape(t)}"
             )
         shifted = x - x.max(axis=1, keepdims=True)

@@ -14,6 +14,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from kerascnn.errors import ArgumentError
 from kerascnn.scratch.layers import Affine, Convolution, MaxPooling, Relu, SoftmaxWithLoss
 from kerascnn.scratch.optimizers import Optimizer
 
@@ -53,14 +54,25 @@ class SimpleConvNet:
     fixed standard deviation (the classic 0.01).
     """
 
-    def __init__(self, input_dim=(28, 28, 1), filter_num=30, filter_size=5, conv_stride=1, conv_pad=0,
-                 pool_size=2, hidden_size=100, output_size=10, weight_init_std="he", seed=0,
-                 dtype=np.float32):
+    def __init__(
+        self,
+        input_dim=(28, 28, 1),
+        filter_num=30,
+        filter_size=5,
+        conv_stride=1,
+        conv_pad=0,
+        pool_size=2,
+        hidden_size=100,
+        output_size=10,
+        weight_init_std="he",
+        seed=0,
+        dtype=np.float32,
+    ):
         h, w, c = (int(d) for d in input_dim)
         conv_h = (h + 2 * conv_pad - filter_size) // conv_stride + 1
         conv_w = (w + 2 * conv_pad - filter_size) // conv_stride + 1
         if conv_h < pool_size or conv_w < pool_size:
-            raise ValueError(
+            raise ArgumentError(
                 f"SimpleConvNet: a {filter_size}x{filter_size} conv and {pool_size}x{pool_size} pooling do not "
                 f"fit the input. Received: input_dim={tuple(input_dim)}"
             )
@@ -72,11 +84,15 @@ class SimpleConvNet:
 
         fan1 = filter_size * filter_size * c
         self.params = {
-            "W1": (std(fan1) * rng.standard_normal((filter_size, filter_size, c, filter_num))).astype(dtype),
+            "W1": (
+                std(fan1) * rng.standard_normal((filter_size, filter_size, c, filter_num))
+            ).astype(dtype),
             "b1": np.zeros(filter_num, dtype),
             "W2": (std(pool_out) * rng.standard_normal((pool_out, hidden_size))).astype(dtype),
             "b2": np.zeros(hidden_size, dtype),
-            "W3": (std(hidden_size) * rng.standard_normal((hidden_size, output_size))).astype(dtype),
+            "W3": (std(hidden_size) * rng.standard_normal((hidden_size, output_size))).astype(
+                dtype
+            ),
             "b3": np.zeros(output_size, dtype),
         }
         self.layers = OrderedDict(
@@ -89,8 +105,14 @@ class SimpleConvNet:
         )
         self.last_layer = SoftmaxWithLoss()
         # The layers hold the very arrays in self.params: optimizers update both at once.
-        self._owners = {"W1": ("Conv1", "W"), "b1": ("Conv1", "b"), "W2": ("Affine1", "W"),
-                        "b2": ("Affine1", "b"), "W3": ("Affine2", "W"), "b3": ("Affine2", "b")}
+        self._owners = {
+            "W1": ("Conv1", "W"),
+            "b1": ("Conv1", "b"),
+            "W2": ("Affine1", "W"),
+            "b2": ("Affine1", "b"),
+            "W3": ("Affine2", "W"),
+            "b3": ("Affine2", "b"),
+        }
 
     def count_params(self) -> int:
         return int(sum(p.size for p in self.params.values()))
@@ -109,7 +131,11 @@ class SimpleConvNet:
             t = np.argmax(t, axis=1)
         hits = 0
         for i in range(0, len(x), batch_size):
-            hits += int(np.sum(np.argmax(self.predict(x[i:i + batch_size]), axis=1) == t[i:i + batch_size]))
+            hits += int(
+                np.sum(
+                    np.argmax(self.predict(x[i : i + batch_size]), axis=1) == t[i : i + batch_size]
+                )
+            )
         return hits / max(len(x), 1)
 
     def gradient(self, x, t) -> dict:
@@ -122,17 +148,32 @@ class SimpleConvNet:
 
     def numerical_gradient(self, x, t, h: float = 1e-5) -> dict:
         """Central differences on every weight (slow: only for tiny nets in float64)."""
-        return {k: numerical_gradient(lambda: self.loss(x, t), v, h) for k, v in self.params.items()}
+        return {
+            k: numerical_gradient(lambda: self.loss(x, t), v, h) for k, v in self.params.items()
+        }
 
 
-def train(network, x, t, optimizer: Optimizer, *, steps: int = 100, batch_size: int = 100, seed: int = 0,
-          x_val=None, t_val=None, eval_every: int = 0) -> dict:
+def train(
+    network,
+    x,
+    t,
+    optimizer: Optimizer,
+    *,
+    steps: int = 100,
+    batch_size: int = 100,
+    seed: int = 0,
+    x_val=None,
+    t_val=None,
+    eval_every: int = 0,
+) -> dict:
     """Mini-batch training; returns ``{"loss": [...], "val_acc": [(step, acc), ...]}``.
 
     ``network`` needs ``gradient``, ``loss`` and ``params`` (e.g. :class:`SimpleConvNet`).
     """
     if steps < 1 or batch_size < 1:
-        raise ValueError(f"steps and batch_size must be positive. Received: steps={steps}, batch_size={batch_size}")
+        raise ArgumentError(
+            f"steps and batch_size must be positive. Received: steps={steps}, batch_size={batch_size}"
+        )
     rng = np.random.default_rng(seed)
     history: dict[str, list] = {"loss": [], "val_acc": []}
     n = len(x)

@@ -18,13 +18,26 @@ import numbers
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Momentum", "AdaGrad", "RMSProp", "Adam", "get_optimizer", "OPTIMIZERS"]
+from kerascnn.errors import ArgumentError
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Momentum",
+    "AdaGrad",
+    "RMSProp",
+    "Adam",
+    "get_optimizer",
+    "OPTIMIZERS",
+]
 
 
 class Optimizer:
     def __init__(self, lr: float):
         if isinstance(lr, bool) or not (isinstance(lr, numbers.Real) and lr > 0):
-            raise ValueError(f"{type(self).__name__}: lr must be a positive number. Received: lr={lr!r}")
+            raise ArgumentError(
+                f"{type(self).__name__}: lr must be a positive number. Received: lr={lr!r}"
+            )
         self.lr = float(lr)
         self.state: dict[str, dict[str, np.ndarray]] = {}
 
@@ -37,7 +50,9 @@ class Optimizer:
     def update(self, params: dict, grads: dict) -> None:
         missing = set(params) - set(grads)
         if missing:
-            raise ValueError(f"grads lack entries for some params. Received: missing keys {sorted(missing)}")
+            raise ArgumentError(
+                f"grads lack entries for some params. Received: missing keys {sorted(missing)}"
+            )
         self._begin()
         for key in params:
             self._step(key, params[key], np.asarray(grads[key]))
@@ -97,7 +112,9 @@ class RMSProp(Optimizer):
 
 
 class Adam(Optimizer):
-    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7):
+    def __init__(
+        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7
+    ):
         super().__init__(lr)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
         self.iterations = 0
@@ -111,12 +128,18 @@ class Adam(Optimizer):
         m += (1.0 - self.beta1) * (g - m)
         v += (1.0 - self.beta2) * (g * g - v)
         t = self.iterations
-        m_hat = m / (1.0 - self.beta1 ** t)
-        v_hat = v / (1.0 - self.beta2 ** t)
+        m_hat = m / (1.0 - self.beta1**t)
+        v_hat = v / (1.0 - self.beta2**t)
         w -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
-OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adagrad": AdaGrad, "rmsprop": RMSProp, "adam": Adam}
+OPTIMIZERS = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "adagrad": AdaGrad,
+    "rmsprop": RMSProp,
+    "adam": Adam,
+}
 
 
 def get_optimizer(name: str, **kwargs) -> Optimizer:
@@ -124,5 +147,7 @@ def get_optimizer(name: str, **kwargs) -> Optimizer:
     try:
         cls = OPTIMIZERS[str(name).lower()]
     except KeyError:
-        raise ValueError(f"unknown optimizer; choose one of {sorted(OPTIMIZERS)}. Received: name={name!r}") from None
+        raise ArgumentError(
+            f"unknown optimizer; choose one of {sorted(OPTIMIZERS)}. Received: name={name!r}"
+        ) from None
     return cls(**kwargs)

@@ -1,0 +1,85 @@
+"""``kerascnn models``, ``kerascnn datasets`` and ``kerascnn summary``: what the package holds."""
+
+from __future__ import annotations
+
+import click
+
+from kerascnn.cli._base import uses_keras
+
+
+def _building(k: int, n: int, name: str) -> None:
+    click.echo(f"\r[{k}/{n}] building {name:<20}", nl=False, err=True)
+
+
+@click.command("models")
+@click.argument("pattern", required=False)
+@click.option(
+    "--params/--no-params",
+    default=True,
+    show_default=True,
+    help="Build each model and count its parameters at the canonical input and at 32x32x3 "
+    "(about a minute for the whole zoo; --no-params lists at once).",
+)
+@uses_keras
+def models_cmd(pattern: str | None, params: bool) -> None:
+    """List registered models (optionally those matching a shell PATTERN, e.g. 'resnet*').
+
+    \b
+    Example:
+      kerascnn models 'vgg*'
+      kerascnn models --no-params
+    """
+    from kerascnn.catalog import catalog_markdown, model_catalog
+
+    rows = model_catalog(pattern, params=params, progress=_building)
+    if params and rows:
+        click.echo("\r" + " " * 40 + "\r", nl=False, err=True)
+    if not rows:
+        raise click.ClickException(
+            f"No model matches {pattern!r}. Run 'kerascnn models' for the full list."
+        )
+    click.echo(catalog_markdown(rows))
+
+
+@click.command("datasets")
+def datasets_cmd() -> None:
+    """List the dataset names that --dataset accepts and where each comes from."""
+    from kerascnn.data import DATASET_DESCRIPTIONS
+
+    for name, text in DATASET_DESCRIPTIONS.items():
+        click.echo(f"{name:20s} {text}")
+
+
+@click.command("summary")
+@click.argument("model")
+@click.option(
+    "--input-shape",
+    default=None,
+    metavar="H,W,C",
+    help="Input shape, e.g. 224,224,3 (default: the model's canonical input).",
+)
+@click.option("--classes", type=int, default=None, help="Number of classes (default: the model's).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "md", "csv"]),
+    default="table",
+    show_default=True,
+    help="table: aligned text for terminals; md: markdown; csv: raw numbers.",
+)
+@uses_keras
+def summary_cmd(model: str, input_shape: str | None, classes: int | None, fmt: str) -> None:
+    """Per-layer output shapes, parameters, MACs, receptive field and memory of MODEL.
+
+    MODEL is a registered name or spec ('resnet50', 'vgg11(width=0.25)') or keras:NAME for
+    keras.applications (keras:MobileNetV2). MACs are multiply-accumulates of conv/dense layers
+    per sample (torchvision/timm "GFLOPs"); FLOPs = 2 x MACs; BN/activation/pool/add work is
+    counted apart as "other ops".
+
+    \b
+    Example:
+      kerascnn summary resnet50 --input-shape 224,224,3 --format md
+    """
+    from kerascnn.analysis.summary import summarize
+
+    click.echo(summarize(model, input_shape=input_shape, classes=classes, fmt=fmt), nl=False)
