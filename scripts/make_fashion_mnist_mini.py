@@ -23,13 +23,19 @@ SEED = 2017  # Fashion-MNIST was published in 2017; any fixed seed would do
 
 
 def stratified(y: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
-    idx = np.concatenate([rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in np.unique(y)])
+    idx = np.concatenate(
+        [rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in np.unique(y)]
+    )
     return np.sort(idx)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--source", default=None, help="folder with the four Fashion-MNIST IDX .gz files")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--source", default=None, help="folder with the four Fashion-MNIST IDX .gz files"
+    )
     ap.add_argument("--out", default=str(EMBEDDED_DIR / "fashion_mnist_mini.npz"))
     args = ap.parse_args()
     full = load_dataset("fashion_mnist", data_dir=args.source)
@@ -40,12 +46,17 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         out,
-        x_train=full.x_train[tr, :, :, 0], y_train=full.y_train[tr].astype(np.uint8),
-        x_test=full.x_test[te, :, :, 0], y_test=full.y_test[te].astype(np.uint8),
+        x_train=full.x_train[tr, :, :, 0],
+        y_train=full.y_train[tr].astype(np.uint8),
+        x_test=full.x_test[te, :, :, 0],
+        y_test=full.y_test[te].astype(np.uint8),
         class_names=np.array(FASHION_MNIST_CLASSES),
-        train_index=tr.astype(np.int32), test_index=te.astype(np.int32),
+        train_index=tr.astype(np.int32),
+        test_index=te.astype(np.int32),
     )
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(tr)} train, {len(te)} test from {full.source}")
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(tr)} train, {len(te)} test from {full.source}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Scripts the backend tests run in fresh subprocesses (a backend is chosen per process)."""
 
-NO_TENSORFLOW = r'''
+NO_TENSORFLOW = r"""
 import os
 import sys
 # Make any import of TensorFlow fail, as on a machine where it is not installed.
@@ -29,9 +29,9 @@ for name in names:
     assert y.shape == (2, 10) and np.isfinite(y).all(), name
     keras.backend.clear_session()
 print("OK", len(names), f"models on {BACKEND} without tensorflow;", ds.x_train.shape)
-'''
+"""
 
-SAME_WEIGHTS = r'''
+SAME_WEIGHTS = r"""
 import sys
 import numpy as np
 import keras
@@ -41,13 +41,13 @@ m = create_model(name, input_shape=shape, num_classes=10)
 m.load_weights(weights)
 np.save(out, np.asarray(m(np.load(xfile), training=False)))
 print("backend", keras.backend.backend())
-'''
+"""
 
-BENCH_NO_TF = r'''
+BENCH_NO_TF = r"""
 import sys
 for mod in ("tensorflow", "tensorflow_datasets", "tf_keras"):
     sys.modules[mod] = None  # as on the GPU machine: no TensorFlow
 from kerascnn.cli import main
 sys.argv = ["kerascnn", "bench", *sys.argv[1:]]  # the arguments after the script are kerascnn bench's
 main()
-'''
+"""

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _backend_scripts import NO_TENSORFLOW, SAME_WEIGHTS
+
 from kerascnn import create_model, list_models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,16 +18,25 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_py(code_or_args, backend, extra_env=None, timeout=600):
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", **(extra_env or {})}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH", "")])
-    args = [sys.executable, "-c", code_or_args] if isinstance(code_or_args, str) else [sys.executable, *code_or_args]
+    args = (
+        [sys.executable, "-c", code_or_args]
+        if isinstance(code_or_args, str)
+        else [sys.executable, *code_or_args]
+    )
     proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, f"exit {proc.returncode}\nSTDOUT:\n{proc.stdout[-3000:]}\nSTDERR:\n{proc.stderr[-5000:]}"
+    assert proc.returncode == 0, (
+        f"exit {proc.returncode}\nSTDOUT:\n{proc.stdout[-3000:]}\nSTDERR:\n{proc.stderr[-5000:]}"
+    )
     return proc.stdout
 
 
 # PyTorch is not a dependency (PyPI's Linux wheel brings ~5 GB of CUDA libraries): the torch
 # cases run where torch is installed in the test environment (pip install torch) and skip elsewhere.
 HAS_TORCH = importlib.util.find_spec("torch") is not None
-BACKENDS = ["jax", pytest.param("torch", marks=pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed"))]
+BACKENDS = [
+    "jax",
+    pytest.param("torch", marks=pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")),
+]
 
 
 PARTS = 3  # JAX compiles every weight initializer and op on first use: ~2 minutes for the zoo
@@ -40,8 +49,12 @@ def test_import_and_build_every_model_without_tensorflow(backend, part, tmp_path
     script.write_text(NO_TENSORFLOW)
     # Building checks shapes and finiteness only, so XLA may skip its slow optimisation passes
     # (a third less compile time here); the same-weights test below keeps the default flags.
-    fast_compile = {"XLA_FLAGS": "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"}
-    out = run_py([str(script), f"{part}/{PARTS}"], backend, fast_compile if backend == "jax" else None)
+    fast_compile = {
+        "XLA_FLAGS": "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+    }
+    out = run_py(
+        [str(script), f"{part}/{PARTS}"], backend, fast_compile if backend == "jax" else None
+    )
     assert f"OK {len(list_models()[part::PARTS])} models on {backend} without tensorflow" in out
 
 
@@ -54,8 +67,22 @@ def test_bench_on_torch_without_tensorflow(tmp_path):
     script = tmp_path / "bench.py"
     script.write_text(BENCH_NO_TF)
     out = tmp_path / "run"
-    args = ["--backend", "torch", "--models", "lenet", "--epochs", "10", "--batch-size", "32",
-            "--train-limit", "512", "--test-limit", "256", "--out", str(out)]
+    args = [
+        "--backend",
+        "torch",
+        "--models",
+        "lenet",
+        "--epochs",
+        "10",
+        "--batch-size",
+        "32",
+        "--train-limit",
+        "512",
+        "--test-limit",
+        "256",
+        "--out",
+        str(out),
+    ]
     run_py([str(script), *args], "tensorflow")  # --backend torch must win over the environment
     (result,) = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
     assert result["status"] == "ok" and result["model"] == "lenet", result.get("error")
@@ -64,7 +91,9 @@ def test_bench_on_torch_without_tensorflow(tmp_path):
     assert (out / "README.md").is_file()
 
 
-@pytest.mark.parametrize("name,shape", [("lenet", (28, 28, 1)), ("resnet18", (32, 32, 3)), ("mobilenetv2", (32, 32, 3))])
+@pytest.mark.parametrize(
+    "name,shape", [("lenet", (28, 28, 1)), ("resnet18", (32, 32, 3)), ("mobilenetv2", (32, 32, 3))]
+)
 def test_same_weights_same_outputs_tensorflow_and_jax(name, shape, tmp_path):
     if name not in list_models():
         pytest.skip(f"{name} is not registered")
@@ -76,7 +105,9 @@ def test_same_weights_same_outputs_tensorflow_and_jax(name, shape, tmp_path):
     y_tf = np.asarray(model(x, training=False))
     script = tmp_path / "same.py"
     script.write_text(SAME_WEIGHTS)
-    assert "backend jax" in run_py([str(script), name, ",".join(map(str, shape)), str(weights), str(xfile), str(out)], "jax")
+    assert "backend jax" in run_py(
+        [str(script), name, ",".join(map(str, shape)), str(weights), str(xfile), str(out)], "jax"
+    )
     y_jax = np.load(out)
     assert y_jax.shape == y_tf.shape
     np.testing.assert_allclose(y_jax, y_tf, rtol=1e-4, atol=1e-5)

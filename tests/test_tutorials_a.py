@@ -29,11 +29,24 @@ def _clear_keras_session():
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_lesson_runs_in_fast_mode(lesson, tmp_path):
-    env = dict(os.environ, KERASCNN_FAST="1", MPLBACKEND="Agg", KERASCNN_OUT=str(tmp_path),
-               TF_CPP_MIN_LOG_LEVEL="3", KERASCNN_NO_DOWNLOAD="1",
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")  # the NumPy parts: no thread fights on 2 cores
-    proc = subprocess.run([sys.executable, str(TUTORIALS / lesson)], env=env, capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path)
+    env = dict(
+        os.environ,
+        KERASCNN_FAST="1",
+        MPLBACKEND="Agg",
+        KERASCNN_OUT=str(tmp_path),
+        TF_CPP_MIN_LOG_LEVEL="3",
+        KERASCNN_NO_DOWNLOAD="1",
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+    )  # the NumPy parts: no thread fights on 2 cores
+    proc = subprocess.run(
+        [sys.executable, str(TUTORIALS / lesson)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, f"{lesson} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     figures = list(tmp_path.rglob("*.png"))
     assert figures, f"{lesson} wrote no figure under KERASCNN_OUT"
@@ -46,7 +59,7 @@ def test_lesson_is_a_percent_format_notebook(lesson):
     jupytext = pytest.importorskip("jupytext")
     nb = jupytext.read(TUTORIALS / lesson)
     kinds = [cell.cell_type for cell in nb.cells]
-    assert kinds[0] == "markdown" and nb.cells[0].source.startswith("# ")   # opens with its title
+    assert kinds[0] == "markdown" and nb.cells[0].source.startswith("# ")  # opens with its title
     assert kinds.count("markdown") >= 3 and kinds.count("code") >= 3
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "KERASCNN_FAST" in code and "KERASCNN_OUT" in code and "assert " in code

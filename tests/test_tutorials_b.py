@@ -11,21 +11,41 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = ["07_classic_architectures", "08_transfer_learning", "09_regularization_and_augmentation",
-           "10_efficient_architectures", "11_attention_se", "13_visualising_cnns"]
+LESSONS = [
+    "07_classic_architectures",
+    "08_transfer_learning",
+    "09_regularization_and_augmentation",
+    "10_efficient_architectures",
+    "11_attention_se",
+    "13_visualising_cnns",
+]
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_lesson_runs_in_fast_mode(lesson, tmp_path):
     script = ROOT / "tutorials" / f"{lesson}.py"
     assert script.is_file(), script
-    env = dict(os.environ, KERASCNN_FAST="1", MPLBACKEND="Agg", KERASCNN_OUT=str(tmp_path),
-               KERASCNN_NO_DOWNLOAD="1", TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=600)
+    env = dict(
+        os.environ,
+        KERASCNN_FAST="1",
+        MPLBACKEND="Agg",
+        KERASCNN_OUT=str(tmp_path),
+        KERASCNN_NO_DOWNLOAD="1",
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, f"{lesson} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     pngs = list((tmp_path / lesson).rglob("*.png"))
-    assert pngs and all(p.stat().st_size > 1000 for p in pngs), f"{lesson} wrote no figure under KERASCNN_OUT"
+    assert pngs and all(p.stat().st_size > 1000 for p in pngs), (
+        f"{lesson} wrote no figure under KERASCNN_OUT"
+    )
 
 
 @pytest.mark.parametrize("lesson", LESSONS)

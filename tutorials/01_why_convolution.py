@@ -30,9 +30,9 @@
 import os
 from pathlib import Path
 
+import keras
 import numpy as np
 
-import keras
 import kerascnn
 from kerascnn.analysis import calc
 from kerascnn.viz import new_figure, save_figure, to_float
@@ -50,9 +50,12 @@ print("fast mode:", FAST, "| figures go to", OUT)
 # `H*W*C*n + n` weights. A 3x3 convolution with `n` filters has `3*3*C*n + n`, whatever the
 # image size. We count both with real Keras layers and compare with the formulas.
 
+
 # %%
 def dense_params(image_shape, units):
-    m = keras.Sequential([keras.Input(image_shape), keras.layers.Flatten(), keras.layers.Dense(units)])
+    m = keras.Sequential(
+        [keras.Input(image_shape), keras.layers.Flatten(), keras.layers.Dense(units)]
+    )
     return m.count_params()
 
 
@@ -69,14 +72,20 @@ for shape in [(28, 28, 1), (32, 32, 3), (64, 64, 3), (224, 224, 3)]:
         # a real Keras layer agrees with the formula (the 224x224 one would allocate 600 MB)
         assert dense_params(shape, HIDDEN) == formula
     conv = conv_params(shape, 64)
-    assert conv == calc.conv_params(shape[-1], 64, 3) == 3 * 3 * shape[-1] * 64 + 64  # no H or W in it
+    assert (
+        conv == calc.conv_params(shape[-1], 64, 3) == 3 * 3 * shape[-1] * 64 + 64
+    )  # no H or W in it
     rows.append((shape, formula, conv))
-    print(f"{str(shape):>14}: dense->{HIDDEN}: {formula:>13,} params | conv 64@3x3: {conv:>5,} params")
+    print(
+        f"{str(shape):>14}: dense->{HIDDEN}: {formula:>13,} params | conv 64@3x3: {conv:>5,} params"
+    )
 
 mlp_224 = rows[-1][1]
-assert mlp_224 > 150_000_000   # one layer, before any learning: > 150 million weights
-print(f"\nOne dense layer on a 224x224 RGB photo: {mlp_224 / 1e6:.1f} M weights, "
-      f"{mlp_224 * 4 / 2**20:.0f} MiB of float32.")
+assert mlp_224 > 150_000_000  # one layer, before any learning: > 150 million weights
+print(
+    f"\nOne dense layer on a 224x224 RGB photo: {mlp_224 / 1e6:.1f} M weights, "
+    f"{mlp_224 * 4 / 2**20:.0f} MiB of float32."
+)
 
 # %%
 fig = new_figure((6, 3.5))
@@ -98,12 +107,12 @@ print("saved", save_figure(fig, OUT / "params_vs_image_size.png"))
 
 # %%
 ds = kerascnn.load_dataset("fashion_mnist_mini")
-image = to_float(ds.x_test[:1])                                 # (1, 28, 28, 1): a real test image
-shifted = np.roll(image, 3, axis=2)                              # 3 px to the right (its border is black)
+image = to_float(ds.x_test[:1])  # (1, 28, 28, 1): a real test image
+shifted = np.roll(image, 3, axis=2)  # 3 px to the right (its border is black)
 
 conv = keras.layers.Conv2D(8, 3, padding="same")
 y, y_shift = np.asarray(conv(image)), np.asarray(conv(shifted))
-conv_gap = np.abs(np.roll(y, 3, axis=2) - y_shift)[:, :, 4:-4].max()   # interior columns
+conv_gap = np.abs(np.roll(y, 3, axis=2) - y_shift)[:, :, 4:-4].max()  # interior columns
 print("conv: max |shift(conv(x)) - conv(shift(x))| =", conv_gap)
 assert conv_gap < 1e-5
 
@@ -125,21 +134,35 @@ epochs = 2 if FAST else 8
 x_train, y_train = to_float(ds.x_train[:n_train]), ds.y_train[:n_train]
 x_test, y_test = to_float(ds.x_test), ds.y_test
 
-mlp = keras.Sequential([
-    keras.Input((28, 28, 1)), keras.layers.Flatten(),
-    keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation="softmax"),
-], name="mlp")
-cnn = keras.Sequential([
-    keras.Input((28, 28, 1)),
-    keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.MaxPooling2D(),
-    keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(),
-    keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax"),
-], name="cnn")
+mlp = keras.Sequential(
+    [
+        keras.Input((28, 28, 1)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ],
+    name="mlp",
+)
+cnn = keras.Sequential(
+    [
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(8, 3, activation="relu"),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Conv2D(16, 3, activation="relu"),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax"),
+    ],
+    name="cnn",
+)
 
 results = {}
 for model in (mlp, cnn):
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(x_train, y_train, epochs=epochs, batch_size=64, verbose=0)
     acc = model.evaluate(x_test, y_test, verbose=0)[1]
     results[model.name] = (model.count_params(), acc)
@@ -148,8 +171,8 @@ for model in (mlp, cnn):
 ratio = results["mlp"][0] / results["cnn"][0]
 print(f"The MLP has {ratio:.0f}x more parameters than the CNN.")
 assert ratio > 15
-assert results["cnn"][1] > 0.55 and results["mlp"][1] > 0.55   # chance is 0.10
-assert results["cnn"][1] > results["mlp"][1] - 0.1              # competitive with 1/20 of the weights
+assert results["cnn"][1] > 0.55 and results["mlp"][1] > 0.55  # chance is 0.10
+assert results["cnn"][1] > results["mlp"][1] - 0.1  # competitive with 1/20 of the weights
 
 # %% [markdown]
 # With a small fraction of the MLP's weights the CNN is already competitive, and its

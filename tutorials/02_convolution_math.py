@@ -27,9 +27,9 @@
 import os
 from pathlib import Path
 
+import keras
 import numpy as np
 
-import keras
 import kerascnn
 from kerascnn.analysis import calc
 from kerascnn.scratch import Convolution, im2col
@@ -46,21 +46,18 @@ OUT = Path(os.environ.get("KERASCNN_OUT", HERE / "_out")) / "02_convolution_math
 # sum of the element-wise product of the top-left 3x3 window and the kernel.
 
 # %%
-x = np.array([[1, 2, 0, 1],
-              [0, 1, 3, 1],
-              [2, 1, 0, 2],
-              [1, 0, 1, 3]], dtype=np.float64)
-k = np.array([[1, 0, -1],
-              [2, 0, -2],
-              [1, 0, -1]], dtype=np.float64)       # a Sobel kernel: responds to vertical edges
+x = np.array([[1, 2, 0, 1], [0, 1, 3, 1], [2, 1, 0, 2], [1, 0, 1, 3]], dtype=np.float64)
+k = np.array(
+    [[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=np.float64
+)  # a Sobel kernel: responds to vertical edges
 
 window = x[0:3, 0:3]
-by_hand = (1*1 + 2*0 + 0*-1) + (0*2 + 1*0 + 3*-2) + (2*1 + 1*0 + 0*-1)
+by_hand = (1 * 1 + 2 * 0 + 0 * -1) + (0 * 2 + 1 * 0 + 3 * -2) + (2 * 1 + 1 * 0 + 0 * -1)
 print("window:\n", window, "\nproducts:\n", window * k, "\nsum =", by_hand)
 assert by_hand == np.sum(window * k) == -3
 
 # every output position: slide the window
-manual = np.array([[np.sum(x[i:i + 3, j:j + 3] * k) for j in range(2)] for i in range(2)])
+manual = np.array([[np.sum(x[i : i + 3, j : j + 3] * k) for j in range(2)] for i in range(2)])
 print("2x2 output by sliding the window:\n", manual)
 
 # %% [markdown]
@@ -70,10 +67,12 @@ print("2x2 output by sliding the window:\n", manual)
 # channels-last: input `(N, H, W, C)`, kernel `(KH, KW, C_in, C_out)`.
 
 # %%
-x4 = x[None, :, :, None]                 # (1, 4, 4, 1)
-k4 = k[:, :, None, None]                 # (3, 3, 1, 1)
+x4 = x[None, :, :, None]  # (1, 4, 4, 1)
+k4 = k[:, :, None, None]  # (3, 3, 1, 1)
 ours = Convolution(k4, np.zeros(1)).forward(x4)[0, :, :, 0]
-ops = np.asarray(keras.ops.conv(x4.astype("float32"), k4.astype("float32"), padding="valid"))[0, :, :, 0]
+ops = np.asarray(keras.ops.conv(x4.astype("float32"), k4.astype("float32"), padding="valid"))[
+    0, :, :, 0
+]
 layer = keras.layers.Conv2D(1, 3, use_bias=False)
 layer.build(x4.shape)
 layer.set_weights([k4.astype("float32")])
@@ -98,13 +97,19 @@ assert np.allclose(np.convolve(sig, ker, "valid"), np.correlate(sig, ker[::-1], 
 
 # %%
 rng = np.random.default_rng(0)
-xc = rng.standard_normal((1, 6, 6, 3))            # RGB-like input
-kc = rng.standard_normal((3, 3, 3, 2))            # 2 filters, each 3x3x3
+xc = rng.standard_normal((1, 6, 6, 3))  # RGB-like input
+kc = rng.standard_normal((3, 3, 3, 2))  # 2 filters, each 3x3x3
 bc = np.array([0.5, -1.0])
 y = Convolution(kc, bc).forward(xc)
-per_channel = sum(Convolution(kc[:, :, c:c + 1, :], np.zeros(2)).forward(xc[..., c:c + 1]) for c in range(3))
-print("output shape", y.shape, "| max |y - (sum of per-channel convs + bias)| =",
-      np.abs(y - (per_channel + bc)).max())
+per_channel = sum(
+    Convolution(kc[:, :, c : c + 1, :], np.zeros(2)).forward(xc[..., c : c + 1]) for c in range(3)
+)
+print(
+    "output shape",
+    y.shape,
+    "| max |y - (sum of per-channel convs + bias)| =",
+    np.abs(y - (per_channel + bc)).max(),
+)
 assert y.shape == (1, 4, 4, 2)
 assert np.allclose(y, per_channel + bc)
 assert np.allclose(y, np.asarray(keras.ops.conv(xc, kc)) + bc)
@@ -117,13 +122,25 @@ assert np.allclose(y, np.asarray(keras.ops.conv(xc, kc)) + bc)
 # `k*k*C_in*C_out + C_out`. We check both against Keras on a grid of settings.
 
 # %%
-cases = [(28, 5, 1, 0), (28, 5, 1, 2), (32, 3, 2, 1), (224, 7, 2, 3), (227, 11, 4, 0), (13, 3, 1, 1)]
+cases = [
+    (28, 5, 1, 0),
+    (28, 5, 1, 2),
+    (32, 3, 2, 1),
+    (224, 7, 2, 3),
+    (227, 11, 4, 0),
+    (13, 3, 1, 1),
+]
 print(f"{'n':>4} {'k':>3} {'s':>3} {'p':>3} | formula | keras")
 for n, kk, s, p in cases:
     formula = calc.conv_output_size(n, kk, s=s, p=p)
     assert formula == (n + 2 * p - kk) // s + 1
-    m = keras.Sequential([keras.Input((n, n, 3)), keras.layers.ZeroPadding2D(p),
-                          keras.layers.Conv2D(8, kk, strides=s)])
+    m = keras.Sequential(
+        [
+            keras.Input((n, n, 3)),
+            keras.layers.ZeroPadding2D(p),
+            keras.layers.Conv2D(8, kk, strides=s),
+        ]
+    )
     got = m.output_shape[1]
     print(f"{n:>4} {kk:>3} {s:>3} {p:>3} | {formula:>7} | {got:>5}")
     assert got == formula
@@ -145,15 +162,21 @@ edges_v = Convolution(k4, np.zeros(1), pad=1).forward(img)[0, :, :, 0]
 edges_h = Convolution(k4.transpose(1, 0, 2, 3), np.zeros(1), pad=1).forward(img)[0, :, :, 0]
 # "flat" = every pixel of the 3x3 window has the same value (rows of im2col with no spread)
 flat = (im2col(img, 3, pad=1).std(axis=1) == 0).reshape(28, 28)
-print(f"{flat.mean():.0%} of the positions are flat; mean |response| there: {np.abs(edges_v[flat]).mean():.3f}, "
-      f"elsewhere: {np.abs(edges_v[~flat]).mean():.3f}")
-assert np.all(edges_v[flat] == 0)                       # a kernel summing to 0 ignores flat regions
+print(
+    f"{flat.mean():.0%} of the positions are flat; mean |response| there: {np.abs(edges_v[flat]).mean():.3f}, "
+    f"elsewhere: {np.abs(edges_v[~flat]).mean():.3f}"
+)
+assert np.all(edges_v[flat] == 0)  # a kernel summing to 0 ignores flat regions
 assert np.abs(edges_v[~flat]).mean() > 0.1 and np.abs(edges_v).max() > 1.0
 
 fig = new_figure((9, 3))
-for i, (title, arr, cmap) in enumerate([(f"input ({ds.class_names[ds.y_test[0]]})", img[0, :, :, 0], "gray"),
-                                        ("vertical-edge kernel", edges_v, "RdBu"),
-                                        ("horizontal-edge kernel", edges_h, "RdBu")]):
+for i, (title, arr, cmap) in enumerate(
+    [
+        (f"input ({ds.class_names[ds.y_test[0]]})", img[0, :, :, 0], "gray"),
+        ("vertical-edge kernel", edges_v, "RdBu"),
+        ("horizontal-edge kernel", edges_h, "RdBu"),
+    ]
+):
     ax = fig.add_subplot(1, 3, i + 1)
     lim = None if cmap == "gray" else np.abs(arr).max()
     ax.imshow(arr, cmap=cmap, vmin=-lim if lim else None, vmax=lim)

@@ -25,9 +25,9 @@
 import os
 from pathlib import Path
 
+import keras
 import numpy as np
 
-import keras
 import kerascnn
 from kerascnn.analysis import calc
 from kerascnn.layers import Padding2D
@@ -47,24 +47,42 @@ OUT = Path(os.environ.get("KERASCNN_OUT", HERE / "_out")) / "03_padding_and_stri
 
 # %%
 small = np.arange(1, 10, dtype="float32").reshape(1, 3, 3, 1)
-numpy_name = {"zero": "constant", "constant": "constant", "reflect": "reflect",
-              "symmetric": "symmetric", "replicate": "edge", "wrap": "wrap"}
+numpy_name = {
+    "zero": "constant",
+    "constant": "constant",
+    "reflect": "reflect",
+    "symmetric": "symmetric",
+    "replicate": "edge",
+    "wrap": "wrap",
+}
 padded = {}
 for mode in ("zero", "constant", "reflect", "symmetric", "replicate", "wrap"):
     kwargs = {"constant_value": 9.0} if mode == "constant" else {}
     out = np.asarray(Padding2D(2, mode=mode, **kwargs)(small))[0, :, :, 0]
     padded[mode] = out
-    ref = np.pad(small[0, :, :, 0], 2, mode=numpy_name[mode],
-                 **({"constant_values": 9.0} if mode == "constant" else {}))
-    assert np.array_equal(out, ref), mode                         # same as NumPy's np.pad
+    ref = np.pad(
+        small[0, :, :, 0],
+        2,
+        mode=numpy_name[mode],
+        **({"constant_values": 9.0} if mode == "constant" else {}),
+    )
+    assert np.array_equal(out, ref), mode  # same as NumPy's np.pad
     print(f"{mode}:\n{out.astype(int)}")
 
-assert padded["replicate"][0, 0] == 1 and padded["reflect"][0, 2] == 7 and padded["symmetric"][0, 2] == 4
-assert padded["wrap"][0, 2] == 4   # wraps around: padded row 0 is image row 1 (= -2 mod 3), column 0
+assert (
+    padded["replicate"][0, 0] == 1
+    and padded["reflect"][0, 2] == 7
+    and padded["symmetric"][0, 2] == 4
+)
+assert padded["wrap"][0, 2] == 4  # wraps around: padded row 0 is image row 1 (= -2 mod 3), column 0
 
 ds = kerascnn.load_dataset("fashion_mnist_mini")
-print("saved", save_figure(plot_padding_modes(to_float(ds.x_test[1])[:, :, 0], pad=8),
-                           OUT / "padding_modes.png"))
+print(
+    "saved",
+    save_figure(
+        plot_padding_modes(to_float(ds.x_test[1])[:, :, 0], pad=8), OUT / "padding_modes.png"
+    ),
+)
 
 # %% [markdown]
 # ## 2. Why the mode matters: borders that are not there
@@ -81,7 +99,7 @@ for mode in ("zero", "replicate", "reflect", "symmetric", "wrap"):
     p = np.asarray(Padding2D(1, mode=mode)(bright))
     border_response[mode] = float(np.abs(Convolution(sobel, np.zeros(1)).forward(p)).max())
 print("max |edge response| on a uniform image:", border_response)
-assert border_response["zero"] > 3.0          # 4 x 0.8: a fake edge along the left/right border
+assert border_response["zero"] > 3.0  # 4 x 0.8: a fake edge along the left/right border
 assert max(v for m, v in border_response.items() if m != "zero") < 1e-6
 
 # %% [markdown]
@@ -94,16 +112,21 @@ assert max(v for m, v in border_response.items() if m != "zero") < 1e-6
 # %%
 print(f"{'n':>3} {'k':>2} {'s':>2} | valid  same | same pads (top, bottom)")
 for n, k, s in [(28, 3, 1), (28, 5, 1), (28, 4, 1), (28, 3, 2), (7, 2, 2), (224, 7, 2)]:
-    valid, same = calc.conv_output_size(n, k, s=s, p="valid"), calc.conv_output_size(n, k, s=s, p="same")
+    valid, same = (
+        calc.conv_output_size(n, k, s=s, p="valid"),
+        calc.conv_output_size(n, k, s=s, p="same"),
+    )
     pads = calc.same_padding(n, k, s)
     for padding, expect in (("valid", valid), ("same", same)):
-        got = keras.layers.Conv2D(1, k, strides=s, padding=padding).compute_output_shape((1, n, n, 1))[1]
+        got = keras.layers.Conv2D(1, k, strides=s, padding=padding).compute_output_shape(
+            (1, n, n, 1)
+        )[1]
         assert got == expect, (n, k, s, padding)
     assert same == -(-n // s)
-    assert resolve_padding("same", (n, n), (k, k), (s, s))[0] == pads   # our NumPy reference agrees
+    assert resolve_padding("same", (n, n), (k, k), (s, s))[0] == pads  # our NumPy reference agrees
     print(f"{n:>3} {k:>2} {s:>2} | {valid:>5} {same:>5} | {pads}")
 
-assert calc.same_padding(28, 4, 1) == (1, 2)        # even kernel: asymmetric, extra pixel at the bottom
+assert calc.same_padding(28, 4, 1) == (1, 2)  # even kernel: asymmetric, extra pixel at the bottom
 
 # "same" in Keras is exactly zero padding with those amounts, then "valid"
 rng = np.random.default_rng(0)
@@ -129,7 +152,9 @@ assert np.allclose(strided, dense_out[:, ::2, ::2], atol=1e-5)
 macs1 = calc.conv_macs(dense_out.shape[1:3], 1, 6, 5)
 macs2 = calc.conv_macs(strided.shape[1:3], 1, 6, 5)
 print(f"MACs per image: stride 1 {macs1:,}, stride 2 {macs2:,} ({macs1 / macs2:.1f}x fewer)")
-assert strided.shape[1] == calc.conv_output_size(28, 5, s=2) == 12 and macs1 / macs2 == (24 / 12) ** 2
+assert (
+    strided.shape[1] == calc.conv_output_size(28, 5, s=2) == 12 and macs1 / macs2 == (24 / 12) ** 2
+)
 
 # %% [markdown]
 # ## 5. The 1x1 convolution
@@ -148,14 +173,19 @@ assert np.allclose(conv1x1, per_pixel_dense, atol=1e-4)
 dense = keras.layers.Dense(16, use_bias=False)
 dense.build((None, 64))
 dense.set_weights([w1[0, 0]])
-assert np.allclose(np.asarray(dense(feat)), conv1x1, atol=1e-4)     # Dense on a 4-D tensor: the same
+assert np.allclose(np.asarray(dense(feat)), conv1x1, atol=1e-4)  # Dense on a 4-D tensor: the same
 
 # cost of reducing 256 -> 64 channels before a 3x3 conv (a ResNet bottleneck) at 56x56
 direct = calc.conv_macs((56, 56), 256, 256, 3)
-bottleneck = (calc.conv_macs((56, 56), 256, 64, 1) + calc.conv_macs((56, 56), 64, 64, 3)
-              + calc.conv_macs((56, 56), 64, 256, 1))
-print(f"3x3 conv 256->256: {direct / 1e6:.0f} M MACs; 1x1 -> 3x3 -> 1x1 bottleneck: "
-      f"{bottleneck / 1e6:.0f} M MACs ({direct / bottleneck:.1f}x cheaper)")
+bottleneck = (
+    calc.conv_macs((56, 56), 256, 64, 1)
+    + calc.conv_macs((56, 56), 64, 64, 3)
+    + calc.conv_macs((56, 56), 64, 256, 1)
+)
+print(
+    f"3x3 conv 256->256: {direct / 1e6:.0f} M MACs; 1x1 -> 3x3 -> 1x1 bottleneck: "
+    f"{bottleneck / 1e6:.0f} M MACs ({direct / bottleneck:.1f}x cheaper)"
+)
 assert direct / bottleneck > 8
 
 # %% [markdown]

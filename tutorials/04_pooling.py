@@ -22,9 +22,9 @@
 import os
 from pathlib import Path
 
+import keras
 import numpy as np
 
-import keras
 import kerascnn
 from kerascnn.analysis import calc
 from kerascnn.scratch import AvgPooling, MaxPooling
@@ -38,10 +38,7 @@ OUT = Path(os.environ.get("KERASCNN_OUT", HERE / "_out")) / "04_pooling"
 # ## 1. By hand: 4x4 -> 2x2
 
 # %%
-x = np.array([[1, 3, 2, 1],
-              [4, 6, 5, 0],
-              [3, 1, 1, 2],
-              [0, 2, 4, 8]], dtype="float32")
+x = np.array([[1, 3, 2, 1], [4, 6, 5, 0], [3, 1, 1, 2], [0, 2, 4, 8]], dtype="float32")
 x4 = x[None, :, :, None]
 max_ours = MaxPooling(2).forward(x4)[0, :, :, 0]
 avg_ours = AvgPooling(2).forward(x4)[0, :, :, 0]
@@ -81,11 +78,13 @@ keras.utils.set_random_seed(0)
 conv = keras.layers.Conv2D(16, 3, padding="same", activation="relu")
 fm, fm_s = np.asarray(conv(imgs)), np.asarray(conv(shifted))
 pooled, pooled_s = MaxPooling(2).forward(fm), MaxPooling(2).forward(fm_s)
-active = fm > 1e-3          # compare where there is signal (the black background is 0 either way)
+active = fm > 1e-3  # compare where there is signal (the black background is 0 either way)
 same_raw = np.mean(np.isclose(fm, fm_s, atol=1e-5)[active])
 active_p = pooled > 1e-3
 same_pool = np.mean(np.isclose(pooled, pooled_s, atol=1e-5)[active_p])
-print(f"unchanged after a 1-pixel shift: raw feature map {same_raw:.1%}, after 2x2 max pooling {same_pool:.1%}")
+print(
+    f"unchanged after a 1-pixel shift: raw feature map {same_raw:.1%}, after 2x2 max pooling {same_pool:.1%}"
+)
 assert same_pool > same_raw + 0.2
 
 # %% [markdown]
@@ -101,7 +100,7 @@ ap.forward(x4)
 g = np.ones((1, 2, 2, 1), dtype="float32")
 dmax, davg = mp.backward(g)[0, :, :, 0], ap.backward(g)[0, :, :, 0]
 print("d/dx max pool:\n", dmax, "\nd/dx avg pool:\n", davg)
-assert np.count_nonzero(dmax) == 4 and dmax[1, 1] == 1 and dmax[3, 3] == 1    # the winners 6 and 8
+assert np.count_nonzero(dmax) == 4 and dmax[1, 1] == 1 and dmax[3, 3] == 1  # the winners 6 and 8
 assert np.allclose(davg, 0.25)
 
 # %% [markdown]
@@ -114,20 +113,31 @@ assert np.allclose(davg, 0.25)
 # A dense layer on a flattened 7x7 map is a 7x7 convolution over the whole map, so the
 # conv parameter formula counts it (a real Keras layer agrees at a smaller width below).
 flat_params = calc.conv_params(512, 4096, 7)
-gap_head = keras.Sequential([keras.Input((7, 7, 512)), keras.layers.GlobalAveragePooling2D(),
-                             keras.layers.Dense(10)])
-print(f"flatten + dense(4096): {flat_params:,} params | GAP + dense(10): {gap_head.count_params():,}")
+gap_head = keras.Sequential(
+    [keras.Input((7, 7, 512)), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10)]
+)
+print(
+    f"flatten + dense(4096): {flat_params:,} params | GAP + dense(10): {gap_head.count_params():,}"
+)
 assert flat_params == 7 * 7 * 512 * 4096 + 4096 > 100_000_000
 assert gap_head.count_params() == 512 * 10 + 10
-small_head = keras.Sequential([keras.Input((7, 7, 32)), keras.layers.Flatten(), keras.layers.Dense(256)])
+small_head = keras.Sequential(
+    [keras.Input((7, 7, 32)), keras.layers.Flatten(), keras.layers.Dense(256)]
+)
 assert small_head.count_params() == calc.conv_params(32, 256, 7)
 feat = np.random.default_rng(0).standard_normal((2, 7, 7, 512)).astype("float32")
-assert np.allclose(np.asarray(keras.layers.GlobalAveragePooling2D()(feat)), feat.mean(axis=(1, 2)), atol=1e-5)
+assert np.allclose(
+    np.asarray(keras.layers.GlobalAveragePooling2D()(feat)), feat.mean(axis=(1, 2)), atol=1e-5
+)
 
 # %%
 fig = new_figure((8, 2.8))
-panels = [("input", imgs[0, :, :, 0]), ("conv + ReLU (ch 0)", fm[0, :, :, 0]),
-          ("2x2 max pool", pooled[0, :, :, 0]), ("2x2 avg pool", AvgPooling(2).forward(fm)[0, :, :, 0])]
+panels = [
+    ("input", imgs[0, :, :, 0]),
+    ("conv + ReLU (ch 0)", fm[0, :, :, 0]),
+    ("2x2 max pool", pooled[0, :, :, 0]),
+    ("2x2 avg pool", AvgPooling(2).forward(fm)[0, :, :, 0]),
+]
 for i, (title, arr) in enumerate(panels):
     ax = fig.add_subplot(1, 4, i + 1)
     ax.imshow(arr, cmap="gray")

@@ -27,13 +27,19 @@ import tempfile
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 
-import keras
 import kerascnn
 from kerascnn.analysis import calc, profile
-from kerascnn.viz import (plot_confusion_matrix, plot_feature_maps, plot_kernels, plot_training_curves,
-                          save_figure, to_float)
+from kerascnn.viz import (
+    plot_confusion_matrix,
+    plot_feature_maps,
+    plot_kernels,
+    plot_training_curves,
+    save_figure,
+    to_float,
+)
 
 FAST = os.environ.get("KERASCNN_FAST", "0") not in ("", "0")
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
@@ -46,7 +52,7 @@ keras.utils.set_random_seed(0)
 # %%
 model = kerascnn.create_model("lenet", input_shape=(28, 28, 1), num_classes=10)
 model.summary()
-assert model.count_params() == 61_706          # d2l.ai's count for LeNet at 28x28x1, 10 classes
+assert model.count_params() == 61_706  # d2l.ai's count for LeNet at 28x28x1, 10 classes
 
 prof = profile(model)
 print(prof.to_markdown())
@@ -72,14 +78,18 @@ assert shapes["lenet_pool2"] == (5, 5, 16) and shapes["lenet_flatten"] == (400,)
 params = {layer.name: layer.count_params() for layer in model.layers}
 assert params["lenet_conv1"] == calc.conv_params(1, 6, 5) == 156
 assert params["lenet_conv2"] == calc.conv_params(6, 16, 5) == 2_416
-assert params["lenet_fc1"] == 400 * 120 + 120 == 48_120          # 78% of all weights sit here
+assert params["lenet_fc1"] == 400 * 120 + 120 == 48_120  # 78% of all weights sit here
 macs = {r.name: r.macs for r in prof.rows}
 assert macs["lenet_conv1"] == calc.conv_macs((28, 28), 1, 6, 5) == 117_600
 biggest_params = max(params, key=params.get)
 biggest_macs = max(macs, key=macs.get)
-print(f"most parameters: {biggest_params} ({params[biggest_params] / model.count_params():.0%}); "
-      f"most compute: {biggest_macs} ({macs[biggest_macs] / prof.total_macs:.0%} of {prof.total_macs:,} MACs)")
-assert biggest_params == "lenet_fc1" and biggest_macs == "lenet_conv2"   # weights in dense, work in conv
+print(
+    f"most parameters: {biggest_params} ({params[biggest_params] / model.count_params():.0%}); "
+    f"most compute: {biggest_macs} ({macs[biggest_macs] / prof.total_macs:.0%} of {prof.total_macs:,} MACs)"
+)
+assert (
+    biggest_params == "lenet_fc1" and biggest_macs == "lenet_conv2"
+)  # weights in dense, work in conv
 
 # %% [markdown]
 # ## 2. Train on real images
@@ -93,15 +103,22 @@ n_train, epochs = (2000, 2) if FAST else (len(ds.x_train), 10)
 x_train, y_train = to_float(ds.x_train[:n_train]), ds.y_train[:n_train]
 x_test, y_test = to_float(ds.x_test), ds.y_test
 
-model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
-              metrics=["accuracy"])
+model.compile(
+    optimizer=keras.optimizers.Adam(2e-3),
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
 chance = model.evaluate(x_test, y_test, verbose=0)[1]
 t0 = time.perf_counter()
-history = model.fit(x_train, y_train, epochs=epochs, batch_size=64, validation_data=(x_test, y_test), verbose=0)
+history = model.fit(
+    x_train, y_train, epochs=epochs, batch_size=64, validation_data=(x_test, y_test), verbose=0
+)
 seconds = time.perf_counter() - t0
 loss, acc = model.evaluate(x_test, y_test, verbose=0)
-print(f"test accuracy: before training {chance:.3f}, after {epochs} epochs on {n_train} images {acc:.3f} "
-      f"({seconds:.1f} s)")
+print(
+    f"test accuracy: before training {chance:.3f}, after {epochs} epochs on {n_train} images {acc:.3f} "
+    f"({seconds:.1f} s)"
+)
 assert history.history["loss"][-1] < history.history["loss"][0]
 assert acc > (0.6 if FAST else 0.8) and acc > chance + 0.4
 print("saved", save_figure(plot_training_curves(history), OUT / "training_curves.png"))
@@ -119,7 +136,9 @@ for name, a in sorted(zip(ds.class_names, per_class), key=lambda t: t[1]):
 worst = ds.class_names[int(np.argmin(per_class))]
 print("hardest class:", worst)
 assert np.isclose(per_class.mean(), acc, atol=0.02)  # the test set is balanced (100 per class)
-print("saved", save_figure(plot_confusion_matrix(y_test, pred, ds.class_names), OUT / "confusion.png"))
+print(
+    "saved", save_figure(plot_confusion_matrix(y_test, pred, ds.class_names), OUT / "confusion.png")
+)
 
 # %% [markdown]
 # ## 4. What did the first layer learn?

@@ -28,13 +28,19 @@
 import os
 from pathlib import Path
 
+import keras
 import numpy as np
 
-import keras
 import kerascnn
 from kerascnn import scratch
-from kerascnn.scratch import (Adam, Convolution, MaxPooling, SimpleConvNet, SoftmaxWithLoss,
-                              numerical_gradient)
+from kerascnn.scratch import (
+    Adam,
+    Convolution,
+    MaxPooling,
+    SimpleConvNet,
+    SoftmaxWithLoss,
+    numerical_gradient,
+)
 from kerascnn.viz import new_figure, save_figure
 
 FAST = os.environ.get("KERASCNN_FAST", "0") not in ("", "0")
@@ -57,7 +63,9 @@ def rel_error(a, b):
 # %%
 x = rng.standard_normal((2, 7, 7, 3))
 layers = {
-    "conv 3x3 stride 2 pad 1": Convolution(rng.standard_normal((3, 3, 3, 4)), rng.standard_normal(4), 2, 1),
+    "conv 3x3 stride 2 pad 1": Convolution(
+        rng.standard_normal((3, 3, 3, 4)), rng.standard_normal(4), 2, 1
+    ),
     "max pool 2x2": MaxPooling(2),
     "avg pool 3x3 stride 2 same": scratch.AvgPooling(3, 2, "same"),
     "relu": scratch.Relu(),
@@ -69,10 +77,14 @@ for name, layer in layers.items():
     r = rng.standard_normal(out.shape)
     analytic = layer.backward(r)
     grads = dict(layer.grads)
-    numeric = numerical_gradient(lambda: float(np.sum(layer.forward(x) * r)), x)
+
+    def loss(layer=layer, r=r):  # the layer and upstream gradient of this iteration
+        return float(np.sum(layer.forward(x) * r))
+
+    numeric = numerical_gradient(loss, x)
     errs = [rel_error(analytic, numeric)] + [
-        rel_error(grads[k], numerical_gradient(lambda: float(np.sum(layer.forward(x) * r)), p))
-        for k, p in layer.params.items()]
+        rel_error(grads[k], numerical_gradient(loss, p)) for k, p in layer.params.items()
+    ]
     print(f"{name:>28}: max relative error {max(errs):.1e}")
     assert max(errs) < 1e-6
 
@@ -81,7 +93,9 @@ logits, labels = rng.standard_normal((4, 10)), np.array([3, 1, 4, 1])
 sl = SoftmaxWithLoss()
 sl.forward(logits, labels)
 assert np.allclose(sl.backward(), (scratch.softmax(logits) - np.eye(10)[labels]) / 4)
-assert rel_error(sl.backward(), numerical_gradient(lambda: sl.forward(logits, labels), logits)) < 1e-7
+assert (
+    rel_error(sl.backward(), numerical_gradient(lambda: sl.forward(logits, labels), logits)) < 1e-7
+)
 
 # %% [markdown]
 # ## 2. The same numbers from Keras
@@ -108,8 +122,12 @@ with tf.GradientTape() as tape:
     y_keras = conv(xt)
     objective = tf.reduce_sum(y_keras * r)
 dx_k, dW_k, db_k = tape.gradient(objective, [xt, conv.kernel.value, conv.bias.value])
-for name, a, k in [("y", y_ours, y_keras), ("dx", dx_ours, dx_k), ("dW", ours.grads["W"], dW_k),
-                   ("db", ours.grads["b"], db_k)]:
+for name, a, k in [
+    ("y", y_ours, y_keras),
+    ("dx", dx_ours, dx_k),
+    ("dW", ours.grads["W"], dW_k),
+    ("db", ours.grads["b"], db_k),
+]:
     diff = np.abs(a - np.asarray(k)).max()
     print(f"{name:>3}: max |NumPy - Keras| = {diff:.1e}")
     assert diff < 1e-4
@@ -130,9 +148,11 @@ W64 = rng.standard_normal((3, 3, 2, 3))
 c = Convolution(W64, np.zeros(3))
 dy = rng.standard_normal(c.forward(x64).shape)
 dx = c.backward(dy)
-W_rot = W64[::-1, ::-1].transpose(0, 1, 3, 2)                    # rotate 180 deg, swap C_in/C_out
-full = Convolution(W_rot, np.zeros(2), pad=2).forward(dy)        # "full" = pad k-1 on every side
-transposed = np.asarray(keras.ops.conv_transpose(dy.astype("float32"), W64.astype("float32"), strides=1))
+W_rot = W64[::-1, ::-1].transpose(0, 1, 3, 2)  # rotate 180 deg, swap C_in/C_out
+full = Convolution(W_rot, np.zeros(2), pad=2).forward(dy)  # "full" = pad k-1 on every side
+transposed = np.asarray(
+    keras.ops.conv_transpose(dy.astype("float32"), W64.astype("float32"), strides=1)
+)
 print("max |dx - full conv with rotated kernel| =", np.abs(dx - full).max())
 print("max |dx - keras.ops.conv_transpose|      =", np.abs(dx - transposed).max())
 assert np.allclose(dx, full, atol=1e-12) and np.allclose(dx, transposed, atol=1e-4)
@@ -152,17 +172,33 @@ steps, batch = (80, 32) if FAST else (600, 100)
 net = SimpleConvNet(input_dim=(28, 28, 1), seed=0)
 assert net.count_params() == 433_890
 before = net.accuracy(x_test[:300], y_test[:300])
-hist = scratch.train(net, x_train, y_train, Adam(lr=2e-3), steps=steps, batch_size=batch, seed=0,
-                     x_val=x_test, t_val=y_test, eval_every=0 if FAST else steps // 5)
+hist = scratch.train(
+    net,
+    x_train,
+    y_train,
+    Adam(lr=2e-3),
+    steps=steps,
+    batch_size=batch,
+    seed=0,
+    x_val=x_test,
+    t_val=y_test,
+    eval_every=0 if FAST else steps // 5,
+)
 after = net.accuracy(x_test, y_test)
-print(f"test accuracy {before:.3f} -> {after:.3f} after {steps} steps; validation: {hist['val_acc']}")
-assert after > (0.6 if FAST else 0.8) and after > before + 0.3   # chance is 0.10
+print(
+    f"test accuracy {before:.3f} -> {after:.3f} after {steps} steps; validation: {hist['val_acc']}"
+)
+assert after > (0.6 if FAST else 0.8) and after > before + 0.3  # chance is 0.10
 
 fig = new_figure((6, 3.5))
 ax = fig.add_subplot(111)
 ax.plot(hist["loss"], alpha=0.5, label="mini-batch loss")
 k = max(len(hist["loss"]) // 20, 1)
-ax.plot(np.arange(k - 1, len(hist["loss"])), np.convolve(hist["loss"], np.ones(k) / k, "valid"), label="moving average")
+ax.plot(
+    np.arange(k - 1, len(hist["loss"])),
+    np.convolve(hist["loss"], np.ones(k) / k, "valid"),
+    label="moving average",
+)
 ax.set_xlabel("step")
 ax.set_ylabel("cross-entropy")
 ax.set_title("SimpleConvNet in NumPy")
@@ -176,11 +212,16 @@ print("saved", save_figure(fig, OUT / "numpy_training_loss.png"))
 # trained weights drop straight into an equivalent Keras model: same predictions.
 
 # %%
-keras_net = keras.Sequential([
-    keras.Input((28, 28, 1)),
-    keras.layers.Conv2D(30, 5, activation="relu"), keras.layers.MaxPooling2D(2),
-    keras.layers.Flatten(), keras.layers.Dense(100, activation="relu"), keras.layers.Dense(10),
-])
+keras_net = keras.Sequential(
+    [
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(30, 5, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(100, activation="relu"),
+        keras.layers.Dense(10),
+    ]
+)
 keras_net.set_weights([net.params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3")])
 logits_np = net.predict(x_test)
 logits_k = np.asarray(keras_net(x_test))
@@ -196,14 +237,20 @@ assert np.mean(np.argmax(logits_k, 1) == y_test) == after
 # coordinate by its gradient history. (The full comparison on real training is
 # `kerascnn experiment optimizers`.)
 
+
 # %%
 def grad_f(p):
     return np.array([p[0] / 10.0, 2.0 * p[1]])
 
 
 start = np.array([-7.0, 2.0])
-settings = {"SGD": scratch.SGD(0.9), "Momentum": scratch.Momentum(0.1), "AdaGrad": scratch.AdaGrad(1.5),
-            "RMSProp": scratch.RMSProp(0.3), "Adam": scratch.Adam(0.3)}
+settings = {
+    "SGD": scratch.SGD(0.9),
+    "Momentum": scratch.Momentum(0.1),
+    "AdaGrad": scratch.AdaGrad(1.5),
+    "RMSProp": scratch.RMSProp(0.3),
+    "Adam": scratch.Adam(0.3),
+}
 paths = {}
 for name, opt in settings.items():
     params = {"p": start.copy()}
@@ -213,17 +260,19 @@ for name, opt in settings.items():
         path.append(params["p"].copy())
     paths[name] = np.array(path)
     f_end = paths[name][-1, 0] ** 2 / 20 + paths[name][-1, 1] ** 2
-    print(f"{name:>8}: f after 40 steps = {f_end:.4f} (start {start[0]**2 / 20 + start[1]**2:.2f})")
+    print(
+        f"{name:>8}: f after 40 steps = {f_end:.4f} (start {start[0] ** 2 / 20 + start[1] ** 2:.2f})"
+    )
     assert f_end < 0.1 * (start[0] ** 2 / 20 + start[1] ** 2)
 
 sgd_zigzag = np.sum(np.diff(np.sign(paths["SGD"][:, 1])) != 0)
 print("SGD crosses the valley floor", sgd_zigzag, "times")
-assert sgd_zigzag >= 10          # y flips sign nearly every step: the zig-zag
+assert sgd_zigzag >= 10  # y flips sign nearly every step: the zig-zag
 
 fig = new_figure((9, 4))
 ax = fig.add_subplot(111)
 gx, gy = np.meshgrid(np.linspace(-8, 8, 200), np.linspace(-3, 3, 100))
-ax.contour(gx, gy, gx ** 2 / 20 + gy ** 2, levels=15, colors="lightgray")
+ax.contour(gx, gy, gx**2 / 20 + gy**2, levels=15, colors="lightgray")
 for name, path in paths.items():
     ax.plot(path[:, 0], path[:, 1], "o-", ms=2, label=name)
 ax.plot(0, 0, "k+", ms=12)

@@ -35,7 +35,6 @@ import os
 from pathlib import Path
 
 import keras
-import numpy as np
 
 import kerascnn
 from kerascnn.analysis import profile
@@ -69,13 +68,18 @@ for name in MODELS:
     for r in prof.rows:
         by_kind[kind(r)]["params"] += r.params
         by_kind[kind(r)]["macs"] += r.macs
-    rows.append({
-        "model": name, "year": kerascnn.model_info(name).year, "layers": len(model.layers),
-        "params (M)": prof.total_params / 1e6, "GMACs": prof.total_macs / 1e9,
-        "dense share of params": by_kind["dense"]["params"] / prof.total_params,
-        "conv share of MACs": by_kind["conv"]["macs"] / max(prof.total_macs, 1),
-        "receptive field": prof.receptive_field,
-    })
+    rows.append(
+        {
+            "model": name,
+            "year": kerascnn.model_info(name).year,
+            "layers": len(model.layers),
+            "params (M)": prof.total_params / 1e6,
+            "GMACs": prof.total_macs / 1e9,
+            "dense share of params": by_kind["dense"]["params"] / prof.total_params,
+            "conv share of MACs": by_kind["conv"]["macs"] / max(prof.total_macs, 1),
+            "receptive field": prof.receptive_field,
+        }
+    )
     keras.backend.clear_session()
 
 import pandas as pd  # noqa: E402
@@ -103,8 +107,10 @@ assert t.loc["googlenet", "params (M)"] < t.loc["alexnet", "params (M)"] / 5
 assert t.loc["googlenet", "layers"] > t.loc["alexnet", "layers"]
 for name in ("resnet18", "densenet121"):
     assert t.loc[name, "params (M)"] < t.loc["vgg11", "params (M)"] / 5
-print(f"VGG-11 has {t.loc['vgg11', 'params (M)'] / t.loc['resnet18', 'params (M)']:.1f}x the parameters of ResNet-18; "
-      f"{100 * t.loc['vgg11', 'dense share of params']:.0f}% of VGG-11's parameters are in its dense layers.")
+print(
+    f"VGG-11 has {t.loc['vgg11', 'params (M)'] / t.loc['resnet18', 'params (M)']:.1f}x the parameters of ResNet-18; "
+    f"{100 * t.loc['vgg11', 'dense share of params']:.0f}% of VGG-11's parameters are in its dense layers."
+)
 
 # %% [markdown]
 # ## 2. One profile up close: NiN
@@ -116,7 +122,9 @@ nin = kerascnn.create_model("nin", input_shape=(SIZE, SIZE, 3), num_classes=1000
 prof = profile(nin)
 print(prof.to_markdown())
 assert not any(r.type == "Dense" for r in prof.rows)
-one_by_one = [l for l in nin.layers if isinstance(l, keras.layers.Conv2D) and l.kernel_size == (1, 1)]
+one_by_one = [
+    la for la in nin.layers if isinstance(la, keras.layers.Conv2D) and la.kernel_size == (1, 1)
+]
 print(f"NiN has {len(one_by_one)} 1x1 conv layers")
 assert len(one_by_one) >= 8
 keras.backend.clear_session()
@@ -126,9 +134,10 @@ keras.backend.clear_session()
 # A residual connection is an `Add` layer; a dense connection is a `Concatenate`; an
 # Inception block concatenates its four branches.
 
+
 # %%
 def count(model, cls):
-    return sum(isinstance(l, cls) for l in model.layers)
+    return sum(isinstance(la, cls) for la in model.layers)
 
 
 resnet = kerascnn.create_model("resnet18", input_shape=(64, 64, 3), num_classes=10)
@@ -155,7 +164,12 @@ ax = fig.add_subplot()
 ax.scatter(table["params (M)"], table["GMACs"])
 for name, r in table.iterrows():
     ax.annotate(name, (r["params (M)"], r["GMACs"]), fontsize=8)
-ax.set(xscale="log", yscale="log", xlabel="parameters (M)", ylabel=f"GMACs at {SIZE}x{SIZE}",
-       title="Classic CNNs: parameters vs compute")
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="parameters (M)",
+    ylabel=f"GMACs at {SIZE}x{SIZE}",
+    title="Classic CNNs: parameters vs compute",
+)
 ax.grid(alpha=0.3)
 print(save_figure(fig, OUT / "params_vs_macs.png"))

@@ -49,10 +49,16 @@ keras.utils.set_random_seed(0)
 src = load_data(train=400 if FAST else 3000, test=300, classes=SOURCE)
 base = backbone(src.input_shape)
 pretrain = with_head(base, len(SOURCE), "pretrain")
-pretrain.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"],
-                 jit_compile=False)
+pretrain.compile(
+    keras.optimizers.Adam(1e-3),
+    "sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+    jit_compile=False,
+)
 pretrain.fit(src.x_train, src.y_train, epochs=1 if FAST else 4, batch_size=64, verbose=0)
-print(f"source task test accuracy: {accuracy(pretrain, src.x_test, src.y_test):.3f} ({', '.join(src.class_names)})")
+print(
+    f"source task test accuracy: {accuracy(pretrain, src.x_test, src.y_test):.3f} ({', '.join(src.class_names)})"
+)
 base.summary()
 
 # %% [markdown]
@@ -66,20 +72,31 @@ per_class = 20 if FAST else 40
 tgt = load_data(test=300 if FAST else None, classes=TARGET)
 idx = np.concatenate([np.flatnonzero(tgt.y_train == c)[:per_class] for c in range(len(TARGET))])
 x_small, y_small = tgt.x_train[idx], tgt.y_train[idx]
-print(f"target task: {len(x_small)} labelled images ({per_class} per class: {', '.join(tgt.class_names)})")
+print(
+    f"target task: {len(x_small)} labelled images ({per_class} per class: {', '.join(tgt.class_names)})"
+)
 
 before = [w.copy() for w in base.get_weights()]
 base.trainable = False
 frozen = with_head(base, len(TARGET), "frozen")
 n_trainable = sum(int(np.prod(w.shape)) for w in frozen.trainable_weights)
 print(f"trainable parameters: {n_trainable:,} of {frozen.count_params():,}")
-assert n_trainable == 128 * len(TARGET) + len(TARGET)  # only the dense head: 128 features -> 5 classes
-frozen.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+assert n_trainable == 128 * len(TARGET) + len(
+    TARGET
+)  # only the dense head: 128 features -> 5 classes
+frozen.compile(
+    keras.optimizers.Adam(1e-3),
+    "sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+    jit_compile=False,
+)
 frozen.fit(x_small, y_small, epochs=3 if FAST else 20, batch_size=32, verbose=0)
 after = base.get_weights()
 assert all(np.array_equal(a, b) for a, b in zip(before, after)), "a frozen backbone must not change"
 acc_frozen = accuracy(frozen, tgt.x_test, tgt.y_test)
-print(f"frozen features: target test accuracy {acc_frozen:.3f}; backbone weights unchanged: checked")
+print(
+    f"frozen features: target test accuracy {acc_frozen:.3f}; backbone weights unchanged: checked"
+)
 
 # %% [markdown]
 # ## 3. Fine-tuning: unfreeze, smaller learning rate
@@ -92,13 +109,19 @@ finetune = with_head(base, len(TARGET), "finetune")
 finetune.layers[-1].set_weights(frozen.layers[-1].get_weights())  # keep the trained head
 n_trainable_ft = sum(int(np.prod(w.shape)) for w in finetune.trainable_weights)
 assert n_trainable_ft > 100 * n_trainable
-finetune.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy", metrics=["accuracy"],
-                 jit_compile=False)
+finetune.compile(
+    keras.optimizers.Adam(1e-4),
+    "sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+    jit_compile=False,
+)
 finetune.fit(x_small, y_small, epochs=2 if FAST else 10, batch_size=32, verbose=0)
 changed = sum(not np.array_equal(a, b) for a, b in zip(after, base.get_weights()))
 acc_ft = accuracy(finetune, tgt.x_test, tgt.y_test)
-print(f"fine-tuned: {n_trainable_ft:,} trainable parameters, {changed} backbone weight tensors changed, "
-      f"target test accuracy {acc_ft:.3f}")
+print(
+    f"fine-tuned: {n_trainable_ft:,} trainable parameters, {changed} backbone weight tensors changed, "
+    f"target test accuracy {acc_ft:.3f}"
+)
 assert changed > 0
 
 # %% [markdown]
@@ -110,8 +133,10 @@ assert changed > 0
 # %%
 result = run_experiment("transfer", OUT / "report", fast=FAST, seed=0)
 for row in result.rows:
-    print(f"{row['method']:16s} trainable {row['trainable params']:>7,}   target test accuracy "
-          f"{row['target test accuracy']:.3f}")
+    print(
+        f"{row['method']:16s} trainable {row['trainable params']:>7,}   target test accuracy "
+        f"{row['target test accuracy']:.3f}"
+    )
 for finding in result.findings:
     print("-", finding)
 by = {r["method"]: r for r in result.rows}

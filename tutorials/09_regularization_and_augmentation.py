@@ -49,8 +49,10 @@ rng = np.random.default_rng(0)
 # %%
 lam = 1e-3
 model = tiny_convnet((28, 28, 1), 10, l2=lam)
-penalty = float(sum(keras.ops.convert_to_numpy(l) for l in model.losses))
-by_hand = lam * sum(float(np.sum(np.square(w.numpy()))) for w in model.weights if "kernel" in w.path)
+penalty = float(sum(keras.ops.convert_to_numpy(term) for term in model.losses))
+by_hand = lam * sum(
+    float(np.sum(np.square(w.numpy()))) for w in model.weights if "kernel" in w.path
+)
 print(f"L2 penalty from Keras {penalty:.6f}, by hand {by_hand:.6f} ({len(model.losses)} kernels)")
 assert abs(penalty - by_hand) < 1e-6 * max(1.0, by_hand)
 
@@ -64,8 +66,10 @@ x = np.ones((1, 10_000), "float32")
 train_out = np.asarray(drop(x, training=True))
 test_out = np.asarray(drop(x, training=False))
 zero_fraction = float((train_out == 0).mean())
-print(f"training: {100 * zero_fraction:.1f}% zeros, the rest = {train_out[train_out > 0][0]:.1f}, mean {train_out.mean():.3f}; "
-      f"inference: unchanged = {np.array_equal(test_out, x)}")
+print(
+    f"training: {100 * zero_fraction:.1f}% zeros, the rest = {train_out[train_out > 0][0]:.1f}, mean {train_out.mean():.3f}; "
+    f"inference: unchanged = {np.array_equal(test_out, x)}"
+)
 assert set(np.unique(train_out)) <= {0.0, 1 / (1 - p)}
 assert abs(zero_fraction - p) < 0.03 and abs(train_out.mean() - 1.0) < 0.06
 assert np.array_equal(test_out, x)

@@ -45,6 +45,7 @@ OUT = Path(os.environ.get("KERASCNN_OUT", HERE / "_out")) / "10_efficient_archit
 # `Conv2D` and `SeparableConv2D` without bias on a 16x16 map; parameters from Keras, MACs
 # from `kerascnn.analysis.profile`.
 
+
 # %%
 def one_layer(layer, c_in, size=16):
     inputs = keras.Input((size, size, c_in))
@@ -52,7 +53,14 @@ def one_layer(layer, c_in, size=16):
 
 
 rows = []
-for c_in, c_out, k in [(32, 64, 3), (64, 128, 3), (128, 256, 3), (256, 512, 3), (64, 64, 5), (512, 512, 7)]:
+for c_in, c_out, k in [
+    (32, 64, 3),
+    (64, 128, 3),
+    (128, 256, 3),
+    (256, 512, 3),
+    (64, 64, 5),
+    (512, 512, 7),
+]:
     std = one_layer(keras.layers.Conv2D(c_out, k, padding="same", use_bias=False), c_in)
     sep = one_layer(keras.layers.SeparableConv2D(c_out, k, padding="same", use_bias=False), c_in)
     assert std.count_params() == k * k * c_in * c_out
@@ -78,7 +86,9 @@ for c_in, c_out, k, p_std, p_sep, ratio, saving in rows:
 layer = DepthwiseSeparableConv2D(128, 3)
 layer.build((None, 16, 16, 64))
 expected = 3 * 3 * 64 + 64 * 128 + 4 * 64 + 4 * 128
-print(f"DepthwiseSeparableConv2D(128, 3) on 64 channels: {layer.count_params():,} params (formula {expected:,})")
+print(
+    f"DepthwiseSeparableConv2D(128, 3) on 64 channels: {layer.count_params():,} params (formula {expected:,})"
+)
 assert layer.count_params() == expected
 
 # %% [markdown]
@@ -90,11 +100,17 @@ for name in ["vgg16", "resnet50", "mobilenet", "mobilenetv2"]:
     model = kerascnn.create_model(name, input_shape=(224, 224, 3), num_classes=1000)
     prof = profile(model)
     dw_macs = sum(r.macs for r in prof.rows if r.type == "DepthwiseConv2D")
-    table[name] = {"params": prof.total_params, "macs": prof.total_macs, "depthwise share": dw_macs / prof.total_macs}
+    table[name] = {
+        "params": prof.total_params,
+        "macs": prof.total_macs,
+        "depthwise share": dw_macs / prof.total_macs,
+    }
     keras.backend.clear_session()
 for name, r in table.items():
-    print(f"{name:12s} params {r['params'] / 1e6:7.2f} M   MACs {r['macs'] / 1e9:6.2f} G   "
-          f"depthwise share of MACs {100 * r['depthwise share']:4.1f}%")
+    print(
+        f"{name:12s} params {r['params'] / 1e6:7.2f} M   MACs {r['macs'] / 1e9:6.2f} G   "
+        f"depthwise share of MACs {100 * r['depthwise share']:4.1f}%"
+    )
 
 # %% [markdown]
 # Published: MobileNet v1 4.2 M parameters and 569 M MACs; MobileNet v2 3.4-3.5 M and 300 M;
@@ -107,8 +123,10 @@ assert abs(mv1["macs"] - 569e6) / 569e6 < 0.03 and abs(mv2["macs"] - 300e6) / 30
 assert vgg["params"] / mv1["params"] > 30 and vgg["macs"] / mv1["macs"] > 25
 assert mv2["macs"] < mv1["macs"] and mv2["params"] < mv1["params"]
 assert mv1["depthwise share"] < 0.05
-print(f"VGG-16 needs {vgg['macs'] / mv1['macs']:.0f}x the MACs and {vgg['params'] / mv1['params']:.0f}x the parameters "
-      f"of MobileNet v1; MobileNet v2 needs {mv2['macs'] / mv1['macs']:.2f}x v1's MACs.")
+print(
+    f"VGG-16 needs {vgg['macs'] / mv1['macs']:.0f}x the MACs and {vgg['params'] / mv1['params']:.0f}x the parameters "
+    f"of MobileNet v1; MobileNet v2 needs {mv2['macs'] / mv1['macs']:.2f}x v1's MACs."
+)
 
 # %% [markdown]
 # ## 3. The inverted residual
@@ -121,17 +139,28 @@ c, t = 24, 6
 block = InvertedResidual(c, expansion=t)
 y = block(np.random.default_rng(0).normal(size=(1, 14, 14, c)).astype("float32"))
 e = c * t
-expected = (c * e + 4 * e) + (9 * e + 4 * e) + (e * c + 4 * c)  # expand + BN, depthwise + BN, project + BN
-print(f"InvertedResidual({c}, t={t}): {block.count_params():,} params (formula {expected:,}); "
-      f"residual: {block.has_residual}; output {tuple(y.shape)}")
+expected = (
+    (c * e + 4 * e) + (9 * e + 4 * e) + (e * c + 4 * c)
+)  # expand + BN, depthwise + BN, project + BN
+print(
+    f"InvertedResidual({c}, t={t}): {block.count_params():,} params (formula {expected:,}); "
+    f"residual: {block.has_residual}; output {tuple(y.shape)}"
+)
 assert block.count_params() == expected and block.has_residual and tuple(y.shape) == (1, 14, 14, c)
 strided = InvertedResidual(32, expansion=t, strides=2)
 y2 = strided(np.zeros((1, 14, 14, c), "float32"))
-assert not strided.has_residual and tuple(y2.shape) == (1, 7, 7, 32)  # no shortcut when the shape changes
+assert not strided.has_residual and tuple(y2.shape) == (
+    1,
+    7,
+    7,
+    32,
+)  # no shortcut when the shape changes
 # The same block as a plain 3x3 conv from 24 to 24 channels would cost:
 plain = 9 * c * c
-print(f"a plain 3x3 conv {c}->{c}: {plain:,} weights; the inverted residual works on a {t}x wider map "
-      f"for {block.count_params() / plain:.2f}x the parameters")
+print(
+    f"a plain 3x3 conv {c}->{c}: {plain:,} weights; the inverted residual works on a {t}x wider map "
+    f"for {block.count_params() / plain:.2f}x the parameters"
+)
 
 # %%
 fig = new_figure((6, 4))

@@ -51,7 +51,9 @@ x = rng.uniform(0.1, 1.0, size=(2, 8, 8, C)).astype("float32")
 y = np.asarray(se(x))
 gate = y / x
 per_channel_spread = gate.std(axis=(1, 2)).max()
-print(f"gates: min {gate.min():.3f}, max {gate.max():.3f}; largest spread within one channel {per_channel_spread:.2e}")
+print(
+    f"gates: min {gate.min():.3f}, max {gate.max():.3f}; largest spread within one channel {per_channel_spread:.2e}"
+)
 assert per_channel_spread < 1e-5 and 0 < gate.min() and gate.max() < 1
 assert not np.allclose(gate[0, 0, 0], gate[1, 0, 0])  # the gate depends on the image
 
@@ -62,7 +64,9 @@ assert not np.allclose(gate[0, 0, 0], gate[1, 0, 0])  # the gate depends on the 
 
 # %%
 R = C // r
-print(f"SqueezeExcite on {C} channels, r={r}: {se.count_params():,} params (formula 2*C*R + R + C = {2 * C * R + R + C:,})")
+print(
+    f"SqueezeExcite on {C} channels, r={r}: {se.count_params():,} params (formula 2*C*R + R + C = {2 * C * R + R + C:,})"
+)
 assert se.count_params() == 2 * C * R + R + C
 
 # %% [markdown]
@@ -81,8 +85,10 @@ extra_params = seres.total_params - res.total_params
 extra_macs = seres.total_macs - res.total_macs
 print(f"ResNet-18 {res.total_params:,} params, {res.total_macs / 1e9:.3f} GMACs")
 print(f"SE-ResNet-18 {seres.total_params:,} params, {seres.total_macs / 1e9:.3f} GMACs")
-print(f"difference: {extra_params:,} params (sum of 8 SE blocks: {se_params:,}), "
-      f"+{100 * extra_params / res.total_params:.2f}% params, +{100 * extra_macs / res.total_macs:.3f}% MACs")
+print(
+    f"difference: {extra_params:,} params (sum of 8 SE blocks: {se_params:,}), "
+    f"+{100 * extra_params / res.total_params:.2f}% params, +{100 * extra_macs / res.total_macs:.3f}% MACs"
+)
 assert extra_params == se_params
 assert extra_params / res.total_params < 0.01 and extra_macs / res.total_macs < 0.001
 
@@ -111,12 +117,23 @@ hist = net.fit(data.x_train, data.y_train, epochs=1 if FAST else 5, batch_size=6
 before = keras.Model(inputs, se_layer.input)
 feats = np.asarray(before(data.x_test[:200]))
 gates = np.asarray(se_layer(feats)) / np.maximum(feats, 1e-12)
-gates = np.array([[g[..., c][f[..., c] > 1e-6].mean() if (f[..., c] > 1e-6).any() else np.nan
-                   for c in range(g.shape[-1])] for g, f in zip(gates, feats)])
+gates = np.array(
+    [
+        [
+            g[..., c][f[..., c] > 1e-6].mean() if (f[..., c] > 1e-6).any() else np.nan
+            for c in range(g.shape[-1])
+        ]
+        for g, f in zip(gates, feats)
+    ]
+)
 per_class = np.array([np.nanmean(gates[data.y_test[:200] == k], axis=0) for k in range(10)])
 spread = np.nanmax(per_class, axis=0) - np.nanmin(per_class, axis=0)
-print(f"training accuracy after {len(hist.history['loss'])} epoch(s): {hist.history['accuracy'][-1]:.3f}")
-print(f"mean gate per class differs by up to {np.nanmax(spread):.3f} on one channel (median channel {np.nanmedian(spread):.3f})")
+print(
+    f"training accuracy after {len(hist.history['loss'])} epoch(s): {hist.history['accuracy'][-1]:.3f}"
+)
+print(
+    f"mean gate per class differs by up to {np.nanmax(spread):.3f} on one channel (median channel {np.nanmedian(spread):.3f})"
+)
 assert np.nanmax(spread) > 0
 
 fig = new_figure((7, 3.5))

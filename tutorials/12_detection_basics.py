@@ -56,15 +56,19 @@ assert np.isclose(iou_ab, 1 / 7)
 # the same boxes as (x, y, width, height) and as (center x, center y, width, height)
 print("xywh:", convert_boxes([A, B], "xyxy", "xywh").tolist())
 print("center_xywh:", convert_boxes([A, B], "xyxy", "center_xywh").tolist())
-assert np.isclose(pairwise_iou(convert_boxes([A], "xyxy", "xywh"), convert_boxes([B], "xyxy", "xywh"),
-                               fmt="xywh")[0, 0], 1 / 7)
+assert np.isclose(
+    pairwise_iou(
+        convert_boxes([A], "xyxy", "xywh"), convert_boxes([B], "xyxy", "xywh"), fmt="xywh"
+    )[0, 0],
+    1 / 7,
+)
 
 # pairwise: every box against every box in one vectorized call
 grid = np.array([[0, 0, 4, 4], [1, 0, 5, 4], [2, 0, 6, 4], [4, 0, 8, 4]], dtype=float)
 M = pairwise_iou(grid)
 print("pairwise IoU of a box sliding right by 0, 1, 2, 4 pixels:\n", M.round(3))
 assert np.allclose(np.diag(M), 1) and np.allclose(M, M.T)
-assert np.isclose(M[0, 1], 12 / 20) and np.isclose(M[0, 2], 8 / 24) and M[0, 3] == 0   # touching = 0
+assert np.isclose(M[0, 1], 12 / 20) and np.isclose(M[0, 2], 8 / 24) and M[0, 3] == 0  # touching = 0
 
 # %% [markdown]
 # ## 2. A scene and a noisy "detector"
@@ -77,19 +81,19 @@ assert np.isclose(M[0, 1], 12 / 20) and np.isclose(M[0, 2], 8 / 24) and M[0, 3] 
 # %%
 ds = kerascnn.load_dataset("fashion_mnist_mini")
 canvas = np.zeros((112, 112), dtype=np.float32)
-positions = [(4, 6), (10, 70), (62, 20), (70, 78)]            # top-left (row, col) of each 28x28 item
+positions = [(4, 6), (10, 70), (62, 20), (70, 78)]  # top-left (row, col) of each 28x28 item
 picks = rng.choice(len(ds.x_test), len(positions), replace=False)
 gt = []
 for (r, c), i in zip(positions, picks):
     item = ds.x_test[i, :, :, 0].astype(np.float32) / 255.0
-    canvas[r:r + 28, c:c + 28] = np.maximum(canvas[r:r + 28, c:c + 28], item)
+    canvas[r : r + 28, c : c + 28] = np.maximum(canvas[r : r + 28, c : c + 28], item)
     rows, cols = np.nonzero(item > 0.1)
     gt.append([c + cols.min(), r + rows.min(), c + cols.max() + 1, r + rows.max() + 1])
 gt = np.array(gt, dtype=float)
 print("ground truth boxes (xyxy):\n", gt)
 assert pairwise_iou(gt).max() <= 1.0 and np.allclose(np.diag(pairwise_iou(gt)), 1)
 
-per_object = 20                      # cheap either way: no separate fast mode needed
+per_object = 20  # cheap either way: no separate fast mode needed
 cands, scores = [], []
 for box in gt:
     wh = box[2:] - box[:2]
@@ -99,7 +103,7 @@ for box in gt:
         cand[2:] = np.maximum(cand[2:], cand[:2] + 1)
         cands.append(cand)
         scores.append(pairwise_iou([cand], [box])[0, 0] * 0.9 + rng.uniform(0, 0.1))
-for _ in range(5):                                            # background false positives
+for _ in range(5):  # background false positives
     xy = rng.uniform(0, 90, 2)
     cands.append(np.concatenate([xy, xy + rng.uniform(8, 20, 2)]))
     scores.append(rng.uniform(0.05, 0.3))
@@ -118,15 +122,20 @@ keep = nms(cands, scores, iou_threshold=0.5, score_threshold=0.5)
 print("kept indices:", keep.tolist(), "scores:", scores[keep].round(2).tolist())
 match = pairwise_iou(cands[keep], gt)
 print("IoU of each kept box with its best ground truth:", match.max(axis=1).round(2).tolist())
-assert len(keep) == len(gt)                                   # one box per object
-assert sorted(match.argmax(axis=1).tolist()) == list(range(len(gt)))   # every object found once
+assert len(keep) == len(gt)  # one box per object
+assert sorted(match.argmax(axis=1).tolist()) == list(range(len(gt)))  # every object found once
 assert match.max(axis=1).min() > 0.6
 
 # TensorFlow agrees (it expects float32 and calls the threshold the same way)
 import tensorflow as tf  # noqa: E402
 
-tf_keep = tf.image.non_max_suppression(cands.astype("float32"), scores.astype("float32"), len(cands),
-                                       iou_threshold=0.5, score_threshold=0.5).numpy()
+tf_keep = tf.image.non_max_suppression(
+    cands.astype("float32"),
+    scores.astype("float32"),
+    len(cands),
+    iou_threshold=0.5,
+    score_threshold=0.5,
+).numpy()
 print("tf.image.non_max_suppression:", tf_keep.tolist())
 assert tf_keep.tolist() == keep.tolist()
 
@@ -135,9 +144,14 @@ assert tf_keep.tolist() == keep.tolist()
 # duplicates.
 
 # %%
-counts = {t: len(nms(cands, scores, iou_threshold=t, score_threshold=0.5)) for t in (0.1, 0.3, 0.5, 0.7, 0.9)}
+counts = {
+    t: len(nms(cands, scores, iou_threshold=t, score_threshold=0.5))
+    for t in (0.1, 0.3, 0.5, 0.7, 0.9)
+}
 print("boxes kept per IoU threshold:", counts)
-assert counts[0.9] > counts[0.5] and all(counts[a] <= counts[b] for a, b in zip(list(counts), list(counts)[1:]))
+assert counts[0.9] > counts[0.5] and all(
+    counts[a] <= counts[b] for a, b in zip(list(counts), list(counts)[1:])
+)
 
 # %% [markdown]
 # ## 4. Overlapping objects: NMS vs soft-NMS
@@ -151,38 +165,66 @@ crowd_scores = np.array([0.95, 0.9])
 overlap = pairwise_iou(crowd)[0, 1]
 print(f"IoU of the two objects: {overlap:.2f}")
 hard = nms(crowd, crowd_scores, iou_threshold=0.5)
-soft_idx, soft_scores = soft_nms(crowd, crowd_scores, method="gaussian", sigma=0.5, score_threshold=0.3)
-print("NMS keeps", hard.tolist(), "| soft-NMS keeps", soft_idx.tolist(), "with scores", soft_scores.round(3).tolist())
+soft_idx, soft_scores = soft_nms(
+    crowd, crowd_scores, method="gaussian", sigma=0.5, score_threshold=0.3
+)
+print(
+    "NMS keeps",
+    hard.tolist(),
+    "| soft-NMS keeps",
+    soft_idx.tolist(),
+    "with scores",
+    soft_scores.round(3).tolist(),
+)
 assert np.isclose(overlap, 0.6) and hard.tolist() == [0]
 assert soft_idx.tolist() == [0, 1]
-assert np.isclose(soft_scores[1], 0.9 * np.exp(-overlap ** 2 / 0.5))        # Gaussian decay
+assert np.isclose(soft_scores[1], 0.9 * np.exp(-(overlap**2) / 0.5))  # Gaussian decay
 
 # linear soft-NMS: score * (1 - IoU) above the threshold
-lin_idx, lin_scores = soft_nms(crowd, crowd_scores, method="linear", iou_threshold=0.5, score_threshold=0.3)
+lin_idx, lin_scores = soft_nms(
+    crowd, crowd_scores, method="linear", iou_threshold=0.5, score_threshold=0.3
+)
 assert lin_idx.tolist() == [0, 1] and np.isclose(lin_scores[1], 0.9 * (1 - overlap))
 
 # On the scene, soft-NMS still ranks one box per object on top
 s_idx, s_scores = soft_nms(cands, scores, method="gaussian", sigma=0.5, score_threshold=0.5)
-top = s_idx[:len(gt)]
+top = s_idx[: len(gt)]
 assert sorted(pairwise_iou(cands[top], gt).argmax(axis=1).tolist()) == list(range(len(gt)))
-print(f"soft-NMS on the scene: {len(s_idx)} boxes above 0.5, top {len(gt)} cover the {len(gt)} objects")
+print(
+    f"soft-NMS on the scene: {len(s_idx)} boxes above 0.5, top {len(gt)} cover the {len(gt)} objects"
+)
 
 # %%
 from matplotlib.patches import Rectangle  # noqa: E402
 
 fig = new_figure((10, 5))
-for k, (title, idx) in enumerate([(f"{len(cands)} candidates", np.arange(len(cands))),
-                                  (f"after NMS (IoU 0.5): {len(keep)}", keep)]):
+for k, (title, idx) in enumerate(
+    [
+        (f"{len(cands)} candidates", np.arange(len(cands))),
+        (f"after NMS (IoU 0.5): {len(keep)}", keep),
+    ]
+):
     ax = fig.add_subplot(1, 2, k + 1)
     ax.imshow(canvas, cmap="gray")
     for i in idx:
         x0, y0, x1, y1 = cands[i]
-        ax.add_patch(Rectangle(
-            (x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, lw=0.8 if k == 0 else 2,
-            color="orange" if k == 0 else "lime", alpha=0.5 if k == 0 else 1.0))
+        ax.add_patch(
+            Rectangle(
+                (x0 - 0.5, y0 - 0.5),
+                x1 - x0,
+                y1 - y0,
+                fill=False,
+                lw=0.8 if k == 0 else 2,
+                color="orange" if k == 0 else "lime",
+                alpha=0.5 if k == 0 else 1.0,
+            )
+        )
     for x0, y0, x1, y1 in gt:
-        ax.add_patch(Rectangle(
-            (x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, lw=1, ls="--", color="red"))
+        ax.add_patch(
+            Rectangle(
+                (x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, lw=1, ls="--", color="red"
+            )
+        )
     ax.set_title(title + " (red dashed: ground truth)", fontsize=9)
     ax.axis("off")
 print("saved", save_figure(fig, OUT / "nms.png"))

@@ -45,7 +45,9 @@ OUT = Path(os.environ.get("KERASCNN_OUT", HERE / "_out")) / "13_visualising_cnns
 # %%
 untrained, ds, _ = viz.train_quick("lenet", epochs=0, seed=0)
 k0 = viz.first_conv_layer(untrained).get_weights()[0]
-model, ds, history = viz.train_quick("lenet", epochs=1 if FAST else 8, samples=1500 if FAST else None, seed=0)
+model, ds, history = viz.train_quick(
+    "lenet", epochs=1 if FAST else 8, samples=1500 if FAST else None, seed=0
+)
 k1 = viz.first_conv_layer(model).get_weights()[0]
 x_test, y_test = viz.to_float(ds.x_test), ds.y_test
 print(f"test accuracy after {len(history['loss'])} epoch(s): {history['val_accuracy'][-1]:.3f}")
@@ -75,8 +77,8 @@ index = int(np.flatnonzero(y_test == 9)[0])  # an ankle boot
 fig = viz.plot_feature_maps(model, ds.x_test[index], path=OUT / "feature_maps.png")
 prof = profile(model)
 conv_shapes = [tuple(r.output_shape) for r in prof.rows if r.type == "Conv2D"]
-probe = keras.Model(model.inputs[0], [l.output for l in viz.conv_layers(model)])
-maps = probe(x_test[index:index + 1])
+probe = keras.Model(model.inputs[0], [la.output for la in viz.conv_layers(model)])
+maps = probe(x_test[index : index + 1])
 print("conv output shapes:", [tuple(m.shape[1:]) for m in maps], "profile:", conv_shapes)
 assert [tuple(m.shape[1:]) for m in maps] == conv_shapes == [(28, 28, 6), (10, 10, 16)]
 assert len(fig.axes) == 1 + 6 + 8
@@ -87,13 +89,19 @@ assert len(fig.axes) == 1 + 6 + 8
 
 # %%
 channel = 0
-acts = np.concatenate([np.asarray(probe(x_test[i:i + 500])[1])[..., channel].mean(axis=(1, 2))
-                       for i in range(0, len(x_test), 500)])
+acts = np.concatenate(
+    [
+        np.asarray(probe(x_test[i : i + 500])[1])[..., channel].mean(axis=(1, 2))
+        for i in range(0, len(x_test), 500)
+    ]
+)
 top = np.argsort(acts)[::-1][:8]
 assert np.all(np.diff(acts[top]) <= 0)
 classes, counts = np.unique(y_test[top], return_counts=True)
-print(f"conv2 channel {channel}: top-8 images are of classes",
-      {ds.class_names[c]: int(n) for c, n in zip(classes, counts)})
+print(
+    f"conv2 channel {channel}: top-8 images are of classes",
+    {ds.class_names[c]: int(n) for c, n in zip(classes, counts)},
+)
 fig = viz.new_figure((9, 1.6))
 axes = fig.subplots(1, 8)
 for ax, i in zip(axes, top):
@@ -116,7 +124,9 @@ print(f"trace / total = {np.trace(cm) / cm.sum():.4f}; model.evaluate accuracy =
 assert abs(np.trace(cm) / cm.sum() - acc) < 1e-6 and cm.sum() == len(y_test)
 off = cm - np.diag(np.diag(cm))
 t, p = np.unravel_index(off.argmax(), off.shape)
-print(f"most frequent mistake: {ds.class_names[t]} predicted as {ds.class_names[p]} ({off[t, p]} of "
-      f"{cm[t].sum()} test images)")
+print(
+    f"most frequent mistake: {ds.class_names[t]} predicted as {ds.class_names[p]} ({off[t, p]} of "
+    f"{cm[t].sum()} test images)"
+)
 fig = viz.plot_confusion_matrix(y_test, scores, ds.class_names, path=OUT / "confusion.png")
 print("figures in", OUT)
