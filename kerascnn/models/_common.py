@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import keras
 from keras import layers
@@ -19,14 +20,50 @@ from kerascnn.errors import ArgumentError
 POOLING_CHOICES = (None, "avg", "max")
 
 
-def check_common_args(
-    model_name: str, *, num_classes: int, include_top: bool, pooling: str | None
-) -> None:
-    """Check the keywords shared by all builders (ArgumentError naming what was received)."""
+@dataclass(frozen=True)
+class Top:
+    """The checked common keywords: the model's name and what its top (head) does.
+
+    Made by :func:`common_args`; the head helpers below take it whole, so every builder hands
+    the same five keywords on in one piece.
+    """
+
+    name: str
+    num_classes: int
+    include_top: bool
+    pooling: str | None
+    classifier_activation: str | None
+
+    def pool(self, x):
+        """The ``pooling`` of a feature extractor (``include_top=False``); None keeps the map."""
+        if self.pooling == "avg":
+            return layers.GlobalAveragePooling2D(name=f"{self.name}_avg_pool")(x)
+        if self.pooling == "max":
+            return layers.GlobalMaxPooling2D(name=f"{self.name}_max_pool")(x)
+        return x
+
+    def classifier(self, x, name: str | None = None):
+        """The last dense layer, ``{name}_predictions`` (or ``name``: GoogLeNet's aux heads)."""
+        name = name or f"{self.name}_predictions"
+        return layers.Dense(self.num_classes, activation=self.classifier_activation, name=name)(x)
+
+    def model(self, inputs, outputs) -> keras.Model:
+        return keras.Model(inputs, outputs, name=self.name)
+
+
+def common_args(name, num_classes, include_top, pooling, classifier_activation) -> Top:
+    """Check the keywords every builder takes (ArgumentError naming what was received)."""
     if include_top:
-        checks.positive_int(model_name, "num_classes", num_classes)
-    checks.boolean(model_name, "include_top", include_top)
-    checks.choice(*POOLING_CHOICES)(model_name, "pooling", pooling)
+        checks.positive_int(name, "num_classes", num_classes)
+    return Top(
+        name=name,
+        num_classes=num_classes,
+        include_top=checks.boolean(name, "include_top", include_top),
+        pooling=checks.choice(*POOLING_CHOICES)(name, "pooling", pooling),
+        classifier_activation=checks.activation(
+            name, "classifier_activation", classifier_activation
+        ),
+    )
 
 
 def resolve_input_shape(
@@ -69,59 +106,26 @@ def model_input(shape: tuple[int, int, int], name: str) -> keras.KerasTensor:
     return keras.Input(shape=shape, name=f"{name}_input")
 
 
-def global_pool(x, pooling: str | None, name: str):
-    """Apply the ``pooling`` option of a feature extractor (include_top=False)."""
-    if pooling == "avg":
-        return layers.GlobalAveragePooling2D(name=f"{name}_avg_pool")(x)
-    if pooling == "max":
-        return layers.GlobalMaxPooling2D(name=f"{name}_max_pool")(x)
-    return x
-
-
-def dense_head(
-    x,
-    units: Sequence[int],
-    *,
-    num_classes: int,
-    classifier_activation: str | None,
-    name: str,
-    dropout: float = 0.0,
-    dropout_first: bool = False,
-):
+def dense_head(x, units: Sequence[int], top: Top, *, dropout=0.0, dropout_first=False):
     """The classic head: flatten, hidden dense layers ``{name}_fc{i}`` (ReLU), each with a
     dropout ``{name}_dropout{i}`` after it (VGG's order) or, with ``dropout_first``, before it
-    (torchvision's AlexNet), then the classifier ``{name}_predictions``."""
-    x = layers.Flatten(name=f"{name}_flatten")(x)
+    (torchvision's AlexNet), then the classifier."""
+    x = layers.Flatten(name=f"{top.name}_flatten")(x)
     for i, n in enumerate(units, start=1):
         if dropout and dropout_first:
-            x = layers.Dropout(dropout, name=f"{name}_dropout{i}")(x)
-        x = layers.Dense(n, activation="relu", name=f"{name}_fc{i}")(x)
+            x = layers.Dropout(dropout, name=f"{top.name}_dropout{i}")(x)
+        x = layers.Dense(n, activation="relu", name=f"{top.name}_fc{i}")(x)
         if dropout and not dropout_first:
-            x = layers.Dropout(dropout, name=f"{name}_dropout{i}")(x)
-    return layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(
-        x
-    )
+            x = layers.Dropout(dropout, name=f"{top.name}_dropout{i}")(x)
+    return top.classifier(x)
 
 
-def gap_classifier(
-    x,
-    *,
-    include_top: bool,
-    pooling: str | None,
-    num_classes: int,
-    classifier_activation: str | None,
-    name: str,
-    dropout: float = 0.0,
-):
-    """The modern head: global average pool, optional dropout, dense classifier.
-
-    With ``include_top=False`` only ``pooling`` is applied (None keeps the feature map).
-    """
-    if not include_top:
-        return global_pool(x, pooling, name)
-    x = layers.GlobalAveragePooling2D(name=f"{name}_avg_pool")(x)
+def gap_classifier(x, top: Top, *, dropout: float = 0.0):
+    """The modern head: global average pool, optional dropout, the classifier; with
+    ``include_top=False`` only ``pooling`` (None keeps the feature map)."""
+    if not top.include_top:
+        return top.pool(x)
+    x = layers.GlobalAveragePooling2D(name=f"{top.name}_avg_pool")(x)
     if dropout:
-        x = layers.Dropout(dropout, name=f"{name}_head_dropout")(x)
-    return layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(
-        x
-    )
+        x = layers.Dropout(dropout, name=f"{top.name}_head_dropout")(x)
+    return top.classifier(x)

@@ -51,9 +51,8 @@ from keras import layers
 from kerascnn import checks
 from kerascnn.errors import ArgumentError
 from kerascnn.models._common import (
-    check_common_args,
+    common_args,
     dense_head,
-    global_pool,
     model_input,
     resolve_input_shape,
     scaled,
@@ -118,7 +117,7 @@ def build_alexnet(
     fc_units: int | None = None,
 ) -> keras.Model:
     """Build AlexNet (see the module docstring for variants, stems and the classifier)."""
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.choice(*SPECS)(name, "variant", variant)
     width = checks.positive_number(name, "width", width)
     dropout = checks.rate(name, "dropout", dropout)
@@ -152,23 +151,15 @@ def build_alexnet(
             activation="relu",
             name=f"{name}_conv{convs}",
         )(x)
-    if not include_top:
-        return keras.Model(inputs, global_pool(x, pooling, name), name=name)
+    if not top.include_top:
+        return top.model(inputs, top.pool(x))
     h, w, c = x.shape[1:]
     if h > POOLED_MAP or w > POOLED_MAP:  # torchvision's adaptive pool, downsampling only
         h, w = min(h, POOLED_MAP), min(w, POOLED_MAP)
         x = layers.AdaptiveAveragePooling2D((h, w), name=f"{name}_adaptive_pool")(x)
     units = fc_units or min(scaled(FC_UNITS, width), h * w * c)
-    x = dense_head(
-        x,
-        (units, units),
-        num_classes=num_classes,
-        dropout=dropout,
-        dropout_first=True,
-        classifier_activation=classifier_activation,
-        name=name,
-    )
-    return keras.Model(inputs, x, name=name)
+    x = dense_head(x, (units, units), top, dropout=dropout, dropout_first=True)
+    return top.model(inputs, x)
 
 
 alexnet = register_model(

@@ -36,7 +36,7 @@ from keras import layers
 from kerascnn import checks
 from kerascnn.blocks import conv_bn_act
 from kerascnn.blocks.defaults import MOBILE_BN_EPSILON
-from kerascnn.models._common import check_common_args, global_pool, model_input, resolve_input_shape
+from kerascnn.models._common import common_args, model_input, resolve_input_shape
 from kerascnn.registry import register_model, variant
 
 # (filters, kernel, stride, padding) of the hidden convs; "drop" marks the paper's dropout points.
@@ -72,7 +72,7 @@ def build_allconv(
     class_activation: str | None = "relu",
 ) -> keras.Model:
     """Build All-CNN-C (see the module docstring)."""
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.rate(name, "input_dropout", input_dropout)
     checks.rate(name, "dropout", dropout)
     checks.boolean(name, "batch_norm", batch_norm)
@@ -104,8 +104,8 @@ def build_allconv(
             bn_epsilon=MOBILE_BN_EPSILON,
             name=f"{name}_conv{conv_i}",
         )
-    if not include_top:
-        return keras.Model(inputs, global_pool(x, pooling, name), name=name)
+    if not top.include_top:
+        return top.model(inputs, top.pool(x))
     x = layers.Conv2D(
         num_classes,
         1,
@@ -116,7 +116,7 @@ def build_allconv(
     x = layers.GlobalAveragePooling2D(name=f"{name}_avg_pool")(x)
     if classifier_activation:
         x = layers.Activation(classifier_activation, name=f"{name}_predictions")(x)
-    return keras.Model(inputs, x, name=name)
+    return top.model(inputs, x)
 
 
 _ALLCONV = dict(

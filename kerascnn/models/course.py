@@ -47,9 +47,8 @@ from keras import layers
 from kerascnn import checks
 from kerascnn.blocks import conv_bn_act
 from kerascnn.models._common import (
-    check_common_args,
+    common_args,
     gap_classifier,
-    global_pool,
     model_input,
     resolve_input_shape,
     scaled,
@@ -67,22 +66,17 @@ DEFAULT_SIMPLE_CONVNET_DROPOUT = 0.5
 FAMILY = "course"
 
 
-def _flatten_head(x, units, *, num_classes, classifier_activation, name, dropout=0.0):
-    """Flatten, hidden dense layers (ReLU), one dropout after them, the classifier."""
-    x = layers.Flatten(name=f"{name}_flatten")(x)
+def _head(x, units, top, *, dropout):
+    """Flatten, hidden dense layers (ReLU), one dropout after them, the classifier; with
+    ``include_top=False``, the ``pooling`` only."""
+    if not top.include_top:
+        return top.pool(x)
+    x = layers.Flatten(name=f"{top.name}_flatten")(x)
     for i, n in enumerate(units, start=1):
-        x = layers.Dense(n, activation="relu", name=f"{name}_fc{i}")(x)
+        x = layers.Dense(n, activation="relu", name=f"{top.name}_fc{i}")(x)
     if dropout:
-        x = layers.Dropout(dropout, name=f"{name}_head_dropout")(x)
-    return layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(
-        x
-    )
-
-
-def _head(x, units, *, include_top, pooling, name, **head):
-    if not include_top:
-        return global_pool(x, pooling, name)
-    return _flatten_head(x, units, name=name, **head)
+        x = layers.Dropout(dropout, name=f"{top.name}_head_dropout")(x)
+    return top.classifier(x)
 
 
 def build_simple_convnet(
@@ -97,24 +91,15 @@ def build_simple_convnet(
 ) -> keras.Model:
     """SimpleConvNet: conv 30@5x5 -> ReLU -> pool -> dense 100 -> ReLU -> [dropout] -> dense
     (module docstring). ``dropout=0`` is the book's exact network."""
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.rate(name, "dropout", dropout)
     shape = resolve_input_shape(name, input_shape, default=(28, 28, 1), min_size=6)
     inputs = model_input(shape, name)
     filters, kernel = SIMPLE_CONVNET["conv"]
     x = layers.Conv2D(filters, kernel, activation="relu", name=f"{name}_conv1")(inputs)
     x = layers.MaxPooling2D(2, name=f"{name}_pool1")(x)
-    x = _head(
-        x,
-        (SIMPLE_CONVNET["hidden"],),
-        include_top=include_top,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
-        name=name,
-        dropout=dropout,
-    )
-    return keras.Model(inputs, x, name=name)
+    x = _head(x, (SIMPLE_CONVNET["hidden"],), top, dropout=dropout)
+    return top.model(inputs, x)
 
 
 def build_simple_cnn(
@@ -129,7 +114,7 @@ def build_simple_cnn(
     width: float = 1.0,
 ) -> keras.Model:
     """SimpleCNN: 3 x [conv3x3-BN-ReLU-maxpool] (64/128/256 x ``width``), GAP, dropout, dense."""
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.rate(name, "dropout", dropout)
     width = checks.positive_number(name, "width", width)
     shape = resolve_input_shape(name, input_shape, default=(28, 28, 1), min_size=8)
@@ -140,16 +125,8 @@ def build_simple_cnn(
             x, scaled(filters, width), 3, bn_momentum=BN_MOMENTUM, name=f"{name}_block{i}"
         )
         x = layers.MaxPooling2D(2, name=f"{name}_block{i}_pool")(x)
-    x = gap_classifier(
-        x,
-        include_top=include_top,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
-        name=name,
-        dropout=dropout,
-    )
-    return keras.Model(inputs, x, name=name)
+    x = gap_classifier(x, top, dropout=dropout)
+    return top.model(inputs, x)
 
 
 def build_cifar_cnn(
@@ -165,7 +142,7 @@ def build_cifar_cnn(
 ) -> keras.Model:
     """CifarCNN (module docstring). ``dropout`` is the rate after the second block (0.25);
     the third block and the head use ``head_dropout`` (0.1)."""
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.rate(name, "dropout", dropout)
     checks.rate(name, "head_dropout", head_dropout)
     shape = resolve_input_shape(name, input_shape, default=(32, 32, 3), min_size=8)
@@ -184,17 +161,8 @@ def build_cifar_cnn(
         x = layers.MaxPooling2D(2, name=f"{name}_block{i}_pool")(x)
         if rate:
             x = layers.Dropout(rate, name=f"{name}_block{i}_dropout")(x)
-    x = _head(
-        x,
-        CIFAR_CNN_DENSE,
-        include_top=include_top,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
-        name=name,
-        dropout=head_dropout,
-    )
-    return keras.Model(inputs, x, name=name)
+    x = _head(x, CIFAR_CNN_DENSE, top, dropout=head_dropout)
+    return top.model(inputs, x)
 
 
 simple_convnet = register_model(

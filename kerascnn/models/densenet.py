@@ -38,7 +38,7 @@ from kerascnn import checks
 from kerascnn.blocks import bn_act, conv_bn_act, dense_block, transition_block
 from kerascnn.geometry import conv_output_size
 from kerascnn.models._common import (
-    check_common_args,
+    common_args,
     gap_classifier,
     model_input,
     resolve_input_shape,
@@ -100,7 +100,7 @@ def build_densenet(
         stem: ``"auto"`` (CIFAR stem below 64 px), ``"imagenet"`` or ``"cifar"``.
         bn_momentum: BatchNormalization momentum (0.9; keras.applications uses 0.99).
     """
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     blocks = checks.int_sequence()(name, "blocks", blocks)
     checks.positive_int(name, "growth_rate", growth_rate)
     checks.ratio(name, "compression", compression)
@@ -127,15 +127,8 @@ def build_densenet(
         if i < transitions:
             x = transition_block(x, compression, name=f"{name}_pool{i + 2}", **bn)
     x = bn_act(x, name=name, **bn)
-    outputs = gap_classifier(
-        x,
-        include_top=include_top,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
-        name=name,
-    )
-    return keras.Model(inputs, outputs, name=name)
+    outputs = gap_classifier(x, top)
+    return top.model(inputs, outputs)
 
 
 densenet121 = register_model(

@@ -48,7 +48,7 @@ import keras
 from kerascnn import checks
 from kerascnn._utils import make_divisible
 from kerascnn.blocks import conv_bn_act, inverted_residual
-from kerascnn.models._common import check_common_args, gap_classifier, model_input
+from kerascnn.models._common import common_args, gap_classifier, model_input
 from kerascnn.models.mobilenet import BN_EPSILON, MIN_INPUT_SIZE, _mobile_knobs
 from kerascnn.registry import register_model, variant
 
@@ -86,7 +86,7 @@ def build_efficientnet(
     bn_momentum: float = 0.9,
 ) -> keras.Model:
     """Build an EfficientNet from its block table ``spec`` (see the module docstring)."""
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.boolean(name, "se", se)
     checks.rate(name, "dropout", dropout)
     checks.rate(name, "drop_connect_rate", drop_connect_rate)
@@ -131,16 +131,8 @@ def build_efficientnet(
             )
             b += 1
     x = conv_bn_act(x, filters(B0_TOP), 1, activation="swish", name=f"{name}_top", **bn)
-    x = gap_classifier(
-        x,
-        include_top=include_top,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
-        name=name,
-        dropout=dropout,
-    )
-    return keras.Model(inputs, x, name=name)
+    x = gap_classifier(x, top, dropout=dropout)
+    return top.model(inputs, x)
 
 
 efficientnet_b0 = register_model(

@@ -61,8 +61,7 @@ from kerascnn.blocks import conv_bn_act, inception_block
 from kerascnn.blocks.defaults import MOBILE_BN_EPSILON
 from kerascnn.errors import ArgumentError
 from kerascnn.models._common import (
-    check_common_args,
-    global_pool,
+    common_args,
     model_input,
     resolve_input_shape,
     scaled,
@@ -107,7 +106,7 @@ REFERENCE = (
 )
 
 
-def _aux_head(x, *, num_classes, classifier_activation, width, bn, name):
+def _aux_head(x, top, *, width, bn, name):
     """The paper's auxiliary classifier (avg-pool 5x5/3, 1x1 conv 128, FC 1024, dropout 0.7, FC)."""
     if x.shape[1] >= 5 and x.shape[2] >= 5:
         x = layers.AveragePooling2D(5, strides=3, name=f"{name}_pool")(x)
@@ -119,9 +118,7 @@ def _aux_head(x, *, num_classes, classifier_activation, width, bn, name):
     x = layers.Flatten(name=f"{name}_flatten")(x)
     x = layers.Dense(scaled(AUX_FC, width), activation="relu", name=f"{name}_fc")(x)
     x = layers.Dropout(AUX_DROPOUT, name=f"{name}_dropout")(x)
-    return layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(
-        x
-    )
+    return top.classifier(x, name=f"{name}_predictions")
 
 
 def _stem(x, stem, width, bn, name):
@@ -153,7 +150,7 @@ def build_googlenet(
     stem: str = "auto",
 ) -> keras.Model:
     """Build GoogLeNet (see the module docstring for variants, aux heads and small inputs)."""
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.choice(*VARIANTS)(name, "variant", variant)
     checks.choice(*STEMS)(name, "stem", stem)
     checks.boolean(name, "aux_logits", aux_logits)
@@ -192,23 +189,16 @@ def build_googlenet(
         )
         if aux_logits and block in AUX_AFTER:
             aux_outputs.append(
-                _aux_head(
-                    x,
-                    num_classes=num_classes,
-                    classifier_activation=classifier_activation,
-                    width=width,
-                    bn=bn,
-                    name=f"{name}_aux{len(aux_outputs) + 1}",
-                )
+                _aux_head(x, top, width=width, bn=bn, name=f"{name}_aux{len(aux_outputs) + 1}")
             )
-    if not include_top:
-        return keras.Model(inputs, global_pool(x, pooling, name), name=name)
+    if not top.include_top:
+        return top.model(inputs, top.pool(x))
     x = layers.GlobalAveragePooling2D(name=f"{name}_avg_pool")(x)
     if dropout:
         x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
-    x = layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(x)
+    x = top.classifier(x)
     outputs = [x, *aux_outputs] if aux_logits else x
-    return keras.Model(inputs, outputs, name=name)
+    return top.model(inputs, outputs)
 
 
 googlenet = register_model(

@@ -23,7 +23,7 @@ import keras
 from keras import layers
 
 from kerascnn import checks
-from kerascnn.models._common import check_common_args, global_pool, model_input, resolve_input_shape
+from kerascnn.models._common import common_args, model_input, resolve_input_shape
 from kerascnn.registry import register_model, variant
 
 # (filters, kernel, padding) of the two conv stages, then the hidden dense widths.
@@ -45,7 +45,7 @@ def build_lenet(
     activation: str = "relu",
 ) -> keras.Model:
     """Build LeNet-5 (see the module docstring for the layout and its choices)."""
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.activation(name, "activation", activation)
     shape = resolve_input_shape(name, input_shape, default=(28, 28, 1), min_size=MIN_INPUT_SIZE)
     inputs = model_input(shape, name)
@@ -55,13 +55,13 @@ def build_lenet(
             filters, kernel, padding=padding, activation=activation, name=f"{name}_conv{i}"
         )(x)
         x = layers.AveragePooling2D(2, strides=2, name=f"{name}_pool{i}")(x)
-    if not include_top:
-        return keras.Model(inputs, global_pool(x, pooling, name), name=name)
+    if not top.include_top:
+        return top.model(inputs, top.pool(x))
     x = layers.Flatten(name=f"{name}_flatten")(x)
     for i, units in enumerate(DENSE_SPEC, start=1):
         x = layers.Dense(units, activation=activation, name=f"{name}_fc{i}")(x)
-    x = layers.Dense(num_classes, activation=classifier_activation, name=f"{name}_predictions")(x)
-    return keras.Model(inputs, x, name=name)
+    x = top.classifier(x)
+    return top.model(inputs, x)
 
 
 lenet = register_model(

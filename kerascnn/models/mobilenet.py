@@ -62,7 +62,7 @@ from kerascnn.blocks import conv_bn_act, depthwise_separable_block, inverted_res
 from kerascnn.blocks.defaults import MOBILE_BN_EPSILON
 from kerascnn.geometry import conv_output_size
 from kerascnn.models._common import (
-    check_common_args,
+    common_args,
     gap_classifier,
     model_input,
     resolve_input_shape,
@@ -171,7 +171,7 @@ def build_mobilenet_v1(
     bn_momentum: float = 0.9,
 ) -> keras.Model:
     """Build MobileNet v1 (see the module docstring)."""
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.positive_int(name, "depth_multiplier", depth_multiplier)
     checks.rate(name, "dropout", dropout)
     shape, plan = _mobile_knobs(
@@ -205,16 +205,8 @@ def build_mobilenet_v1(
             name=f"{name}_block{i}",
             **bn,
         )
-    x = gap_classifier(
-        x,
-        include_top=include_top,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
-        name=name,
-        dropout=dropout,
-    )
-    return keras.Model(inputs, x, name=name)
+    x = gap_classifier(x, top, dropout=dropout)
+    return top.model(inputs, x)
 
 
 # --------------------------------------------------------------------------- MobileNet v2
@@ -234,7 +226,7 @@ def build_mobilenet_v2(
     bn_momentum: float = 0.9,
 ) -> keras.Model:
     """Build MobileNet v2 (see the module docstring)."""
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.rate(name, "dropout", dropout)
     shape, plan = _mobile_knobs(
         name,
@@ -269,16 +261,8 @@ def build_mobilenet_v2(
             block += 1
     last = make_divisible(V2_LAST * alpha, 8) if alpha > 1.0 else V2_LAST
     x = conv_bn_act(x, last, 1, activation="relu6", name=f"{name}_last", **bn)
-    x = gap_classifier(
-        x,
-        include_top=include_top,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
-        name=name,
-        dropout=dropout,
-    )
-    return keras.Model(inputs, x, name=name)
+    x = gap_classifier(x, top, dropout=dropout)
+    return top.model(inputs, x)
 
 
 mobilenet = register_model(

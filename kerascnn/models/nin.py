@@ -52,8 +52,7 @@ from keras import layers
 from kerascnn import checks
 from kerascnn.blocks import nin_block
 from kerascnn.models._common import (
-    check_common_args,
-    global_pool,
+    common_args,
     model_input,
     resolve_input_shape,
     scaled,
@@ -90,7 +89,7 @@ def build_nin(
     batch_norm: bool = False,
 ) -> keras.Model:
     """Build NiN (see the module docstring for the layout, count and small-input stem)."""
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.boolean(name, "batch_norm", batch_norm)
     width = checks.positive_number(name, "width", width)
     dropout = checks.rate(name, "dropout", dropout)
@@ -114,8 +113,8 @@ def build_nin(
             name=f"{name}_block{i}",
         )
         x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool{i}")(x)
-    if not include_top:
-        return keras.Model(inputs, global_pool(x, pooling, name), name=name)
+    if not top.include_top:
+        return top.model(inputs, top.pool(x))
     if dropout:
         x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
     x = nin_block(
@@ -123,7 +122,7 @@ def build_nin(
     )
     x = layers.GlobalAveragePooling2D(name=f"{name}_avg_pool")(x)
     x = layers.Activation(classifier_activation or "linear", name=f"{name}_predictions")(x)
-    return keras.Model(inputs, x, name=name)
+    return top.model(inputs, x)
 
 
 nin = register_model(

@@ -52,7 +52,7 @@ from kerascnn import checks
 from kerascnn.blocks import basic_block, bottleneck_block, conv_bn_act
 from kerascnn.blocks.defaults import BN_EPSILON, BN_MOMENTUM, KERAS_BN_EPSILON
 from kerascnn.models._common import (
-    check_common_args,
+    common_args,
     gap_classifier,
     model_input,
     resolve_input_shape,
@@ -139,7 +139,7 @@ def build_resnet(
     """
     checks.choice(*RESNET_SPECS)("resnet", "depth", depth)
     name = name or (f"seresnet{depth}" if se else f"resnet{depth}")
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     unit = STYLES[checks.choice(*STYLES)(name, "style", style)]
     checks.boolean(name, "se", se)
     width = checks.positive_number(name, "width", width)
@@ -167,15 +167,8 @@ def build_resnet(
                 **extra,
                 **se_kw,
             )
-    outputs = gap_classifier(
-        x,
-        include_top=include_top,
-        pooling=pooling,
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
-        name=name,
-    )
-    return keras.Model(inputs, outputs, name=name)
+    outputs = gap_classifier(x, top)
+    return top.model(inputs, outputs)
 
 
 _TORCH_NOTE = "trainable params at 224x224x3/1000 (Keras count_params adds BN moving stats)"

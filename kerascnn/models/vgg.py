@@ -52,9 +52,8 @@ import keras
 from kerascnn import checks
 from kerascnn.blocks import vgg_block
 from kerascnn.models._common import (
-    check_common_args,
+    common_args,
     dense_head,
-    global_pool,
     model_input,
     resolve_input_shape,
     scaled,
@@ -102,7 +101,7 @@ def build_vgg(
     fc_units: int | None = None,
 ) -> keras.Model:
     """Build a VGG from a ``(convs, filters)`` stage table (see the module docstring)."""
-    check_common_args(name, num_classes=num_classes, include_top=include_top, pooling=pooling)
+    top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.boolean(name, "batch_norm", batch_norm)
     width = checks.positive_number(name, "width", width)
     dropout = checks.rate(name, "dropout", dropout)
@@ -116,18 +115,11 @@ def build_vgg(
         x = vgg_block(
             x, scaled(filters, width), convs, use_bn=batch_norm, pool=pool, name=f"{name}_block{i}"
         )
-    if not include_top:
-        return keras.Model(inputs, global_pool(x, pooling, name), name=name)
+    if not top.include_top:
+        return top.model(inputs, top.pool(x))
     units = fc_units or min(scaled(FC_UNITS, width), x.shape[1] * x.shape[2] * x.shape[3])
-    x = dense_head(
-        x,
-        (units, units),
-        num_classes=num_classes,
-        classifier_activation=classifier_activation,
-        name=name,
-        dropout=dropout,
-    )
-    return keras.Model(inputs, x, name=name)
+    x = dense_head(x, (units, units), top, dropout=dropout)
+    return top.model(inputs, x)
 
 
 def _reference(key: str) -> str:

@@ -57,6 +57,17 @@ def _check_nhwc(x, who):
     return x
 
 
+def _weights(layer: str, W, b, w_shape: str, b_shape: str) -> dict:
+    """``{"W": W, "b": b}`` as arrays, checked: W has the named rank, b one value per output."""
+    W, b = np.asarray(W), np.asarray(b)
+    if W.ndim != w_shape.count(",") + 1 or b.shape != (W.shape[-1],):
+        raise ArgumentError(
+            f"{layer} needs W of shape {w_shape} and b of shape {b_shape}. "
+            f"Received: W.shape={W.shape}, b.shape={b.shape}"
+        )
+    return {"W": W, "b": b}
+
+
 class Convolution(Layer):
     """2-D convolution (cross-correlation) with stride and zero padding, via im2col.
 
@@ -66,14 +77,7 @@ class Convolution(Layer):
 
     def __init__(self, W, b, stride=1, pad=0):
         super().__init__()
-        W = np.asarray(W)
-        b = np.asarray(b)
-        if W.ndim != 4 or b.shape != (W.shape[3],):
-            raise ArgumentError(
-                "Convolution needs W of shape (KH, KW, C_in, C_out) and b of shape (C_out,). "
-                f"Received: W.shape={W.shape}, b.shape={b.shape}"
-            )
-        self.params = {"W": W, "b": b}
+        self.params = _weights("Convolution", W, b, "(KH, KW, C_in, C_out)", "(C_out,)")
         self.stride = pair(stride, "stride")
         self.pad = pad
 
@@ -187,14 +191,7 @@ class Affine(Layer):
 
     def __init__(self, W, b):
         super().__init__()
-        W = np.asarray(W)
-        b = np.asarray(b)
-        if W.ndim != 2 or b.shape != (W.shape[1],):
-            raise ArgumentError(
-                "Affine needs W of shape (D_in, D_out) and b of shape (D_out,). "
-                f"Received: W.shape={W.shape}, b.shape={b.shape}"
-            )
-        self.params = {"W": W, "b": b}
+        self.params = _weights("Affine", W, b, "(D_in, D_out)", "(D_out,)")
 
     def forward(self, x):
         x = np.asarray(x)
