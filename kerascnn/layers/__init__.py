@@ -2,8 +2,8 @@
 
 Every layer except :class:`Padding2D` is made from a block function of
 :mod:`kerascnn.blocks` (:class:`BlockLayer`): the function the zoo's builders call, so
-``ResidualBasicBlock(128, strides=2)`` computes exactly what the first block of ``resnet18``'s
-third stage computes, given the same weights (a test holds every layer equal to its block inside
+``ResidualBasicBlock(128, strides=2)`` computes exactly what ``resnet18``'s first conv3_x block
+(``resnet18_conv3_block1_*``) computes, given the same weights (a test holds every layer equal to its block inside
 the models). The layers take channels-last (NHWC) input, import ``keras`` only (TensorFlow, JAX
 and PyTorch backends), and are registered for serialization under the package name
 ``"kerascnn"`` (``"kerascnn>ConvBNAct"``, ...), so a ``.keras`` file that contains them loads
