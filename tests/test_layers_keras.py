@@ -3,14 +3,9 @@
 It builds each layer eagerly and symbolically, checks the weight counts and output shapes,
 round-trips the config (``from_config``, ``serialize_keras_object``), trains one step with
 ``model.fit`` (compiled: XLA on TensorFlow, jit on JAX) and repeats under the
-``mixed_float16`` policy (float32 weights, float16 outputs). The file runs on JAX too, in a
-subprocess.
+``mixed_float16`` policy (float32 weights, float16 outputs). tests/test_on_jax.py runs this file on JAX
+too.
 """
-
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from keras.src.testing import TestCase as KerasTestCase
@@ -92,38 +87,3 @@ def test_keras_run_layer_test(case):
         run_training_check=True,
         run_mixed_precision_check=True,
     )
-
-
-@pytest.mark.skipif(
-    os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
-    reason="this is the run that starts the JAX run",
-)
-def test_keras_run_layer_test_on_jax():
-    env = {
-        **os.environ,
-        "KERAS_BACKEND": "jax",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "XLA_FLAGS": "--xla_backend_optimization_level=0",
-    }
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
-            __file__,
-            "-k",
-            "not on_jax",
-        ],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-3000:]
-    assert f"{len(CASES) + 1} passed" in proc.stdout, proc.stdout[-2000:]

@@ -61,3 +61,31 @@ def test_below_minimum_raises(name):
     small = info.min_input_size - 1
     with pytest.raises(ValueError, match=f"at least {info.min_input_size}x{info.min_input_size}"):
         create_model(name, input_shape=(small, small, 3), num_classes=10)
+
+
+COMMON_KEYWORDS = {
+    "input_shape",
+    "num_classes",
+    "include_top",
+    "pooling",
+    "classifier_activation",
+    "name",
+}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_real_signature_and_keyword_check(name):
+    import inspect
+
+    import kerascnn.models
+    from kerascnn.errors import ArgumentError
+
+    builder = model_info(name).builder
+    params = inspect.signature(builder).parameters
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    assert COMMON_KEYWORDS <= set(params) and params["name"].default == name
+    assert getattr(kerascnn.models, name) is builder  # from kerascnn.models import <name>
+    with pytest.raises(ArgumentError, match=f"Model '{name}' does not accept nosuchknob"):
+        create_model(name, nosuchknob=1)
+    with pytest.raises(ArgumentError, match="does not accept nosuchknob"):
+        builder(nosuchknob=1)  # called directly, too
