@@ -6,9 +6,6 @@ os.environ.setdefault("KERASCNN_NO_DOWNLOAD", "1")  # nothing in the tests touch
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("KERASCNN_FAST", "1")
-if os.environ.get("PYTEST_XDIST_WORKER"):  # make test: one worker per core, one thread each
-    for _threads in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-        os.environ.setdefault(_threads, "1")
 
 from pathlib import Path  # noqa: E402
 

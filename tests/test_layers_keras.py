@@ -3,8 +3,8 @@
 It builds each layer eagerly and symbolically, checks the weight counts and output shapes,
 round-trips the config (``from_config``, ``serialize_keras_object``), trains one step with
 ``model.fit`` (compiled: XLA on TensorFlow, jit on JAX) and repeats under the
-``mixed_float16`` policy (float32 weights, float16 outputs). tests/test_on_jax.py runs this file on JAX
-too.
+``mixed_float16`` policy (float32 weights, float16 outputs). On JAX: `KERAS_BACKEND=jax pytest
+tests/test_layers_keras.py` (it passes there too).
 """
 
 import pytest

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run on a CPU machine with PyPI access, in the repository root: downloads the pure-Python
-# pieces the GPU machine lacks (it has JAX, PyTorch and timm but no Keras; see
-# ../shared/gpu.md) as Python 3.12 wheels into .whl/, and the Fashion-MNIST IDX files into .data/
+# pieces the GPU machine lacks (it has JAX, PyTorch and timm but no Keras) as Python 3.12
+# wheels into .whl/, and the Fashion-MNIST IDX files into .data/
 # (both git-ignored), to be carried there: run(carry=[".whl", ".data"], "bash benchmarks/gpu/run.sh").
 set -euo pipefail
 cd "$(dirname "$0")/../.."

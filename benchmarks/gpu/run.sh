@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything kerascnn measures on the GPU machine, in one command (see ../shared/gpu.md).
+# Everything kerascnn measures on the GPU machine, in one command (README: "GPU and backends").
 # On the GPU machine, from the repository root, with .whl/ carried along:
 #     bash benchmarks/gpu/run.sh            # throughput (ours vs timm) + Fashion-MNIST accuracy
 #     PARTS=throughput bash benchmarks/gpu/run.sh
