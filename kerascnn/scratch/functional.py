@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerascnn.errors import ArgumentError
+from kerascnn.geometry import same_padding
 
 __all__ = ["pair", "resolve_padding", "im2col", "col2im"]
 
@@ -44,12 +45,6 @@ def pair(value, name: str) -> tuple[int, int]:
     return out
 
 
-def _same_pads(size: int, k: int, s: int) -> tuple[int, int]:
-    out = -(-size // s)
-    total = max((out - 1) * s + k - size, 0)
-    return total // 2, total - total // 2
-
-
 def resolve_padding(
     padding, in_hw, kernel_hw, strides_hw
 ) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -60,8 +55,8 @@ def resolve_padding(
             return (0, 0), (0, 0)
         if mode == "same":
             return (
-                _same_pads(in_hw[0], kernel_hw[0], strides_hw[0]),
-                _same_pads(in_hw[1], kernel_hw[1], strides_hw[1]),
+                same_padding(in_hw[0], kernel_hw[0], strides_hw[0]),
+                same_padding(in_hw[1], kernel_hw[1], strides_hw[1]),
             )
         raise ArgumentError(
             f"padding must be 'valid', 'same', an int or pairs of ints. Received: padding={padding!r}"

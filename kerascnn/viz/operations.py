@@ -15,6 +15,7 @@ import numpy as np
 
 from kerascnn import checks
 from kerascnn.errors import ArgumentError
+from kerascnn.geometry import receptive_field
 from kerascnn.layers.padding2d import MODES as PADDING_MODES
 from kerascnn.viz.canvas import axis_off, finish, float_batch, image2d, new_figure
 
@@ -110,7 +111,7 @@ def dilation_footprints(
 
     rates = checks.int_sequence(minimum=1)("dilation_footprints", "rates", tuple(rates))
     kernel_size = checks.positive_int("dilation_footprints", "kernel_size", kernel_size)
-    span = 1 + sum(r * (kernel_size - 1) for r in rates)
+    span = receptive_field([(kernel_size, 1, r) for r in rates]).size  # the stack's field
     size = span + 2 * 2  # a margin so the whole footprint fits
     impulse = np.zeros((1, size, size, 1), dtype="float32")
     impulse[0, size // 2, size // 2, 0] = 1.0
