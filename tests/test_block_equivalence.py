@@ -254,6 +254,15 @@ ZOO_CASES = [
         "densenet121_pool2_pool",
         lambda: L.TransitionBlock(0.5),
     ),
+    (
+        "transition_even",
+        _small_densenet,
+        32,
+        "densenet121_pool2",
+        "densenet121_conv2_block6_concat",
+        "densenet121_pool2_pool",
+        lambda: L.TransitionBlock(0.5),
+    ),
     # GoogLeNet's inception block, torchvision's BN layout and the paper's
     (
         "inception_bn",
@@ -275,9 +284,18 @@ ZOO_CASES = [
     ),
     # NiN: the 11x11/4 "valid" first block and a 5x5/1 block, with and without BN
     (
-        "nin_s4_valid",
+        "nin_s4_valid_even",
         "nin(width=0.25)",
         68,
+        "nin_block1",
+        None,
+        "nin_block1_mlp2",
+        lambda: L.NiNBlock(24, 11, strides=4, padding="valid"),
+    ),
+    (
+        "nin_s4_valid_odd",
+        "nin(width=0.25)",
+        71,
         "nin_block1",
         None,
         "nin_block1_mlp2",
