@@ -182,11 +182,6 @@ def initializer(owner: str, key: str, value: Any) -> Any:
     raise _fail(owner, key, "a Keras initializer such as 'glorot_uniform', 'he_normal'", value)
 
 
-def check_all(owner: str, checks: dict[str, Validator], values: dict[str, Any]) -> dict[str, Any]:
-    """Apply ``checks[key]`` to every value; returns the normalized dict."""
-    return {key: checks[key](owner, key, value) for key, value in values.items()}
-
-
 __all__: Sequence[str] = (
     "Validator",
     "int_at_least",
@@ -205,5 +200,4 @@ __all__: Sequence[str] = (
     "activation",
     "padding",
     "initializer",
-    "check_all",
 )

@@ -162,7 +162,6 @@ def variant(
     build.__signature__ = signature  # type: ignore[attr-defined]
     summary = (builder.__doc__ or "").strip().splitlines()[:1]
     build.__doc__ = doc or f"{name}: {summary[0] if summary else builder.__name__}"
-    build.builder = builder  # type: ignore[attr-defined]
     return build
 
 

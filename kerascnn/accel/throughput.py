@@ -32,6 +32,7 @@ from contextlib import contextmanager
 import keras
 import numpy as np
 
+from kerascnn._dtype import dtype_policy_scope
 from kerascnn.bench.timing import compile_inference
 from kerascnn.errors import ArgumentError
 
@@ -45,12 +46,8 @@ def dtype_policy(precision: str):
         raise ArgumentError(
             f"precision must be one of {sorted(PRECISIONS)}. Received: precision={precision!r}"
         )
-    old = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(PRECISIONS[precision])
-    try:
+    with dtype_policy_scope(PRECISIONS[precision]):
         yield
-    finally:
-        keras.config.set_dtype_policy(old)
 
 
 def _loss(y, logits):

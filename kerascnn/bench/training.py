@@ -32,6 +32,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerascnn._dtype import dtype_policy_scope
 from kerascnn.analysis import profile
 from kerascnn.bench import timing
 from kerascnn.bench.augment import MixingDataset, augment_model, mixing_kind
@@ -333,7 +334,15 @@ def record_measurements(measured: Measurements, model, keep: Path | None) -> Mea
 # --------------------------------------------------------------------------- one run
 
 
-def execute_run(
+def execute_run(run: RunSpec, ds, **kwargs) -> Measurements:
+    """Train and measure one run (keywords of :func:`_measure_run`) with its layers made under
+    the run's precision policy; the policy in force before comes back afterwards."""
+    keras.backend.clear_session()  # before the scope: it also resets the global dtype policy
+    with dtype_policy_scope(run.config.precision):
+        return _measure_run(run, ds, **kwargs)
+
+
+def _measure_run(
     run: RunSpec,
     ds,
     *,
@@ -343,13 +352,11 @@ def execute_run(
     log_path: Path | None = None,
     verbose: int | None = None,
 ) -> Measurements:
-    """Train and measure one run; raises RunFailure (with ``.partial``) or any other error."""
+    """The phases of one run; raises RunFailure (with ``.partial``) or any other error."""
     cfg = run.config
     measured = Measurements(load_average_before=load_average(), rss_before_mib=peak_rss_mib())
     try:
-        keras.backend.clear_session()
         keras.utils.set_random_seed(run.seed)
-        keras.mixed_precision.set_global_policy(cfg.precision)
         data = prepare_data(ds, cfg, run.seed)
         with contextlib.ExitStack() as scope:  # build, compile and fit in the data-parallel scope
             if cfg.distribute:
@@ -368,5 +375,3 @@ def execute_run(
     except RunFailure as exc:
         exc.partial = measured.merged(exc.partial)
         raise
-    finally:
-        keras.mixed_precision.set_global_policy("float32")

@@ -23,23 +23,12 @@ Make your own::
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 
 import keras
 
+from kerascnn._dtype import dtype_policy_scope
 from kerascnn.errors import ArgumentError
-
-
-@contextlib.contextmanager
-def _global_dtype_policy(policy):
-    """Layers created inside take ``policy`` (Keras reads the global policy at creation)."""
-    old = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(old)
 
 
 class BlockLayer(keras.layers.Layer):
@@ -94,7 +83,7 @@ class BlockLayer(keras.layers.Layer):
     def make_graph(self, input_shape) -> keras.Model:
         """The block's functional graph on an input of ``input_shape`` (batch axis included)."""
         shape = self._check_input_shape(input_shape)
-        with _global_dtype_policy(self.dtype_policy):
+        with dtype_policy_scope(self.dtype_policy):
             inputs = keras.Input(shape=shape[1:], name=f"{self.name}_input")
             outputs = type(self).block(inputs, **self.block_config, name=self.name)
         return keras.Model(inputs, outputs, name=f"{self.name}_graph")

@@ -134,7 +134,7 @@ def stride_plan(
 
 
 class StridePlan:
-    """The strides of a net's stride-2 steps, one ``next_stride()`` per step in network order."""
+    """The strides of a net's stride-2 steps, one ``stride()`` call per step in network order."""
 
     def __init__(self, size: int, adapt: bool):
         self._keep = iter(stride_plan(size, adapt=adapt))

@@ -122,31 +122,25 @@ def build_vgg(
     return top.model(inputs, x)
 
 
-def _reference(key: str) -> str:
-    variant_name = key.removesuffix("_bn")
+def _register(key: str):
+    batch_norm = key.endswith("_bn")
     if key in ("vgg16", "vgg19"):
         source = f"keras.applications.{key.upper()}(weights=None)"
     else:
         source = f"torchvision.models.{key}"
-    text = f"{source}: {REFERENCE_PARAMS[key]:,} parameters at 224x224x3/1000"
-    if key != variant_name:
-        text += " (trainable; Keras adds the BN moving mean/variance as non-trainable)"
-    return text
-
-
-def _register(key: str):
-    batch_norm = key.endswith("_bn")
-    spec = SPECS[key.removesuffix("_bn")]
-    doc = f"{key.upper().replace('_BN', ' with batch normalization')} ({_reference(key)})."
+    reference = f"{source}: {REFERENCE_PARAMS[key]:,} parameters at 224x224x3/1000"
+    if batch_norm:
+        reference += " (trainable; Keras adds the BN moving mean/variance as non-trainable)"
+    doc = f"{key.upper().replace('_BN', ' with batch normalization')} ({reference})."
     return register_model(
         family="vgg",
         paper=PAPER,
         year=2014,
         input_shape=(224, 224, 3),
         num_classes=1000,
-        reference=_reference(key),
+        reference=reference,
         min_input_size=MIN_INPUT_SIZE,
-    )(variant(build_vgg, key, spec, batch_norm=batch_norm, doc=doc))
+    )(variant(build_vgg, key, SPECS[key.removesuffix("_bn")], batch_norm=batch_norm, doc=doc))
 
 
 vgg11 = _register("vgg11")
