@@ -7,6 +7,7 @@ from typing import Any
 
 from kerascnn.report.load import Entry, RunData, entries, load_run
 from kerascnn.results import Environment
+from kerascnn.tabular import markdown_table
 
 
 def _num(v: float | None, fmt: str = "{:,.0f}") -> str:
@@ -33,13 +34,6 @@ def _lat(e: Entry, which: str) -> str:
     if p50 is None:
         return "n/a"
     return f"{p50:.2f} / {p95:.2f}"
-
-
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def dataset_table(data: RunData, dataset: str) -> str:
@@ -77,7 +71,7 @@ def dataset_table(data: RunData, dataset: str) -> str:
                 _num(e.mean("train", "seconds"), "{:,.1f}"),
             ]
         )
-    return _md_table(header, rows)
+    return markdown_table(header, rows)
 
 
 def failures_table(data: RunData) -> str:
@@ -93,7 +87,7 @@ def failures_table(data: RunData) -> str:
                 msg[:300] + ("…" if len(msg) > 300 else ""),
             ]
         )
-    return _md_table(["model", "dataset", "seed", "error", "message"], rows)
+    return markdown_table(["model", "dataset", "seed", "error", "message"], rows)
 
 
 def _environment_section(data: RunData) -> list[str]:
@@ -192,7 +186,7 @@ def _targets_section(data: RunData) -> list[str]:
     return [
         "## Targets",
         "",
-        _md_table(["model", "dataset", "target top-1", "measured top-1", "verdict"], rows),
+        markdown_table(["model", "dataset", "target top-1", "measured top-1", "verdict"], rows),
         "",
     ]
 
@@ -231,7 +225,7 @@ def compare_section(data: RunData, other: RunData) -> str:
     ]
     if rows:
         lines.append(
-            _md_table(
+            markdown_table(
                 [
                     "model",
                     "dataset",
