@@ -33,6 +33,25 @@ def test_summary_formats_and_options():
     assert header.startswith("name,type,output_shape,params") and "macs" in header
 
 
+def test_summary_json_has_layer_rows_and_totals():
+    import json
+
+    res = CliRunner().invoke(main, ["summary", "lenet", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    totals, layers = data["totals"], data["layers"]
+    assert totals["model"] == "lenet" and totals["input_shape"] == [28, 28, 1]
+    assert totals["total_params"] == 61_706 and totals["total_macs"] == 416_520
+    assert totals["total_flops"] == 2 * totals["total_macs"] and totals["layers"] == len(layers)
+    assert totals["receptive_field"] and all(isinstance(v, int) for v in totals["receptive_field"])
+    assert sum(r["params"] for r in layers) == 61_706
+    assert sum(r["macs"] for r in layers) == totals["total_macs"]
+    conv = next(r for r in layers if r["name"] == "lenet_conv1")
+    assert conv["type"] == "Conv2D" and isinstance(conv["output_shape"], list)
+    assert conv["flops"] == 2 * conv["macs"] and conv["params"] == conv["trainable_params"]
+    assert summarize("lenet", fmt="json") == res.stdout
+
+
 def test_summary_keras_applications():
     result = CliRunner().invoke(
         main, ["summary", "keras:MobileNetV2", "--input-shape", "96,96,3", "--classes", "10"]

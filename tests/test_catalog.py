@@ -1,16 +1,42 @@
-"""kerascnn.catalog: the rows behind `kerascnn models`, usable by a program."""
+"""kerascnn.catalog: the rows behind `kerascnn models`, usable by a program.
 
+The stored counts (kerascnn/models/param_counts.json) are held equal to real builds here at the
+canonical input, and at 32x32x3/10 in tests/test_models.py (whose round-trip test builds every
+model at that size anyway), so no second zoo build at 32 px is needed.
+"""
+
+import csv
 import doctest
+import io
+import json
+
+import keras
+import pytest
 
 import kerascnn.catalog
-from kerascnn.catalog import SMALL_INPUT, CatalogRow, catalog_markdown, model_catalog
+from kerascnn import create_model
+from kerascnn.catalog import (
+    SMALL_INPUT,
+    CatalogRow,
+    catalog_markdown,
+    catalog_table,
+    match_models,
+    model_catalog,
+    stored_counts,
+)
+from kerascnn.errors import ArgumentError
 from kerascnn.registry import list_models, model_info
 
 
+def _no_build(*args, **kwargs):
+    raise AssertionError(f"built a model: {args} {kwargs}")
+
+
 def test_rows_without_params_cover_the_registry_at_once():
-    rows = model_catalog(params=False)
+    rows = model_catalog(params="none")
     assert [row.model for row in rows] == list_models()
     assert all(row.params_canonical is None and row.params_small is None for row in rows)
+    assert model_catalog(params=False) == rows  # the old boolean still works
     vgg = next(row for row in rows if row.model == "vgg16")
     info = model_info("vgg16")
     assert (vgg.family, vgg.year, vgg.input_shape, vgg.num_classes) == (
@@ -23,10 +49,35 @@ def test_rows_without_params_cover_the_registry_at_once():
     assert "| vgg16 " in table and "224x224x3/1000" in table and "params" not in table
 
 
-def test_params_counted_at_canonical_and_small_input_with_progress():
-    seen = []
-    (row,) = model_catalog("lenet", progress=lambda k, n, name: seen.append((k, n, name)))
-    assert seen == [(1, 1, "lenet")]
+@pytest.mark.parametrize("name", list_models())
+def test_stored_canonical_count_equals_a_real_build(name):
+    stored = stored_counts()[name]
+    info = model_info(name)
+    assert (tuple(stored["input_shape"]), stored["num_classes"]) == (
+        info.input_shape,
+        info.num_classes,
+    ), f"{name}: regenerate kerascnn/models/param_counts.json with `python -m kerascnn.catalog`"
+    assert kerascnn.catalog.count_params(name) == stored["params_canonical"], (
+        f"{name}: regenerate kerascnn/models/param_counts.json with `python -m kerascnn.catalog`"
+    )
+
+
+def test_the_store_covers_the_registry_and_the_lazy_count_is_the_real_one():
+    assert sorted(stored_counts()) == list_models()
+    real = create_model("lenet").count_params()  # weights drawn, as a user builds it
+    keras.backend.clear_session()
+    assert real == kerascnn.catalog.count_params("lenet") == 61_706
+    small = create_model("resnet18", input_shape=(32, 32, 3), num_classes=10).count_params()
+    keras.backend.clear_session()  # BatchNorm's non-trainable statistics are counted alike
+    assert small == stored_counts()["resnet18"]["params_small"]
+
+
+def test_stored_counts_are_read_without_building(monkeypatch):
+    monkeypatch.setattr(kerascnn.catalog, "count_params", _no_build)
+    rows = model_catalog()
+    assert [row.model for row in rows] == list_models()
+    assert all(row.params_canonical and row.params_small for row in rows)
+    (row,) = model_catalog("lenet")
     assert row == CatalogRow(
         model="lenet",
         family=row.family,
@@ -39,11 +90,73 @@ def test_params_counted_at_canonical_and_small_input_with_progress():
         params_small=row.params_small,
     )
     assert SMALL_INPUT == ((32, 32, 3), 10) and row.params_small > row.params_canonical
-    table = catalog_markdown([row])
-    assert "params (32x32x3/10)" in table and "61,706" in table and f"{row.params_small:,}" in table
+
+
+def test_count_mode_builds_with_progress():
+    seen = []
+    (row,) = model_catalog(
+        "lenet", params="count", progress=lambda k, n, name: seen.append((k, n, name))
+    )
+    assert seen == [(1, 1, "lenet")]
+    stored = stored_counts()["lenet"]
+    assert (row.params_canonical, row.params_small) == (61_706, stored["params_small"])
+    assert model_catalog("lenet", params=True) == [row]
+    with pytest.raises(ArgumentError, match=r"Received: params='all'"):
+        model_catalog(params="all")
+
+
+def test_a_model_missing_from_the_store_is_counted(monkeypatch):
+    monkeypatch.setattr(kerascnn.catalog, "stored_counts", lambda: {})
+    monkeypatch.setattr(kerascnn.catalog, "count_params", lambda spec, **kw: 7 if kw else 5)
+    seen = []
+    rows = model_catalog("vgg1?", progress=lambda k, n, name: seen.append(name))
+    assert [(r.params_canonical, r.params_small) for r in rows] == [(5, 7)] * 4
+    assert seen == ["vgg11", "vgg13", "vgg16", "vgg19"]
+
+
+def test_a_spec_with_keywords_is_counted():
+    (row,) = model_catalog("lenet(num_classes=5)")
+    assert row.model == "lenet(num_classes=5)" and row.num_classes == 5
+    assert row.params_canonical == 61_706 - 5 * 85  # the 84 -> 10 classifier now 84 -> 5
+    assert row.params_small == stored_counts()["lenet"]["params_small"]  # 32x32x3/10 again
+    (row,) = model_catalog("lenet(num_classes=5)", params="none")
+    assert row.params_canonical is None
+
+
+def test_patterns_match_names_and_aliases():
+    assert match_models("lenet") == ["lenet"]  # a plain word: names that start with it
+    vgg = match_models("vgg")
+    assert vgg[0] == "vgg11" and len(vgg) == 8 and all(n.startswith("vgg") for n in vgg)
+    assert model_catalog("vgg", params="none")[0].aliases == ("vgg",)
+    assert match_models("VGG1?") == ["vgg11", "vgg13", "vgg16", "vgg19"]  # case-insensitive
+    assert match_models("vgg*_bn") == ["vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"]
+    assert "seresnet18" not in match_models("resnet") and "resnet18" in match_models("resnet")
+    assert match_models() == list_models() and match_models("nosuch*") == []
+
+
+def test_formats(monkeypatch):
+    monkeypatch.setattr(kerascnn.catalog, "count_params", _no_build)
+    rows = model_catalog()
+    table = catalog_table(rows)
+    assert max(map(len, table.splitlines())) <= 100  # a terminal, not a spreadsheet
+    header = table.splitlines()[0].split()
+    assert header[:5] == ["model", "aliases", "family", "year", "input"]
+    assert "paper" not in header and " 2014 " in table and "138,357,544" in table
+    md = catalog_table(rows, "md")
+    assert "| vgg11 | vgg | vgg | 2014 | 224x224x3/1000 |" in md and "| paper |" in md
+    records = list(csv.DictReader(io.StringIO(catalog_table(rows, "csv"))))
+    vgg16 = next(r for r in records if r["model"] == "vgg16")
+    assert vgg16["params_canonical"] == "138357544" and vgg16["input_shape"] == "224x224x3"
+    data = json.loads(catalog_table(rows, "json"))
+    assert data[[r["model"] for r in data].index("vgg11")]["aliases"] == ["vgg"]
+    assert {r["model"]: r["params_small"] for r in data}["lenet"] == stored_counts()["lenet"][
+        "params_small"
+    ]
+    bare = json.loads(catalog_table(model_catalog("lenet", params="none"), "json"))
+    assert "params_canonical" not in bare[0]
 
 
 def test_no_match_is_an_empty_list_and_the_doctest_holds():
     assert model_catalog("nosuch*", params=False) == []
     result = doctest.testmod(kerascnn.catalog)
-    assert result.attempted >= 2 and result.failed == 0
+    assert result.attempted >= 3 and result.failed == 0

@@ -113,3 +113,65 @@ def test_cli_takes_names_and_texts_from_the_experiments_package():
         assert f"{name} {experiment.summary}" in help_text
     result = CliRunner().invoke(main, ["experiment", "nope"])
     assert result.exit_code == 2 and "optimizers" in result.output  # click's usage error
+
+
+# ------------------------------------------------------------------ where a run writes
+
+
+def test_default_out_dir_is_fresh_and_outside_the_published_reports(tmp_path):
+    from datetime import UTC, datetime
+
+    from kerascnn.experiments import PUBLISHED, RUNS_ROOT, default_out_dir
+
+    assert RUNS_ROOT.parts[:2] == ("reports", "runs")  # git ignores /reports/runs/
+    assert PUBLISHED == RUNS_ROOT.parent.parent / "experiments"
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    first = default_out_dir("fgsm", root=tmp_path, now=now)
+    assert first == tmp_path / "fgsm-20260102T030405Z"
+    first.mkdir()
+    assert default_out_dir("fgsm", root=tmp_path, now=now) == tmp_path / "fgsm-20260102T030405Z-2"
+    assert default_out_dir("fgsm").parent == RUNS_ROOT
+
+
+def test_cli_default_run_leaves_the_published_report_alone(tmp_path):
+    """`kerascnn experiment NAME` writes a fresh run folder; only --out rewrites the published."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from kerascnn.cli import main
+
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=tmp_path):
+        published = Path("reports/experiments/fgsm")
+        published.mkdir(parents=True)
+        (published / "README.md").write_text("published\n")
+        res = runner.invoke(main, ["experiment", "fgsm", "--fast"])  # the fastest
+        assert res.exit_code == 0, res.output
+        assert (published / "README.md").read_text() == "published\n"
+        assert sorted(p.name for p in published.iterdir()) == ["README.md"]
+        (run,) = Path("reports/runs/experiments").iterdir()
+        assert run.name.startswith("fgsm-") and run.name.endswith("Z")
+        assert f"wrote reports/runs/experiments/{run.name}/README.md" in res.output
+        readme = (run / "README.md").read_text()
+        assert f"--fast --seed 0 --out reports/runs/experiments/{run.name}`" in readme
+
+
+def test_fgsm_perturbation_has_a_centred_diverging_scale_and_a_colorbar():
+    import numpy as np
+
+    from kerascnn.experiments.fgsm import examples_figure
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (2, 8, 8, 1)).astype("float32")
+    adv = np.clip(x + 0.1 * np.sign(rng.normal(size=x.shape)), 0, 1).astype("float32")
+    p = rng.dirichlet(np.ones(3), 2)
+    fig = examples_figure(x, adv, p, p[::-1], np.array([0, 1]), ["a", "b", "c"], 0.1)
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 6 and len(fig.axes) == 7  # 2 rows x 3 panels + one colorbar
+    middle = [ax.images[0] for ax in panels[1::3]]
+    for im in middle:
+        assert im.get_clim() == (-0.1, 0.1) and im.get_cmap().name == "RdBu_r"
+    assert all(ax.images[0].get_clim() == (0.0, 1.0) for ax in panels[0::3] + panels[2::3])
+    (bar,) = [ax for ax in fig.axes if not ax.images]
+    assert "pixel change" in bar.get_ylabel()

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from kerascnn import create_model, list_models, model_info
+from kerascnn.catalog import stored_counts
 
 MODELS = list_models()
 
@@ -28,6 +29,10 @@ def test_metadata(name):
 @pytest.mark.parametrize("name", MODELS)
 def test_forward_and_round_trip_32x32x3(name, tmp_path):
     model = create_model(name, input_shape=(32, 32, 3), num_classes=10)
+    # the count `kerascnn models` shows (tests/test_catalog.py checks the canonical one)
+    assert model.count_params() == stored_counts()[name]["params_small"], (
+        f"{name}: regenerate kerascnn/models/param_counts.json with `python -m kerascnn.catalog`"
+    )
     x = _x((32, 32, 3))
     y = np.asarray(model(x, training=False))
     assert y.shape == (2, 10)

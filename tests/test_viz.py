@@ -22,16 +22,33 @@ def trained():
 def test_kernels_one_panel_per_filter(trained, tmp_path):
     net, _, _ = trained
     fig = viz.plot_kernels(net, path=tmp_path / "k.png")
-    assert len(fig.axes) == 6  # LeNet's first conv has 6 filters
+    assert len(fig.axes) == 6 + 1  # LeNet's first conv has 6 filters; a colorbar
     assert is_png(tmp_path / "k.png")
     rgb = np.random.default_rng(0).normal(size=(3, 3, 3, 10))
-    assert len(viz.plot_kernels(rgb, max_filters=4).axes) == 4
+    assert len(viz.plot_kernels(rgb, max_filters=4).axes) == 4  # RGB: no colorbar
+
+
+def test_signed_kernels_share_a_diverging_scale_centred_at_zero():
+    kernel = np.zeros((3, 3, 2, 4), dtype="float32")
+    kernel[0, 0, :, 1] = -0.5  # the largest |weight| (channel mean -0.5)
+    kernel[1, 1, :, 2] = 0.2
+    fig = viz.plot_kernels(kernel)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 4 and len(fig.axes) == 5  # 4 kernels + the colorbar
+    for im in images:
+        assert im.get_clim() == (-0.5, 0.5) and im.get_cmap().name == "RdBu_r"
+    np.testing.assert_allclose(images[2].get_array()[1, 1], 0.2)  # the weight, not rescaled
 
 
 def test_feature_maps_rows_per_conv_layer(trained, tmp_path):
     net, ds, _ = trained
     fig = viz.plot_feature_maps(net, ds.x_test[0], max_channels=8, path=tmp_path / "f.png")
-    assert len(fig.axes) == 1 + 6 + 8  # input + conv1 (6 channels) + conv2 (first 8 of 16)
+    # input + conv1 (6 channels) + conv2 (first 8 of 16) + one colorbar per conv layer
+    assert len(fig.axes) == 1 + 6 + 8 + 2
+    for ax in fig.axes[1:]:  # one scale per row: signed rows centred at 0
+        if ax.images:
+            lo, hi = ax.images[0].get_clim()
+            assert lo == 0.0 or lo == -hi
     assert is_png(tmp_path / "f.png")
 
 

@@ -64,7 +64,7 @@ print("relative change of each kernel:", np.round(change, 3))
 assert (change > 0).all()
 fig = viz.plot_kernels(k0, path=OUT / "kernels_init.png", title="conv1 kernels at initialisation")
 fig = viz.plot_kernels(model, path=OUT / "kernels_trained.png")
-assert len(fig.axes) == 6
+assert len(fig.axes) == 6 + 1  # six kernels and the colorbar of their signed weights
 
 # %% [markdown]
 # ## 2. Feature maps of every conv layer for one image
@@ -81,7 +81,7 @@ probe = keras.Model(model.inputs[0], [la.output for la in viz.conv_layers(model)
 maps = probe(x_test[index : index + 1])
 print("conv output shapes:", [tuple(m.shape[1:]) for m in maps], "profile:", conv_shapes)
 assert [tuple(m.shape[1:]) for m in maps] == conv_shapes == [(28, 28, 6), (10, 10, 16)]
-assert len(fig.axes) == 1 + 6 + 8
+assert len(fig.axes) == 1 + 6 + 8 + 2  # input, conv1, conv2 (first 8 of 16), a colorbar per row
 
 # %% [markdown]
 # ## 3. What excites one channel?

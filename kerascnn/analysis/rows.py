@@ -1,4 +1,4 @@
-"""The rows and totals of a profile, and their renderings (markdown, text, CSV, DataFrame).
+"""The rows and totals of a profile and their renderings (markdown, text, CSV, JSON, pandas).
 
 :class:`LayerProfile` is one call of one layer; :class:`ModelProfile` holds the rows of a model
 and sums them. The conventions behind the numbers are in :mod:`kerascnn.analysis.profile`.
@@ -6,6 +6,7 @@ and sums them. The conventions behind the numbers are in :mod:`kerascnn.analysis
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -230,3 +231,39 @@ class ModelProfile:
 
     def to_csv(self) -> str:
         return self.to_dataframe().to_csv(index=False)
+
+    def layer_records(self) -> list[dict[str, Any]]:
+        """One JSON-friendly dict per layer call: raw numbers, shapes and receptive fields as
+        lists (None where unknown), plus ``params`` and ``flops``."""
+        out = []
+        for r in self.rows:
+            d = asdict(r)
+            d["params"] = r.params
+            d["flops"] = r.flops
+            out.append(_plain(d))
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"totals": ..., "layers": layer_records()}`` (what ``--format json`` prints): the
+        totals are :meth:`totals` plus ``receptive_field`` (None when not spatial)."""
+        totals = {**self.totals(), "receptive_field": self.receptive_field}
+        return {"totals": _plain(totals), "layers": self.layer_records()}
+
+    def to_json(self) -> str:
+        """:meth:`as_dict` as JSON text (``json.loads`` reads it back)."""
+        import json
+
+        return json.dumps(self.as_dict(), indent=1, allow_nan=False) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, non-finite floats as None, numpy scalars as Python numbers."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from kerascnn.errors import ArgumentError
 
-FORMATS = ("table", "md", "csv")
+FORMATS = ("table", "md", "csv", "json")
+"""table: aligned text; md: markdown; csv: one row per layer; json: per-layer rows + totals."""
 
 
 def parse_input_shape(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
@@ -70,7 +71,11 @@ def build(model: str, input_shape=None, classes: int | None = None):
 
 
 def summarize(model: str, input_shape=None, classes: int | None = None, fmt: str = "table") -> str:
-    """Build ``model``, profile it and return the per-layer table plus totals as text."""
+    """Build ``model``, profile it and return the per-layer table plus totals as text.
+
+    ``fmt="json"`` gives ``{"totals": {...}, "layers": [{...}, ...]}`` with raw numbers
+    (:meth:`~kerascnn.analysis.rows.ModelProfile.as_dict`).
+    """
     if fmt not in FORMATS:
         raise ArgumentError(f"format must be one of {', '.join(FORMATS)}. Received: {fmt!r}")
     from kerascnn.analysis.profile import profile
@@ -80,4 +85,6 @@ def summarize(model: str, input_shape=None, classes: int | None = None, fmt: str
         return prof.to_markdown()
     if fmt == "csv":
         return prof.to_csv()
+    if fmt == "json":
+        return prof.to_json()
     return prof.to_text()

@@ -12,6 +12,9 @@ _HELP = "\n".join(
     [
         "Run a small real experiment and write README.md (table), PNG plots and results.json.",
         "",
+        "Each run writes a fresh folder, reports/runs/experiments/NAME-<UTC time>; the published",
+        "reports change only with --out reports/experiments/NAME.",
+        "",
         "\b",
         *(f"{name:<{_WIDTH}}{exp.summary}" for name, exp in EXPERIMENTS.items()),
     ]
@@ -24,7 +27,8 @@ _HELP = "\n".join(
     "--out",
     default=None,
     type=click.Path(file_okay=False),
-    help="Report folder (default: reports/experiments/NAME).",
+    help="Report folder. [default: a fresh reports/runs/experiments/NAME-<UTC time>; the "
+    "published report is rewritten only when asked: --out reports/experiments/NAME]",
 )
 @click.option(
     "--fast", is_flag=True, help="Few images and epochs: seconds instead of a minute or two."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kerascnn.cli._base import uses_keras
+from kerascnn.tabular import FORMATS
 
 
 def _building(k: int, n: int, name: str) -> None:
@@ -14,31 +15,48 @@ def _building(k: int, n: int, name: str) -> None:
 @click.command("models")
 @click.argument("pattern", required=False)
 @click.option(
-    "--params/--no-params",
-    default=True,
+    "--params",
+    "--count",
+    "counts",
+    flag_value="count",
+    help="Build every model and count its parameters for real (under a minute for the whole "
+    "zoo). Default: the counts stored in the package (kerascnn/models/param_counts.json).",
+)
+@click.option("--no-params", "counts", flag_value="none", help="Leave the parameter columns out.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
     show_default=True,
-    help="Build each model and count its parameters at the canonical input and at 32x32x3 "
-    "(about a minute for the whole zoo; --no-params lists at once).",
+    help="table: aligned text for terminals; md: markdown (adds min input size and paper); "
+    "csv, json: every field, raw numbers.",
 )
 @uses_keras
-def models_cmd(pattern: str | None, params: bool) -> None:
-    """List registered models (optionally those matching a shell PATTERN, e.g. 'resnet*').
+def models_cmd(pattern: str | None, counts: str | None, fmt: str) -> None:
+    """List registered models and their parameters at the canonical input and at 32x32x3/10.
+
+    PATTERN filters by name or alias: a shell pattern ('resnet*') or a plain word that a name
+    or alias starts with ('vgg' finds the alias vgg -> vgg11 and every VGG). A model spec with
+    keywords ('vgg11(width=0.25)') is built and counted.
 
     \b
     Example:
-      kerascnn models 'vgg*'
-      kerascnn models --no-params
+      kerascnn models vgg
+      kerascnn models 'resnet*' --format md
+      kerascnn models --params --format csv > models.csv
     """
-    from kerascnn.catalog import catalog_markdown, model_catalog
+    from kerascnn.catalog import catalog_table, model_catalog
 
-    rows = model_catalog(pattern, params=params, progress=_building)
-    if params and rows:
+    rows = model_catalog(pattern, params=counts or "stored", progress=_building)
+    if counts == "count" and rows:
         click.echo("\r" + " " * 40 + "\r", nl=False, err=True)
     if not rows:
         raise click.ClickException(
-            f"No model matches {pattern!r}. Run 'kerascnn models' for the full list."
+            f"No model or alias matches {pattern!r}. Run 'kerascnn models' for the full list. "
+            f"Received: {pattern!r}"
         )
-    click.echo(catalog_markdown(rows))
+    click.echo(catalog_table(rows, fmt), nl=False)
 
 
 @click.command("datasets")
@@ -62,10 +80,11 @@ def datasets_cmd() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "md", "csv"]),
+    type=click.Choice(FORMATS),
     default="table",
     show_default=True,
-    help="table: aligned text for terminals; md: markdown; csv: raw numbers.",
+    help="table: aligned text for terminals; md: markdown; csv: raw numbers, one row per "
+    "layer; json: the per-layer rows and the totals.",
 )
 @uses_keras
 def summary_cmd(model: str, input_shape: str | None, classes: int | None, fmt: str) -> None:

@@ -1,15 +1,21 @@
 """Small, real experiments that write a report (README.md table + PNG plot + results.json).
 
     >>> from kerascnn.experiments import run_experiment
-    >>> result = run_experiment("optimizers", out="reports/experiments/optimizers", fast=True)
+    >>> result = run_experiment("optimizers", fast=True)  # reports/runs/experiments/optimizers-<time>
 
 CLI: ``kerascnn experiment NAME [--out DIR] [--fast] [--seed N]``. Every claim in a report is
 formatted from the numbers of that run. ``fast=True`` uses fewer images and epochs (seconds).
+
+A run writes a fresh folder by default (:func:`default_out_dir`:
+``reports/runs/experiments/NAME-<UTC time>``, ignored by git), so the published reports in
+:data:`PUBLISHED` (``reports/experiments/NAME``) change only when asked:
+``kerascnn experiment NAME --out reports/experiments/NAME``.
 """
 
 from __future__ import annotations
 
 import importlib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -45,23 +51,53 @@ EXPERIMENTS = {
 }
 """name -> :class:`Experiment`; ``kerascnn experiment`` takes these names and shows these texts."""
 
-__all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "list_experiments", "run_experiment"]
+__all__ = [
+    "EXPERIMENTS",
+    "PUBLISHED",
+    "RUNS_ROOT",
+    "Experiment",
+    "ExperimentResult",
+    "default_out_dir",
+    "list_experiments",
+    "run_experiment",
+]
+
+PUBLISHED = Path("reports") / "experiments"
+"""Where the published reports live (one folder per experiment); written only with ``out=``."""
+
+RUNS_ROOT = Path("reports") / "runs" / "experiments"
+"""Where a run without ``out`` writes (under ``reports/runs/``, which git ignores)."""
 
 
 def list_experiments() -> list[str]:
     return list(EXPERIMENTS)
 
 
+def default_out_dir(name: str, root=RUNS_ROOT, now: datetime | None = None) -> Path:
+    """A fresh folder for a run of ``name``: ``ROOT/NAME-<UTC time>`` (``-2``, ``-3``, ... when
+    that folder exists already, so that two runs in the same second never share one)."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(root) / f"{name}-{stamp}"
+    k = 2
+    while path.exists():
+        path = Path(root) / f"{name}-{stamp}-{k}"
+        k += 1
+    return path
+
+
 def run_experiment(
     name: str, out=None, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"
 ) -> ExperimentResult:
-    """Run experiment ``name`` and write its report into ``out`` (default
-    ``reports/experiments/NAME``)."""
+    """Run experiment ``name`` and write its report into ``out``.
+
+    Without ``out`` the report goes to a fresh :func:`default_out_dir`; the published report
+    (``reports/experiments/NAME``) is rewritten only when ``out`` names it.
+    """
     if name not in EXPERIMENTS:
         raise ArgumentError(
             f"Unknown experiment. Known: {', '.join(EXPERIMENTS)}. Received: name={name!r}"
         )
     seed = checks.non_negative_int("run_experiment", "seed", seed)
     module = importlib.import_module(f"kerascnn.experiments.{EXPERIMENTS[name].module}")
-    out = Path(out) if out is not None else Path("reports") / "experiments" / name
+    out = Path(out) if out is not None else default_out_dir(name)
     return module.run(out, fast=fast, seed=seed, dataset=dataset)

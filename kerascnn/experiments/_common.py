@@ -265,7 +265,8 @@ def write_report(
         *[f"![{Path(f).stem}]({Path(f).name})" for f in files],
         "",
         f"Reproduce: `kerascnn experiment {name}{' --fast' if settings_.get('fast') else ''} "
-        f"--seed {settings_.get('seed', 0)}`. Raw numbers: `results.json`.",
+        f"--seed {settings_.get('seed', 0)} --out {_shown_path(out)}`. Raw numbers: "
+        "`results.json`.",
         "",
     ]
     readme = out / "README.md"
@@ -281,6 +282,16 @@ def write_report(
     js = out / "results.json"
     js.write_text(json.dumps(results, indent=2, default=_jsonable), encoding="utf-8")
     return ExperimentResult(name, out, rows, findings, [readme, js, *files], extra or {})
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it (as typed), else as is."""
+    if not path.is_absolute():
+        return path.as_posix()
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _jsonable(o):

@@ -63,6 +63,39 @@ def fgsm(model, x: np.ndarray, y: np.ndarray, eps: float, batch_size: int = 250)
     return out
 
 
+def examples_figure(x, adv, p_clean, p_adv, y, names, eps: float):
+    """One row per image: clean, perturbation ``adv - x``, adversarial, with predictions.
+
+    The perturbation is signed: a diverging colormap centred at 0 (``vmin=-eps``,
+    ``vmax=eps``: FGSM moves a pixel by at most ``eps``) with a colorbar beside the column;
+    the images are grey in [0, 1]. Panels: ``3 * len(x)`` plus the colorbar.
+    """
+    from kerascnn.viz import new_figure
+
+    k = len(x)
+    pic = new_figure((7.0, 1.9 * k + 0.4))
+    axes = pic.subplots(k, 3, squeeze=False)
+    signed = None
+    for i in range(k):
+        c, a = int(p_clean[i].argmax()), int(p_adv[i].argmax())
+        panels = (
+            (x[i, ..., 0], f"clean: {names[c]} ({p_clean[i, c]:.2f})", "gray", 0.0, 1.0),
+            ((adv[i] - x[i])[..., 0], f"perturbation (eps={eps})", "RdBu_r", -eps, eps),
+            (adv[i, ..., 0], f"FGSM: {names[a]} ({p_adv[i, a]:.2f})", "gray", 0.0, 1.0),
+        )
+        for j, (img, ttl, cmap, lo, hi) in enumerate(panels):
+            im = axes[i, j].imshow(img, cmap=cmap, vmin=lo, vmax=hi)
+            signed = im if j == 1 else signed
+            axes[i, j].set_title(ttl, fontsize=8)
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+    bar = pic.colorbar(signed, ax=list(axes[:, 1]), shrink=0.6, location="right")
+    bar.set_label("pixel change (adversarial - clean)", fontsize=7)
+    bar.ax.tick_params(labelsize=7)
+    pic.suptitle(f"FGSM examples (true labels: {', '.join(names[int(t)] for t in y)})", fontsize=9)
+    return pic
+
+
 def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
     import keras
 
@@ -122,29 +155,8 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     # picture: a few test images, the perturbation, the adversarial image, with predictions
     k = 4
     adv = adv_by_eps[e_mid][:k]
-    p_clean = predict(model, x[:k])
-    p_adv = predict(model, adv)
-    pic = new_figure((6.5, 1.9 * k + 0.4))
-    axes = pic.subplots(k, 3, squeeze=False)
-    names = data.class_names
-    for i in range(k):
-        c, a = int(p_clean[i].argmax()), int(p_adv[i].argmax())
-        panels = (
-            (x[i, ..., 0], f"clean: {names[c]} ({p_clean[i, c]:.2f})", "gray"),
-            ((adv[i] - x[i])[..., 0], f"perturbation (eps={e_mid})", "RdBu"),
-            (adv[i, ..., 0], f"FGSM: {names[a]} ({p_adv[i, a]:.2f})", "gray"),
-        )
-        for j, (img, ttl, cmap) in enumerate(panels):
-            axes[i, j].imshow(
-                img,
-                cmap=cmap,
-                **({"vmin": -e_mid, "vmax": e_mid} if j == 1 else {"vmin": 0, "vmax": 1}),
-            )
-            axes[i, j].set_title(ttl, fontsize=8)
-            axes[i, j].set_xticks([])
-            axes[i, j].set_yticks([])
-    pic.suptitle(
-        f"FGSM examples (true labels: {', '.join(names[int(t)] for t in y[:k])})", fontsize=9
+    pic = examples_figure(
+        x[:k], adv, predict(model, x[:k]), predict(model, adv), y[:k], data.class_names, e_mid
     )
     st = settings(
         dataset=dataset,
