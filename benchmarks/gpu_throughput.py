@@ -9,8 +9,9 @@ memory and compile caches never leak between them. Writes, under --out:
                     the environment and the exact command
 
 Frameworks:
-    keras-jax     kerascnn.create_model(...) on KERAS_BACKEND=jax, kerascnn.accel.measure_throughput
-                  (jax.jit of stateless_call + optimizer.stateless_apply, donated state)
+    keras-jax     kerascnn.create_model(...) on KERAS_BACKEND=jax, measured point by point with
+                  kerascnn.accel.measure_point, the function `kerascnn throughput` sweeps (jax.jit
+                  of stateless_call + optimizer.stateless_apply, donated state)
     timm-eager    timm.create_model(...), channels_last, torch.autocast(bfloat16), eager
     timm-compile  the same under torch.compile
 
@@ -62,24 +63,35 @@ PEAK_TFLOPS = {
 
 
 def worker_keras_jax(model: str, args) -> dict:
+    """The per-point function of `kerascnn throughput` (kerascnn.accel.measure_point)."""
     os.environ["KERAS_BACKEND"] = "jax"
-    from kerascnn import create_model
-    from kerascnn.accel import measure_throughput
-    from kerascnn.bench.environment import device_name
-
-    size = args.image_size
-    rec = measure_throughput(
-        lambda: create_model(
-            model, input_shape=(size, size, 3), num_classes=1000, classifier_activation=None
-        ),
-        batch_size=args.batch_size,
-        precision=args.precision,
-        steps=args.steps,
-        windows=args.windows,
-    )
     import jax
     import keras
 
+    from kerascnn.accel import measure_point
+    from kerascnn.accel.sweep import build_model
+    from kerascnn.bench.environment import device_name
+
+    net = build_model(model, args.image_size, args.precision)
+    rec = {
+        "backend": "jax",
+        "precision": args.precision,
+        "batch_size": args.batch_size,
+        "input_shape": [int(d) for d in net.input_shape[1:]],
+        "params": int(net.count_params()),
+        "steps_per_window": args.steps,
+    }
+    for mode in ("infer", "train"):
+        point = measure_point(net, mode, args.batch_size, steps=args.steps, windows=args.windows)
+        rec["path"] = point["path"]
+        rec[f"{mode}_img_s"] = point["images_per_s"]
+        for key in ("compile_s", "step_ms_median", "windows", "peak_memory_mib"):
+            rec[f"{mode}_{key}"] = point[key]
+        if mode == "train":
+            rec["train_loss_first"], rec["train_loss_last"] = (
+                point["loss_first"],
+                point["loss_last"],
+            )
     rec.update(
         device=device_name("jax"), versions={"keras": keras.__version__, "jax": jax.__version__}
     )
@@ -219,6 +231,8 @@ def fmt(v, spec=",.0f"):
 
 
 def write_readme(out: Path, records: list[dict], args, command: str) -> None:
+    from kerascnn.accel.sweep import flops_per_image
+
     lines = [
         "# GPU throughput: kerascnn (Keras 3 on JAX) vs timm",
         "",
@@ -239,7 +253,7 @@ def write_readme(out: Path, records: list[dict], args, command: str) -> None:
             lines.append(f"| {r['model']} | {r['framework']} | | {status[:140]} | | | | | | |")
             continue
         macs = r.get("macs")
-        tflops = r["train_img_s"] * 6 * macs / 1e12 if macs else None
+        tflops = r["train_img_s"] * flops_per_image(macs, "train") / 1e12 if macs else None
         pk = peak(r.get("device", ""), args.precision)
         tc = by.get(("timm-compile", r["model"]), {})
         te = by.get(("timm-eager", r["model"]), {})

@@ -50,7 +50,20 @@ def test_throughput_tensorflow_in_process():
         lambda: create_model("lenet", classifier_activation=None), batch_size=32, steps=3, windows=2
     )
     assert r["backend"] == "tensorflow" and r["precision"] == "float32"
+    assert (r["path"], r["xla"]) == ("tf.function", False)  # a CPU: the graph without XLA
     _check(r)
+
+
+def test_throughput_tensorflow_forced_xla():
+    r = measure_throughput(
+        lambda: create_model("lenet", classifier_activation=None),
+        batch_size=8,
+        steps=2,
+        windows=1,
+        xla=True,
+    )
+    assert (r["path"], r["xla"]) == ("tf.function+xla", True)
+    assert r["train_img_s"] > 0 and r["infer_img_s"] > 0
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
@@ -60,6 +73,7 @@ def test_throughput_jax(precision):
     out = run_py(THROUGHPUT.replace("sys.argv[1]", repr(precision)), "jax")
     r = json.loads(out.split("RESULT", 1)[1])
     assert r["backend"] == "jax" and r["precision"] == precision
+    assert (r["path"], r["xla"]) == ("jax.jit", True)
     _check(r)
 
 
@@ -124,6 +138,7 @@ def test_gpu_throughput_script_smoke(tmp_path):
     assert ours["train_img_s"] > 0 and ours["infer_img_s"] > 0 and ours["macs"] > 0
     assert ours["input_shape"] == [32, 32, 3] and ours["batch_size"] == 4
     assert ours["device"].startswith("CPU: ")  # the one device_name format of every stored result
+    assert ours["path"] == "jax.jit"  # measured by kerascnn.accel.measure_point, as the sweep
     readme = (tmp_path / "README.md").read_text()
     assert "| resnet18 | keras-jax |" in readme and "--smoke" in readme
     timm = next(r for r in recs if r["framework"] == "timm-compile")

@@ -2,23 +2,29 @@
 
 This is the "what the hardware does" view of the benchmark (the other view, end-to-end
 latency on host numpy input, is ``kerascnn.bench.timing.measure_latency``): the batch lives
-on the device, the step is compiled once (XLA), the host only dispatches, and timing is
+on the device, the step is compiled once, the host only dispatches, and timing is
 synchronized at window ends. Compile time (the first call) is reported apart from the
-steady state. Nothing here calls ``model.fit`` or ``model.predict``: those add per-step host
-work that this view must exclude (the bench runner measures that end-to-end view).
+steady state, warm-up steps are excluded. Nothing here calls ``model.fit`` or
+``model.predict``: those add per-step host work that this view must exclude.
 
-Backends:
-* JAX: ``model.stateless_call`` + ``optimizer.stateless_apply`` inside ``jax.jit`` with donated
-  state (the same arrays are updated in place on the device).
-* TensorFlow: a ``tf.function(jit_compile=True)`` step with ``GradientTape``.
-Inference runs through ``kerascnn.bench.timing.compile_inference`` (the function the bench
-evaluates and times with: ``jax.jit`` of ``stateless_call``, or ``tf.function`` with XLA).
-The PyTorch backend is not supported here (Keras on torch is several times slower than
-either); asking for it raises ArgumentError (a ValueError).
+:func:`measure_point` measures one (model, mode, batch size) point; ``kerascnn throughput``
+(:mod:`kerascnn.accel.sweep`) and ``benchmarks/gpu_throughput.py`` call it for every point.
+
+The compiled path is chosen per backend and device (:func:`choose_path`), recorded in every
+result, and can be forced with ``xla=True/False``:
+
+* JAX: ``jax.jit`` (always XLA): ``model.stateless_call`` + ``optimizer.stateless_apply`` with
+  donated state (the same arrays are updated in place on the device).
+* TensorFlow on a GPU: ``tf.function(jit_compile=True)`` (XLA).
+* TensorFlow on a CPU: ``tf.function`` *without* XLA (the graph runs oneDNN kernels; measured
+  on 2 cores: resnet18 trains 1.7x and mobilenetv2 8.7x faster than with XLA).
+
+Inference runs through ``kerascnn.bench.timing.compile_inference`` (the one compiled forward
+pass of the package). The PyTorch backend is not supported here; asking for it raises
+ArgumentError (a ValueError).
 
 Precision: ``"float32"`` or ``"bfloat16"`` (``keras`` dtype policy ``mixed_bfloat16``: float32
-variables, bfloat16 compute; the loss is computed in float32 from logits). float16 needs loss
-scaling and is left to ``model.fit`` in the bench runner.
+variables, bfloat16 compute; the loss is computed in float32 from logits).
 """
 
 from __future__ import annotations
@@ -33,21 +39,80 @@ import keras
 import numpy as np
 
 from kerascnn._dtype import dtype_policy_scope
+from kerascnn.accel.memory import peak_memory, reset_peak_memory
 from kerascnn.bench.timing import compile_inference
 from kerascnn.errors import ArgumentError
 
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+MODES = ("train", "infer")
+OPTIMIZERS = {
+    "sgd": lambda: keras.optimizers.SGD(0.01, momentum=0.9),
+    "adam": lambda: keras.optimizers.Adam(1e-3),
+}
 
 
 @contextmanager
 def dtype_policy(precision: str):
     """Build models under the Keras dtype policy for ``precision``; restore the old one after."""
+    check_precision(precision)
+    with dtype_policy_scope(PRECISIONS[precision]):
+        yield
+
+
+def check_precision(precision: str) -> None:
     if precision not in PRECISIONS:
         raise ArgumentError(
             f"precision must be one of {sorted(PRECISIONS)}. Received: precision={precision!r}"
         )
-    with dtype_policy_scope(PRECISIONS[precision]):
-        yield
+
+
+def check_backend(backend: str | None = None) -> str:
+    backend = backend or keras.backend.backend()
+    if backend not in ("jax", "tensorflow"):
+        raise ArgumentError(
+            "The device-throughput path supports the 'jax' and 'tensorflow' backends. "
+            f"Received: KERAS_BACKEND={backend!r}"
+        )
+    return backend
+
+
+def _gpu_visible(backend: str) -> bool:
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    import jax
+
+    return jax.devices()[0].platform != "cpu"
+
+
+def choose_path(xla: bool | None = None, backend: str | None = None) -> tuple[str, bool]:
+    """The compiled path for this backend and device: ``(name, uses_xla)``.
+
+    ``xla=None`` (auto): JAX -> ``"jax.jit"``; TensorFlow -> ``"tf.function+xla"`` when a GPU
+    is visible, else ``"tf.function"``. ``xla=True/False`` forces it on TensorFlow; JAX always
+    compiles with XLA, so ``xla=False`` there is an error.
+    """
+    backend = check_backend(backend)
+    if backend == "jax":
+        if xla is False:
+            raise ArgumentError(
+                "JAX always compiles with XLA (jax.jit); --no-xla applies to TensorFlow only. "
+                "Received: xla=False with KERAS_BACKEND='jax'"
+            )
+        return "jax.jit", True
+    use = _gpu_visible(backend) if xla is None else bool(xla)
+    return ("tf.function+xla" if use else "tf.function"), use
+
+
+def is_oom(exc: BaseException) -> bool:
+    """Whether ``exc`` is an out-of-memory error of a backend (or Python's MemoryError)."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return any(
+        k in text for k in ("resourceexhausted", "resource_exhausted", "out of memory", "oom when")
+    )
 
 
 def _loss(y, logits):
@@ -65,22 +130,31 @@ def _timed_windows(run_steps: Callable[[int], None], steps: int, windows: int) -
     return out
 
 
-def _summary(per_step: list[float], batch_size: int, compile_s: float, prefix: str) -> dict:
-    med = statistics.median(per_step)
-    return {
-        f"{prefix}_compile_s": compile_s,
-        f"{prefix}_step_ms_median": med * 1e3,
-        f"{prefix}_step_ms_min": min(per_step) * 1e3,
-        f"{prefix}_step_ms_max": max(per_step) * 1e3,
-        f"{prefix}_img_s": batch_size / med,
-        f"{prefix}_windows": len(per_step),
-    }
+MAX_AUTO_STEPS = 200
 
 
-# --------------------------------------------------------------------------------- JAX
+def _time(run: Callable[[int], None], steps: int | None, windows: int, warmup: int, window_s):
+    """(seconds per step of each window, compile seconds, steps per window).
+
+    ``steps=None``: as many steps per window as fill ``window_s`` seconds, from the warm-up
+    steps' speed (at least 1, at most :data:`MAX_AUTO_STEPS`)."""
+    t0 = time.perf_counter()
+    run(1)
+    compile_s = time.perf_counter() - t0
+    n_warm = max(warmup, 1 if steps is None else 0)
+    t0 = time.perf_counter()
+    if n_warm:
+        run(n_warm)  # after compile: autotuning, allocator, caches
+    warm_step = (time.perf_counter() - t0) / max(n_warm, 1)
+    if steps is None:
+        steps = int(min(MAX_AUTO_STEPS, max(1, round(window_s / max(warm_step, 1e-9)))))
+    return _timed_windows(run, steps, windows), compile_s, steps
 
 
-def _jax_train(model, optimizer, x, y, steps, windows):
+# ------------------------------------------------------------------------------ train steps
+
+
+def _jax_train(model, optimizer, x, y):
     import jax
 
     optimizer.build(model.trainable_variables)
@@ -103,7 +177,7 @@ def _jax_train(model, optimizer, x, y, steps, windows):
         [v.value for v in optimizer.variables],
     ]
     x, y = jax.device_put(x), jax.device_put(y)
-    losses = []
+    losses: list[float] = []
 
     def run(n):
         loss = None
@@ -111,23 +185,21 @@ def _jax_train(model, optimizer, x, y, steps, windows):
             state[0], state[1], state[2], loss = step(state[0], state[1], state[2], x, y)
         losses.append(float(jax.block_until_ready(loss)))
 
-    t0 = time.perf_counter()
-    run(1)
-    compile_s = time.perf_counter() - t0
-    run(2)  # warm-up after compile (autotuning, allocator)
-    per_step = _timed_windows(run, steps, windows)
-    return per_step, compile_s, losses
+    def finish():  # write the trained state back, so the model stays usable
+        for v, a in zip(model.trainable_variables, state[0]):
+            v.assign(a)
+        for v, a in zip(model.non_trainable_variables, state[1]):
+            v.assign(a)
+
+    return run, losses, finish
 
 
-# ------------------------------------------------------------------------------ TensorFlow
-
-
-def _tf_train(model, optimizer, x, y, steps, windows):
+def _tf_train(model, optimizer, x, y, xla: bool):
     import tensorflow as tf
 
     optimizer.build(model.trainable_variables)
 
-    @tf.function(jit_compile=True)
+    @tf.function(jit_compile=xla)
     def step(xb, yb):
         with tf.GradientTape() as tape:
             loss = _loss(yb, model(xb, training=True))
@@ -136,7 +208,7 @@ def _tf_train(model, optimizer, x, y, steps, windows):
         return loss
 
     x, y = tf.constant(x), tf.constant(y)
-    losses = []
+    losses: list[float] = []
 
     def run(n):
         loss = None
@@ -144,42 +216,104 @@ def _tf_train(model, optimizer, x, y, steps, windows):
             loss = step(x, y)
         losses.append(float(loss.numpy()))  # .numpy() synchronizes
 
-    t0 = time.perf_counter()
-    run(1)
-    compile_s = time.perf_counter() - t0
-    run(2)
-    return _timed_windows(run, steps, windows), compile_s, losses
+    return run, losses, lambda: None
 
 
-# ------------------------------------------------------------------------------ inference
+# ------------------------------------------------------------------------------ one point
 
 
-def _infer(model, x, steps, windows):
-    """Inference steps through the bench's compiled forward pass, on a device-resident batch."""
-    inf = compile_inference(model, jit=True)  # XLA on TensorFlow; jax.jit on JAX
-    xd = inf.to_device(x)
-
-    def run(n):
-        out = None
-        for _ in range(n):
-            out = inf.call(xd)
-        inf.sync(out)
-
-    t0 = time.perf_counter()
-    run(1)
-    compile_s = time.perf_counter() - t0
-    run(2)
-    return _timed_windows(run, steps, windows), compile_s
+def synthetic_batch(model, batch_size: int, seed: int = 0):
+    """A float32 image batch of the model's input shape and int32 labels of its classes."""
+    shape = tuple(int(d) for d in model.input_shape[1:])
+    classes = int(model.output_shape[-1])
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch_size, *shape), dtype=np.float32)
+    y = rng.integers(0, classes, batch_size).astype(np.int32)
+    return x, y
 
 
-# --------------------------------------------------------------------------------- API
+def measure_point(
+    model: keras.Model,
+    mode: str,
+    batch_size: int,
+    *,
+    xla: bool | None = None,
+    steps: int | None = None,
+    windows: int = 5,
+    warmup: int = 2,
+    window_s: float = 1.0,
+    optimizer: str = "sgd",
+    seed: int = 0,
+) -> dict:
+    """Images/s of ``model`` for one ``mode`` ("train" or "infer") at one batch size.
+
+    ``model`` gives logits (``classifier_activation=None``) and was built under the dtype
+    policy wanted. One compile (first call, timed apart), ``warmup`` untimed steps, then
+    ``windows`` synchronized windows of ``steps`` steps (``None``: enough to last about
+    ``window_s`` seconds). Returns a flat dict: mode, batch_size,
+    path, xla, compile_s, step_ms_median/min/max, images_per_s, windows, steps_per_window,
+    peak_memory_mib and its kind, and for training the first/last loss (a sanity check).
+    Backend errors (out of memory included) propagate; see :func:`is_oom`.
+    """
+    backend = check_backend()
+    if mode not in MODES:
+        raise ArgumentError(f"mode must be one of {', '.join(MODES)}. Received: mode={mode!r}")
+    if batch_size < 1 or (steps is not None and steps < 1) or windows < 1 or warmup < 0:
+        raise ArgumentError(
+            f"batch_size, steps and windows must be positive (warmup >= 0). Received: "
+            f"batch_size={batch_size}, steps={steps}, windows={windows}, warmup={warmup}"
+        )
+    if optimizer not in OPTIMIZERS:
+        raise ArgumentError(
+            f"optimizer must be one of {', '.join(OPTIMIZERS)}. Received: optimizer={optimizer!r}"
+        )
+    path, use_xla = choose_path(xla, backend)
+    x, y = synthetic_batch(model, batch_size, seed)
+    reset_peak_memory(backend)
+    result = {"mode": mode, "batch_size": batch_size, "path": path, "xla": use_xla}
+    if mode == "infer":
+        inf = compile_inference(model, jit=use_xla)
+        xd = inf.to_device(x)
+
+        def run(n):
+            out = None
+            for _ in range(n):
+                out = inf.call(xd)
+            inf.sync(out)
+
+        per_step, compile_s, steps = _time(run, steps, windows, warmup, window_s)
+    else:
+        opt = OPTIMIZERS[optimizer]()
+        if backend == "jax":
+            run, losses, finish = _jax_train(model, opt, x, y)
+        else:
+            run, losses, finish = _tf_train(model, opt, x, y, use_xla)
+        per_step, compile_s, steps = _time(run, steps, windows, warmup, window_s)
+        finish()
+        result["loss_first"], result["loss_last"] = losses[0], losses[-1]
+    med = statistics.median(per_step)
+    mib, kind = peak_memory(backend)
+    result.update(
+        compile_s=compile_s,
+        step_ms_median=med * 1e3,
+        step_ms_min=min(per_step) * 1e3,
+        step_ms_max=max(per_step) * 1e3,
+        images_per_s=batch_size / med,
+        windows=windows,
+        steps_per_window=steps,
+        peak_memory_mib=mib,
+        peak_memory_kind=kind,
+    )
+    return result
+
+
+# --------------------------------------------------------------------- train + infer at once
 
 
 def measure_throughput(
     build: Callable[[], keras.Model],
     *,
     batch_size: int = 256,
-    num_classes: int | None = None,
     precision: str = "float32",
     steps: int = 20,
     windows: int = 5,
@@ -187,21 +321,18 @@ def measure_throughput(
     infer: bool = True,
     optimizer: str = "sgd",
     seed: int = 0,
+    xla: bool | None = None,
 ) -> dict:
-    """Train and inference images/s of the model ``build()`` returns, on synthetic resident data.
+    """Train and inference images/s of the model ``build()`` returns, at one batch size.
 
     ``build`` must return a model whose last layer gives logits (``classifier_activation=None``);
-    it is called under the dtype policy of ``precision``. Returns a flat dict: backend,
-    precision, batch size, input shape, compile seconds and median/min/max step time and img/s
-    for train and inference, and the first/last training loss (a sanity check that the steps
-    really trained).
+    it is called under the dtype policy of ``precision``. Both modes go through
+    :func:`measure_point`. Returns a flat dict: backend, precision, batch size, input shape,
+    params, path, xla, and ``{infer,train}_`` compile seconds, median/min/max step time, img/s,
+    windows, peak memory, plus the first/last training loss.
     """
-    backend = keras.backend.backend()
-    if backend not in ("jax", "tensorflow"):
-        raise ArgumentError(
-            "The device-throughput path supports the 'jax' and 'tensorflow' backends. "
-            f"Received: KERAS_BACKEND={backend!r}"
-        )
+    backend = check_backend()
+    check_precision(precision)
     if batch_size < 1 or steps < 1 or windows < 1:
         raise ArgumentError(
             f"batch_size, steps and windows must be positive. Received: batch_size={batch_size}, "
@@ -209,35 +340,33 @@ def measure_throughput(
         )
     with dtype_policy(precision):
         model = build()
-    shape = tuple(int(d) for d in model.input_shape[1:])
-    classes = int(num_classes or model.output_shape[-1])
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch_size, *shape), dtype=np.float32)
-    y = rng.integers(0, classes, batch_size).astype(np.int32)
     result = {
         "backend": backend,
         "precision": precision,
         "batch_size": batch_size,
-        "input_shape": list(shape),
+        "input_shape": [int(d) for d in model.input_shape[1:]],
         "params": int(model.count_params()),
         "steps_per_window": steps,
     }
-    if infer:
-        per_step, compile_s = _infer(model, x, steps, windows)
-        result.update(_summary(per_step, batch_size, compile_s, "infer"))
-    if train:
-        opt = {
-            "sgd": lambda: keras.optimizers.SGD(0.01, momentum=0.9),
-            "adam": lambda: keras.optimizers.Adam(1e-3),
-        }.get(optimizer)
-        if opt is None:
-            raise ArgumentError(
-                f"optimizer must be 'sgd' or 'adam'. Received: optimizer={optimizer!r}"
-            )
-        per_step, compile_s, losses = (_jax_train if backend == "jax" else _tf_train)(
-            model, opt(), x, y, steps, windows
+    for mode, wanted in (("infer", infer), ("train", train)):
+        if not wanted:
+            continue
+        point = measure_point(
+            model,
+            mode,
+            batch_size,
+            xla=xla,
+            steps=steps,
+            windows=windows,
+            optimizer=optimizer,
+            seed=seed,
         )
-        result.update(_summary(per_step, batch_size, compile_s, "train"))
-        result["train_loss_first"] = losses[0]
-        result["train_loss_last"] = losses[-1]
+        result["path"], result["xla"] = point["path"], point["xla"]
+        for key in ("compile_s", "step_ms_median", "step_ms_min", "step_ms_max", "windows"):
+            result[f"{mode}_{key}"] = point[key]
+        result[f"{mode}_img_s"] = point["images_per_s"]
+        result[f"{mode}_peak_memory_mib"] = point["peak_memory_mib"]
+        if mode == "train":
+            result["train_loss_first"] = point["loss_first"]
+            result["train_loss_last"] = point["loss_last"]
     return result

@@ -12,7 +12,7 @@ import os
 
 import click
 
-from kerascnn.cli import bench, experiment, info, viz
+from kerascnn.cli import bench, experiment, info, throughput, viz
 from kerascnn.cli._base import KerasCNNGroup
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter off the terminal
@@ -42,6 +42,8 @@ def main(debug: bool) -> None:
                                               train, measure, write reports/runs/<time>/
       kerascnn report reports/runs/<time>     rebuild a report from stored results
       kerascnn summary resnet50               per-layer shapes, params, MACs, receptive field
+      kerascnn throughput --models resnet18 --batch-sizes 1,8,32
+                                              images/s per mode and batch size
 
     Data defaults to 'fashion_mnist_mini', a real Fashion-MNIST subset embedded in the package,
     so everything works offline.
@@ -62,6 +64,7 @@ for _command in (
     info.summary_cmd,
     bench.bench_cmd,
     bench.report_cmd,
+    throughput.throughput_cmd,
     viz.viz_group,
     experiment.experiment_cmd,
 ):

@@ -1,0 +1,144 @@
+"""``kerascnn throughput``: synthetic-data throughput sweeps (models x modes x batch sizes)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kerascnn.cli._base import EXIT_USER_ERROR, uses_keras
+
+
+def _command_line(ctx: click.Context) -> list[str]:
+    """The command as typed; when called in-process (tests, CliRunner), rebuilt from its options."""
+    if "throughput" in sys.argv[1:]:
+        return ["kerascnn", *sys.argv[1:]]
+    out = ["kerascnn", "throughput"]
+    for name, value in ctx.params.items():
+        flag = "--" + name.replace("_", "-").replace("modes", "mode")
+        if isinstance(value, bool):
+            out.append(flag if value else flag.replace("--", "--no-"))
+        elif value is not None:
+            out += [flag, str(value)]
+    return out
+
+
+@click.command("throughput")
+@click.option(
+    "--models",
+    "-m",
+    default="resnet18,mobilenetv2",
+    show_default=True,
+    help="Comma-separated model specs, e.g. 'resnet18,vgg11(width=0.25)'.",
+)
+@click.option(
+    "--image-size", type=int, default=224, show_default=True, help="Input height = width."
+)
+@click.option(
+    "--batch-sizes",
+    default="1,8,32",
+    show_default=True,
+    help="Comma-separated batch sizes; one that runs out of memory is stored as 'oom'.",
+)
+@click.option(
+    "--mode",
+    "modes",
+    default="train,infer",
+    show_default=True,
+    help="Comma-separated, from: train, infer.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["float32", "bfloat16"]),
+    default="float32",
+    show_default=True,
+    help="bfloat16 = Keras mixed_bfloat16 (float32 variables, bfloat16 compute).",
+)
+@click.option(
+    "--xla/--no-xla",
+    default=None,
+    help="Force XLA on or off (TensorFlow). [default: auto: TensorFlow on a CPU without XLA, "
+    "on a GPU with XLA; JAX always jax.jit]",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["tensorflow", "jax"]),
+    default=None,
+    help="Keras backend (sets KERAS_BACKEND). [default: $KERAS_BACKEND or tensorflow]",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Steps per timed window. [default: enough to last --window-s]",
+)
+@click.option("--windows", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Timed windows per point (median and min/max reported).")  # fmt: skip
+@click.option("--warmup", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Untimed steps after the compile call.")  # fmt: skip
+@click.option("--window-s", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="Target seconds per window when --steps is not given.")  # fmt: skip
+@click.option(
+    "--optimizer",
+    type=click.Choice(["sgd", "adam"]),
+    default="sgd",
+    show_default=True,
+    help="Training optimizer (SGD with momentum 0.9, or Adam).",
+)
+@click.option("--out", default=None, help="Output folder. [default: reports/throughput/<UTC time>]")
+@click.option(
+    "--compare",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Another throughput folder (e.g. the same sweep with --xla): its points go beside "
+    "these in the README and plot.",
+)
+@uses_keras
+def throughput_cmd(
+    models, image_size, batch_sizes, modes, precision, xla, backend, steps, windows, warmup,
+    window_s, optimizer, out, compare,
+) -> None:  # fmt: skip
+    """Images/s per model, mode and batch size on synthetic device-resident data (like timm's
+    benchmark.py); writes results.json, results.csv, README.md and throughput.png.
+
+    \b
+    Example:
+      kerascnn throughput --models resnet18,mobilenetv2 --image-size 224 \\
+          --batch-sizes 1,8,32,128 --mode train,infer --out reports/throughput-cpu
+    The same points forced through XLA, then a README comparing both:
+      kerascnn throughput ... --xla --out reports/throughput-cpu/xla
+      kerascnn throughput ... --out reports/throughput-cpu --compare reports/throughput-cpu/xla
+    Exit code: 0 when every point is ok or out of memory ('oom'), 1 when any point errored.
+    """
+    from kerascnn.accel.sweep import run_sweep
+    from kerascnn.bench.config import split_list
+    from kerascnn.report.throughput import load_throughput, write_throughput_report
+
+    if compare:
+        load_throughput(compare)  # a bad --compare fails before the sweep, not after
+    outcome = run_sweep(
+        split_list(models),
+        image_size=image_size,
+        batch_sizes=batch_sizes,
+        modes=modes,
+        precision=precision,
+        xla=xla,
+        steps=steps,
+        windows=windows,
+        warmup=warmup,
+        window_s=window_s,
+        optimizer=optimizer,
+        out=out,
+        echo=lambda s: click.echo(s, err=True),
+        argv=_command_line(click.get_current_context()),
+    )
+    click.echo(f"Report: {write_throughput_report(outcome.out, compare=compare)}")
+    click.echo(
+        f"{outcome.count('ok')} ok, {outcome.count('oom')} out of memory, "
+        f"{outcome.count('error')} failed in {outcome.wall_seconds:.0f} s; results in {outcome.out}"
+    )
+    if outcome.exit_code:
+        click.echo(
+            "Failed points are listed in the README and results.csv (column error).", err=True
+        )
+        sys.exit(EXIT_USER_ERROR)
