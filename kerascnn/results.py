@@ -1,8 +1,9 @@
 """The stored result of one benchmark run: a typed record that bench writes and report reads.
 
 One JSON file per run (``RUN_DIR/results/<key>.json``) holds one :class:`RunRecord`. Its layout
-is schema version :data:`SCHEMA_VERSION`; every reader checks it, and a record of another
-version raises :class:`~kerascnn.errors.SchemaVersionError` naming the file and both versions.
+is schema version :data:`SCHEMA_VERSION`; every reader checks it: :func:`read_record` raises
+:class:`~kerascnn.errors.SchemaVersionError` for another version (naming the file and both
+versions), :func:`read_record_reason` gives the reason a file cannot be read, that one included.
 
 Layout (schema 1): the run's identity (key, model, dataset, seed, config hash, suite, resolved
 config, dataset facts, environment), its status ("ok" or "failed", with the error), then the
@@ -18,138 +19,32 @@ This module is neutral ground: it imports neither :mod:`kerascnn.bench` nor
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from kerascnn.errors import CorruptDataError, SchemaVersionError
+from kerascnn.result_parts import (
+    Calibration,
+    CurvePoint,
+    DataParallelUse,
+    DatasetInfo,
+    DeviceThroughput,
+    Environment,
+    EvalMetrics,
+    GitInfo,
+    InferenceTimings,
+    Latency,
+    ModelSize,
+    ProtocolInfo,
+    RunError,
+    TrainStats,
+)
+from kerascnn.typed_json import parse
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed")
-
-
-# --------------------------------------------------------------------------- parts
-
-
-@dataclass
-class GitInfo:
-    commit: str | None
-    dirty: bool | None
-
-
-@dataclass
-class Environment:
-    """Where the numbers came from: backend, versions, device, CPUs, commit, command line."""
-
-    backend: str
-    versions: dict[str, str]
-    device: str
-    """``"CPU: <model>"`` or ``"GPU: <name> (xN)"`` (see ``kerascnn.bench.environment.device_name``)."""
-    cpu: str | None = None
-    logical_cpus: int | None = None
-    usable_cpus: int | None = None
-    platform: str | None = None
-    hostname: str | None = None
-    git: GitInfo | None = None
-    command: str | None = None
-    load_average_at_start: list[float] | None = None
-
-
-@dataclass
-class DatasetInfo:
-    name: str
-    source: str
-    input_shape: list[int]
-    num_classes: int
-    class_names: list[str]
-    train_images: int
-    """Images used (after ``train_limit``)."""
-    test_images: int
-    full_train_images: int | None = None
-    full_test_images: int | None = None
-
-
-@dataclass
-class RunError:
-    type: str
-    """``NaNLoss``, ``NaNOutput``, ``TimeBudgetExceeded``, ``OutOfMemory ...`` or an exception name."""
-    message: str
-    traceback: str | None = None
-
-
-@dataclass
-class DataParallelUse:
-    engine: str
-    replicas: int
-    devices: list[str]
-
-
-@dataclass
-class TrainStats:
-    seconds: float
-    images: int
-    steps_per_epoch: int
-    epoch_seconds: list[float]
-    first_step_seconds: float | None
-    """From the start of training to the end of the first step (tracing and compilation)."""
-    warmup_seconds: float | None
-    images_per_s: float | None
-    """Steady state: the first steps excluded."""
-    steps_timed: int
-    step_p50_ms: float | None
-
-
-@dataclass
-class EvalMetrics:
-    top1: float
-    top5: float
-    loss: float | None
-    """Cross-entropy of the test set; None when the outputs were not finite (run failed)."""
-    confusion: list[list[int]]
-    """Rows: true class, columns: predicted class."""
-    n: int
-
-
-@dataclass
-class Latency:
-    """Host numpy input to numpy output, one call at a time, warm-up excluded (milliseconds)."""
-
-    p50_ms: float
-    p95_ms: float
-    mean_ms: float
-    std_ms: float
-    min_ms: float
-    n: int
-    batch: int
-
-
-@dataclass
-class DeviceThroughput:
-    """Device-resident input, calls back to back, synchronized every few calls."""
-
-    images_per_s: float
-    batch: int
-    calls: int
-    seconds: float
-
-
-@dataclass
-class InferenceTimings:
-    first_call_seconds: dict[str, float]
-    """Tracing + compilation + one call, per input shape: ``eval_batch``, ``batch_1``, ``batch_N``."""
-    latency_b1: Latency
-    latency_bN: Latency
-    device_throughput: DeviceThroughput
-
-
-@dataclass
-class ModelSize:
-    keras_file_bytes: int
-    saved_to: str | None
 
 
 @dataclass(kw_only=True)
@@ -172,6 +67,10 @@ class Measurements:
     history: dict[str, list[float | None]] | None = None
     """Keras' per-epoch logs (``loss``, ``acc``, ``top5``, ``val_*``); NaN is stored as None."""
     epochs_completed: int | None = None
+    protocol: ProtocolInfo | None = None
+    curve: list[CurvePoint] | None = None
+    """Test accuracy along training (the accuracy-vs-training-time plot); the last point is the
+    final evaluation."""
     train: TrainStats | None = None
     inference_jit: bool | None = None
     test: EvalMetrics | None = None
@@ -224,7 +123,7 @@ class RunRecord(Measurements):
         for name in RECORD_ORDER:
             value = getattr(self, name)
             if value is not None:
-                out[name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+                out[name] = _plain(value)
         return out
 
     @classmethod
@@ -252,6 +151,22 @@ class RunRecord(Measurements):
         return record
 
 
+def _plain(value: Any) -> Any:
+    """Dataclasses (also inside lists and dicts) as dicts, for JSON; a field added after schema
+    1 (``result_parts.later()``) is left out while it is None, so older layouts stay."""
+    if dataclasses.is_dataclass(value):
+        return {
+            f.name: _plain(v)
+            for f in dataclasses.fields(value)
+            if (v := getattr(value, f.name)) is not None or not f.metadata.get("omit_when_none")
+        }
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 RECORD_ORDER = (
     *("schema", "key", "model", "dataset", "seed", "config_hash", "suite", "config"),
     *("dataset_info", "environment", "started", "status", "error"),
@@ -271,89 +186,79 @@ def check_schema(data: dict[str, Any], source: str) -> None:
         raise SchemaVersionError(source, found, SCHEMA_VERSION)
 
 
-def read_record(path: str | Path) -> RunRecord | None:
-    """The record stored in ``path``, or None when the file is not a complete result.
-
-    Junk (unreadable, not JSON, truncated, no ``schema`` key, or not a valid record: wrong
-    status, missing or unknown fields, wrong types) gives None, so a folder with a stray file
-    still reads.
-    A record of another schema version raises :class:`SchemaVersionError`: it is a result,
-    but one this version of kerascnn cannot read.
-    """
-    path = Path(path)
+def _load_record(path: Path) -> RunRecord:
+    """The one reading path. Raises SchemaVersionError for another schema version, else
+    CorruptDataError whose message is the reason alone (the caller names the file)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or "schema" not in data:
-        return None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CorruptDataError("not UTF-8 text (damaged, or not a result)") from None
+    except OSError as exc:
+        raise CorruptDataError(f"cannot be read ({exc.strerror or exc})") from None
+    if not text.strip():
+        raise CorruptDataError(f"empty ({len(text.encode())} bytes)")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        at = f"{exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno}"
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            raise CorruptDataError(f"truncated: the JSON ends early ({at})") from None
+        raise CorruptDataError(f"not valid JSON ({at})") from None
+    if not isinstance(data, dict):
+        raise CorruptDataError(f"a JSON {type(data).__name__}, not a result object")
+    if "schema" not in data:
+        raise CorruptDataError("no 'schema' key: not a kerascnn result")
     try:
         record = RunRecord.from_dict(data, source=str(path))
-    except CorruptDataError:
-        return None
+    except CorruptDataError as exc:  # the reason, without the path the caller already names
+        reason = str(exc).replace(f"{path}.", "").replace(str(path), "the record")
+        raise CorruptDataError(reason) from None
     if record.key is None:
         record.key = path.stem
     return record
 
 
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def schema_reason(exc: SchemaVersionError) -> str:
+    """Another schema version in a few words: "schema 2, this kerascnn reads schema 1 (...)"."""
+    found, expected = exc.found, exc.expected
+    hint = "its schema version is not a number"
+    if isinstance(found, int) and not isinstance(found, bool):
+        hint = "written by a newer kerascnn: upgrade kerascnn to read it"
+        if found < expected:
+            hint = "written by an older kerascnn: rerun that benchmark"
+    return f"schema {found!r}, this kerascnn reads schema {expected} ({hint})"
 
 
-def _bad(where: str, expected: str, value: Any) -> CorruptDataError:
-    return CorruptDataError(f"{where} must be {expected}. Received: {value!r:.80}")
+def read_record_reason(path: str | Path) -> tuple[RunRecord | None, str | None]:
+    """``(record, None)``, or ``(None, reason)`` when ``path`` is not a result this kerascnn
+    reads: truncated, not JSON, not an object, not a valid record (wrong status, missing or
+    unknown fields, wrong types) or of another schema version (see :func:`schema_reason`).
+    Never raises; the reason names what is wrong, not the file (the caller does)."""
+    try:
+        return _load_record(Path(path)), None
+    except SchemaVersionError as exc:
+        return None, schema_reason(exc)
+    except CorruptDataError as exc:
+        return None, str(exc)
 
 
-def parse(tp: Any, value: Any, where: str) -> Any:
-    """``value`` (parsed JSON) as type ``tp`` (a dataclass, ``X | None``, ``list[X]``, ``dict[str, X]``,
-    a scalar or Any), checked against the type hints; raises CorruptDataError naming ``where``."""
-    origin = typing.get_origin(tp)
-    if tp is Any:
-        return value
-    if origin in (Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return parse(inner, value, where)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise _bad(where, f"an object ({tp.__name__})", value)
-        known = {f.name: f for f in dataclasses.fields(tp)}
-        unknown = sorted(set(value) - set(known))
-        if unknown:
-            raise _bad(where, f"an object with the fields of {tp.__name__}", f"unknown {unknown}")
-        kwargs = {}
-        for name, f in known.items():
-            if name in value:
-                kwargs[name] = parse(_hints(tp)[name], value[name], f"{where}.{name}")
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise _bad(where, f"an object with the field {name!r}", sorted(value))
-        return tp(**kwargs)
-    if origin is list:
-        if not isinstance(value, list):
-            raise _bad(where, "a list", value)
-        (item,) = typing.get_args(tp)
-        return [parse(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise _bad(where, "an object", value)
-        _, item = typing.get_args(tp)
-        return {k: parse(item, v, f"{where}.{k}") for k, v in value.items()}
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _bad(where, "a number", value)
-        return float(value)
-    if tp is int and isinstance(value, bool):
-        raise _bad(where, "an integer", value)
-    if not isinstance(value, tp):
-        raise _bad(where, f"of type {tp.__name__}", value)
-    return value
+def read_record(path: str | Path) -> RunRecord | None:
+    """The record stored in ``path``, or None when the file is not a complete result.
+
+    Junk (see :func:`read_record_reason`) gives None, so a folder with a stray file still
+    reads. A record of another schema version raises :class:`SchemaVersionError`: it is a
+    result, but one this version of kerascnn cannot read.
+    """
+    try:
+        return _load_record(Path(path))
+    except CorruptDataError:
+        return None
 
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Calibration",
+    "CurvePoint",
     "DataParallelUse",
     "DatasetInfo",
     "DeviceThroughput",
@@ -363,6 +268,7 @@ __all__ = [
     "Latency",
     "Measurements",
     "ModelSize",
+    "ProtocolInfo",
     "RunError",
     "RunRecord",
     "EvalMetrics",
@@ -370,4 +276,6 @@ __all__ = [
     "check_schema",
     "parse",
     "read_record",
+    "read_record_reason",
+    "schema_reason",
 ]

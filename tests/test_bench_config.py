@@ -91,21 +91,73 @@ def test_bad_override_rejected():
     assert cfg.runs()[0].config.epochs == 3
 
 
+PER_MODEL = {
+    "models": ["lenet", "vgg", "mobilenetv2"],
+    "epochs": 1,
+    "overrides": {"lenet": {"epochs": 10}, "vgg": {"epochs": 3}},
+}
+
+
 def test_flags_override_suite_values():
-    cfg = BenchConfig.from_dict(QUICK).updated(
+    cfg = BenchConfig.from_dict(PER_MODEL).updated(
         epochs=1, models="lenet,vgg11(width=0.25, dropout=0.0)", repeats=2
     )
     assert cfg.epochs == 1 and cfg.seeds == [0, 1]
     assert cfg.models == ["lenet", "vgg11(width=0.25, dropout=0.0)"]
-    # a flag applies to every model: the main job's per-model epochs give way to --epochs
+    # a flag applies to every model: the suite's per-model epochs give way to --epochs
     assert {r.config.epochs for r in cfg.runs()} == {1}
     # flags for other keys leave the per-model settings alone
-    kept = BenchConfig.from_dict(QUICK).updated(batch_size=32)
+    kept = BenchConfig.from_dict(PER_MODEL).updated(batch_size=32)
     assert {r.model: (r.config.epochs, r.config.batch_size) for r in kept.runs()} == {
         "lenet": (10, 32),
         "vgg": (3, 32),
         "mobilenetv2": (1, 32),
     }
+
+
+def test_the_main_job_trains_every_model_for_the_same_budget():
+    cfg = BenchConfig.from_dict(QUICK).validate()
+    assert cfg.protocol == "budget" and cfg.budget == 30.0 and not cfg.overrides
+    assert {(r.config.protocol, r.config.budget) for r in cfg.runs()} == {("budget", 30.0)}
+
+
+def test_one_length_flag_picks_the_protocol_and_clears_the_others():
+    main = BenchConfig.from_dict(QUICK)
+    by_epochs = main.updated(epochs=2)
+    assert by_epochs.protocol == "epochs" and by_epochs.budget is None
+    by_steps = main.updated(steps=120)
+    assert by_steps.protocol == "steps" and by_steps.budget is None and by_steps.steps == 120
+    by_budget = BenchConfig.from_dict(PER_MODEL).updated(budget=5)
+    assert by_budget.protocol == "budget" and by_budget.overrides == {}  # per-model epochs go
+    with pytest.raises(ConfigError, match=r"one of --epochs, --budget and --steps.*Received"):
+        main.updated(budget=5, steps=10)
+    with pytest.raises(ConfigError, match="Invalid budget.*Received: budget=-1"):
+        BenchConfig(models=["lenet"], budget=-1).validate_values()
+    with pytest.raises(ConfigError, match="Invalid steps: None when budget is set.*steps=3"):
+        BenchConfig(models=["lenet"], budget=5, steps=3).validate_values()
+    # under a budget the warm-up is not bounded by the (unused) epochs
+    BenchConfig(models=["lenet"], epochs=1, budget=5, warmup_epochs=2).validate_values()
+
+
+def test_every_optimizer_has_its_own_default_learning_rate():
+    main = BenchConfig.from_dict(QUICK)
+    assert main.resolved_learning_rate() == 1e-3  # adam
+    assert main.updated(optimizer="sgd").resolved_learning_rate() == 0.05
+    assert main.updated(optimizer="sgd", learning_rate=0.2).resolved_learning_rate() == 0.2
+    # a suite's explicit rate belongs to its optimizer: --optimizer without --lr resets it
+    suite = BenchConfig(models=["lenet"], optimizer="adam", learning_rate=0.002)
+    assert suite.updated(optimizer="momentum").resolved_learning_rate() == 0.05
+    assert suite.updated(batch_size=8).resolved_learning_rate() == 0.002
+    assert BenchConfig(models=["lenet"], optimizer="sgd").resolved_learning_rate() == 0.05
+
+
+def test_epoch_protocol_config_hashes_are_those_of_earlier_versions():
+    """--resume of a folder written before the budget protocol existed finds its runs."""
+    cfg = BenchConfig(models=["lenet"], epochs=2, optimizer="sgd")
+    assert [r.config_hash for r in cfg.runs()] == ["101f9cb2c6"]
+    budget = BenchConfig(models=["lenet"], budget=10.0, optimizer="sgd")
+    assert budget.runs()[0].config_hash != "101f9cb2c6"
+    assert "epochs" not in budget.training_dict() and "budget" not in cfg.training_dict()
 
 
 def test_split_list_keeps_spec_commas():

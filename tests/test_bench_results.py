@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kerascnn.bench import store
-from kerascnn.errors import KerasCNNError, SchemaVersionError
+from kerascnn.errors import KerasCNNError, ReportError, SchemaVersionError
 from kerascnn.report import build_report, load_run
 from kerascnn.results import (
     RECORD_ORDER,
@@ -166,8 +166,8 @@ def test_other_schema_versions_give_a_clear_error(tmp_path, version, word):
     path.write_text(json.dumps(data))
     for read in (
         lambda: read_record(path),
-        lambda: store.finished_keys(tmp_path),
-        lambda: load_run(tmp_path),
+        lambda: store.finished_keys(tmp_path),  # resume never overwrites such a result
+        lambda: store.unreadable_results(tmp_path),
     ):
         with pytest.raises(SchemaVersionError) as info:
             read()
@@ -181,6 +181,11 @@ def test_other_schema_versions_give_a_clear_error(tmp_path, version, word):
         1,
     )
     assert str(pickle.loads(pickle.dumps(err))) == message
+    # the report lists it as unreadable, with why; being the only result, that is an error
+    with pytest.raises(ReportError, match="holds no readable result") as info:
+        load_run(tmp_path)
+    assert f"{path.name} (schema {version!r}, this kerascnn reads schema 1 (" in str(info.value)
+    assert word in str(info.value)
 
 
 def test_suite_file_of_another_version_gives_a_clear_error(tmp_path):
@@ -222,11 +227,11 @@ def test_junk_is_skipped_by_the_store_and_listed_by_the_report(tmp_path, name):
     assert [r.key for r in store.load_results(tmp_path)] == [_record().key]
     assert store.finished_keys(tmp_path) == {_record().key}
     data = load_run(tmp_path)
-    assert data.unreadable == [name] and len(data.results) == 1
-    assert (
-        f"Unreadable result files (ignored): {name}"
-        in build_report(tmp_path, plots=False).read_text()
-    )
+    assert [n for n, _ in data.unreadable] == [name] and len(data.results) == 1
+    (reason,) = [why for _, why in data.unreadable]
+    assert reason and str(tmp_path) not in reason
+    text = build_report(tmp_path, plots=False).read_text()
+    assert "## Unreadable result files" in text and f"- `{name}`: {reason}" in text
 
 
 def test_missing_key_is_taken_from_the_file_name(tmp_path):

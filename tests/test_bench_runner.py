@@ -184,6 +184,7 @@ def test_resume_after_killed_process(tmp_path):
     assert 1 <= len(first) < 3
     for p in results.glob("*.json"):
         assert json.loads(p.read_text())["status"] == "ok"  # never a half-written file
+    assert (run_dir / "bench.lock").is_file()  # kill -9 leaves the lock: a stale one
 
     resumed = subprocess.run(
         [sys.executable, str(script), str(run_dir), "--resume"],
@@ -195,8 +196,13 @@ def test_resume_after_killed_process(tmp_path):
     )
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert resumed.stdout.count("already finished (ok), skipped") == len(first)
+    assert resumed.stdout.count(f"process {proc.pid} is no longer running") == 1  # taken over
     files = sorted(results.iterdir())
     assert [p.suffix for p in files] == [".json"] * 3  # no duplicate, no leftover temp file
+    assert not list(run_dir.rglob("*.tmp")) and not (run_dir / "bench.lock").exists()
+    logs = sorted((run_dir / "logs").iterdir())  # one whole log per result, none partial
+    assert [p.stem for p in logs] == [p.stem for p in files]
+    assert all(len(p.read_text().splitlines()) == 2 for p in logs)  # header + 1 epoch
     models = sorted(json.loads(p.read_text())["model"] for p in files)
     assert models == sorted(["lenet", "lenet(activation='tanh')", "lenet(activation='sigmoid')"])
     assert set(first) <= {p.name for p in files}
@@ -231,7 +237,7 @@ def test_augmentation_optimizers_schedules_train(tmp_path, augment, optimizer, s
 
 @pytest.mark.parametrize("schedule", ["constant", "cosine", "one-cycle"])
 def test_learning_rate_schedules(schedule):
-    from kerascnn.bench.optim import make_optimizer
+    from kerascnn.bench.optim import make_schedule, schedule_length
 
     cfg = BenchConfig(
         models=["lenet"],
@@ -241,8 +247,8 @@ def test_learning_rate_schedules(schedule):
         warmup_epochs=1.0,
         optimizer="sgd",
     )
-    opt = make_optimizer(cfg, steps_per_epoch=10)
-    sched = opt._learning_rate
+    assert schedule_length(cfg, 10) == (40, 10)
+    sched = make_schedule(cfg, *schedule_length(cfg, 10))
     values = [float(sched(s)) if callable(sched) else float(sched) for s in (0, 5, 10, 25, 39)]
     assert values[0] < values[2] and values[2] == pytest.approx(
         0.1, rel=1e-3

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from kerascnn.bench import training
-from kerascnn.bench.augment import MixingDataset, PadRandomCrop, augment_model, mixing_kind
+from kerascnn.bench.augment import BatchStream, PadRandomCrop, augment_model, mixing_kind
 from kerascnn.bench.callbacks import StepTimer, train_throughput
 from kerascnn.bench.config import BenchConfig, RunSpec
-from kerascnn.bench.optim import OneCycle
+from kerascnn.bench.optim import RunSchedule
 from kerascnn.bench.runner import describe_error
 from kerascnn.data import Dataset
 from kerascnn.results import Measurements
@@ -170,30 +170,65 @@ def test_pad_random_crop_is_identity_at_inference_and_serializable():
 
 
 @pytest.mark.parametrize("kind", ["mixup", "cutmix"])
-def test_mixing_dataset_mixes_images_and_labels(kind):
+def test_batch_stream_mixes_images_and_labels(kind):
     rng = np.random.default_rng(0)
     x = rng.random((10, 8, 8, 1), dtype=np.float32)
     y = training.one_hot(np.arange(10) % 2, 2)
-    ds = MixingDataset(x, y, batch_size=4, kind=kind, seed=0)
+    ds = BatchStream(x, y, batch_size=4, seed=0, mix=kind)
     assert len(ds) == 3 and mixing_kind(["flip", kind]) == kind and mixing_kind(["flip"]) is None
     xb, yb = ds[0]
-    assert xb.shape == (4, 8, 8, 1) and yb.shape == (4, 2) and ds[2][0].shape == (2, 8, 8, 1)
+    assert xb.shape == (4, 8, 8, 1) and yb.shape == (4, 2) and ds[2][0].shape == (4, 8, 8, 1)
     assert np.allclose(yb.sum(axis=1), 1.0) and not np.isin(yb, [0.0, 1.0]).all()  # soft labels
-    order = ds.order.copy()
-    ds.on_epoch_end()
-    assert not np.array_equal(order, ds.order)
-    with pytest.raises(ValueError, match="Received: kind='blend'"):
-        MixingDataset(x, y, 4, "blend", 0)
+    with pytest.raises(ValueError, match="Received: mix='blend'"):
+        BatchStream(x, y, 4, 0, mix="blend")
+
+
+def test_batch_stream_is_a_function_of_seed_and_step_not_of_epochs():
+    """Every image once per pass, full batches across pass ends, and the same batches however
+    the stream is cut into Keras epochs (a budget run and its --steps repeat see the same data)."""
+    x = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1)
+    y = training.one_hot(np.arange(10) % 2, 2)
+    a = BatchStream(x, y, batch_size=4, seed=3, steps_per_epoch=5)
+    b = BatchStream(x, y, batch_size=4, seed=3, steps_per_epoch=2)
+    stream_a = [a[i][0].ravel() for i in range(5)]
+    stream_b = []
+    for _ in range(3):
+        stream_b += [b[i][0].ravel() for i in range(2)]
+        b.on_epoch_end()
+    seen = np.concatenate(stream_a)
+    assert np.array_equal(np.sort(seen[:10]), np.arange(10))  # pass 1: a permutation
+    assert np.array_equal(np.sort(seen[10:20]), np.arange(10))  # pass 2: another one
+    assert all(np.array_equal(p, q) for p, q in zip(stream_a, stream_b[:5]))
+    other = BatchStream(x, y, batch_size=4, seed=4, steps_per_epoch=5)
+    assert not all(np.array_equal(p, other[i][0].ravel()) for i, p in enumerate(stream_a))
 
 
 def test_one_cycle_schedule_is_registered_and_round_trips():
-    sched = OneCycle(0.1, total_steps=100, warmup_steps=10)
+    sched = RunSchedule("one-cycle", 0.1, total_steps=100, warmup_steps=10)
     config = keras.saving.serialize_keras_object(sched)
-    assert config["registered_name"] == "kerascnn>OneCycle"
+    assert config["registered_name"] == "kerascnn>RunSchedule"
     clone = keras.saving.deserialize_keras_object(config)
     values = [float(clone(s)) for s in (0, 10, 55, 100)]
     assert values[0] == pytest.approx(0.004) and values[1] == pytest.approx(0.1)
     assert values[1] > values[2] > values[3] == pytest.approx(1e-5)
+
+
+@pytest.mark.parametrize("kind", ["constant", "cosine", "one-cycle"])
+def test_an_adjustable_schedule_follows_its_variables_like_a_fixed_one(kind):
+    """A budget run sets its length after the step is compiled: the rates must then be those
+    of a schedule built with that length (what a --steps repeat uses)."""
+    fixed = RunSchedule(kind, 0.1, total_steps=60, warmup_steps=6)
+    moving = RunSchedule(kind, 0.1, total_steps=400, warmup_steps=0)
+    optimizer = keras.optimizers.SGD(moving)
+    total, warm = moving.adjustable(optimizer)
+    assert total in optimizer.variables and warm in optimizer.variables
+    total.assign(60.0)
+    warm.assign(6.0)
+    for step in (0, 3, 6, 30, 59, 60):
+        assert float(moving(step)) == pytest.approx(float(fixed(step)), rel=1e-6)
+    assert keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(moving)
+    ).get_config() == fixed.get_config() | {"total_steps": 60.0, "warmup_steps": 6.0}
 
 
 # --------------------------------------------------------------------------- evaluate, measure, record

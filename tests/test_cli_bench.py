@@ -143,15 +143,32 @@ def test_corrupt_idx_file(tmp_path):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["--optimizer", "rmsprop"], ["optimizer", "'rmsprop'"]),
-        (["--epochs", "-2"], ["epochs", "-2"]),
         (["--augment", "flip,rotate"], ["augment", "rotate"]),
+        (["--budget", "5", "--steps", "3"], ["one of --epochs, --budget and --steps"]),
     ],
 )
 def test_bad_flags(tmp_path, args, words):
     _assert_friendly(
         _invoke(["bench", "--models", "lenet", "--out", str(tmp_path / "x"), *args]), *words
     )
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--optimizer", "rmsprop"], ["--optimizer", "'rmsprop' is not one of", "'sgd'"]),
+        (["--epochs", "-2"], ["--epochs", "-2 is not in the range x>=1"]),
+        (["--budget", "0"], ["--budget", "0.0 is not in the range x>0"]),
+        (["--precision", "float8"], ["--precision", "'float8' is not one of"]),
+    ],
+)
+def test_flag_values_of_the_wrong_kind_are_usage_errors(tmp_path, args, words):
+    """Fixed choices and ranges are checked by click (exit code 2, the choices listed)."""
+    result = _invoke(["bench", "--models", "lenet", "--out", str(tmp_path / "x"), *args])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    for w in words:
+        assert w in result.output, result.output
+    assert not (tmp_path / "x").exists()
 
 
 def test_bad_suite_file(tmp_path):

@@ -233,7 +233,8 @@ def test_unreadable_files_are_reported_not_fatal(run_a):
     (run_a / "results" / "junk.json").write_text("{not json")
     (run_a / "results" / ".x.json.123.tmp").write_text("{")
     text = build_report(run_a, plots=False).read_text()
-    assert "Unreadable result files (ignored): junk.json" in text
+    section = text.split("## Unreadable result files")[1]
+    assert "- `junk.json`: not valid JSON (" in section and ".x.json" not in text
 
 
 def test_missing_or_empty_run_dir(tmp_path):

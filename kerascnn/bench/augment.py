@@ -2,8 +2,9 @@
 
 Flip/translate/crop/erasing are Keras preprocessing layers in front of the model, inside the
 training graph and inactive at inference (:func:`augment_model`); MixUp/CutMix mix labels too,
-so they run on each batch of a ``keras.utils.PyDataset`` (:class:`MixingDataset`). The model
-that is evaluated, timed and saved is the plain model without those layers.
+so they run on each batch of a ``keras.utils.PyDataset`` (:class:`BatchStream`, which also feeds
+the budget/steps protocols). The model that is evaluated, timed and saved is the plain model
+without those layers.
 """
 
 from __future__ import annotations
@@ -87,28 +88,72 @@ def mixing_kind(augment: list[str]) -> str | None:
     return next((a for a in augment if a in MIXING), None)
 
 
-class MixingDataset(keras.utils.PyDataset):
-    """Shuffled batches of ``(x, y_onehot)`` mixed by ``keras.layers.MixUp`` or ``CutMix``."""
+class BatchStream(keras.utils.PyDataset):
+    """Full batches of ``(x, y_onehot)`` from a seeded stream of shuffles, optionally mixed.
 
-    def __init__(self, x, y_onehot, batch_size: int, kind: str, seed: int, **kwargs):
+    The stream runs through one permutation of the data after another (pass ``p`` is shuffled
+    by ``default_rng([seed, p])``), cut into batches of ``batch_size``; a batch that reaches the
+    end of a pass is completed from the next. Batch ``i`` of Keras epoch ``e`` is stream batch
+    ``e * steps_per_epoch + i``, so the batches depend only on the seed and the step, never on
+    how the run is cut into epochs (a budget run and its ``--steps`` repeat see the same data).
+    ``steps_per_epoch`` defaults to one pass; ``mix`` is ``"mixup"``, ``"cutmix"`` or None.
+    """
+
+    def __init__(
+        self,
+        x,
+        y_onehot,
+        batch_size: int,
+        seed: int,
+        *,
+        steps_per_epoch: int | None = None,
+        mix: str | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        if kind not in MIXING:
-            raise ArgumentError(f"kind must be one of {list(MIXING)}. Received: kind={kind!r}")
-        self.x, self.y, self.batch_size, self.kind = x, y_onehot, int(batch_size), kind
-        self.layer = layers.MixUp(seed=seed) if kind == "mixup" else layers.CutMix(seed=seed)
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(x))
+        if mix is not None and mix not in MIXING:
+            raise ArgumentError(f"mix must be one of {list(MIXING)} or None. Received: mix={mix!r}")
+        self.x, self.y, self.batch_size, self.seed = x, y_onehot, int(batch_size), int(seed)
+        self.steps_per_epoch = int(steps_per_epoch or math.ceil(len(x) / self.batch_size))
+        self.mix = mix
+        self.layer = None
+        if mix is not None:
+            self.layer = layers.MixUp(seed=seed) if mix == "mixup" else layers.CutMix(seed=seed)
+        self.epoch = 0
+        self._perms: dict[int, np.ndarray] = {}
 
     def __len__(self):
-        return math.ceil(len(self.x) / self.batch_size)
+        return self.steps_per_epoch
+
+    def _permutation(self, p: int) -> np.ndarray:
+        if p not in self._perms:
+            if len(self._perms) > 2:
+                self._perms.pop(min(self._perms))
+            self._perms[p] = np.random.default_rng([self.seed, p]).permutation(len(self.x))
+        return self._perms[p]
+
+    def indices(self, step: int) -> np.ndarray:
+        """The image indices of stream batch ``step``."""
+        n, need = len(self.x), self.batch_size
+        p, offset = divmod(step * need, n)
+        parts = []
+        while need > 0:
+            take = self._permutation(p)[offset : offset + need]
+            parts.append(take)
+            need -= len(take)
+            p, offset = p + 1, 0
+        return np.concatenate(parts)
 
     def __getitem__(self, i):
-        idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
-        out = self.layer({"images": self.x[idx], "labels": self.y[idx]}, training=True)
+        idx = self.indices(self.epoch * self.steps_per_epoch + int(i))
+        x, y = self.x[idx], self.y[idx]
+        if self.layer is None:
+            return x, y
+        out = self.layer({"images": x, "labels": y}, training=True)
         return (
             keras.ops.convert_to_numpy(out["images"]),
             keras.ops.convert_to_numpy(out["labels"]),
         )
 
     def on_epoch_end(self):
-        self.order = self.rng.permutation(len(self.x))
+        self.epoch += 1

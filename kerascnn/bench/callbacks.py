@@ -25,12 +25,14 @@ class StepTimer(keras.callbacks.Callback):
     """Per-step wall times, a NaN guard and the time budget, in one callback.
 
     After training, ``failure`` is None or ``(kind, message)`` with kind ``"NaNLoss"`` or
-    ``"TimeBudgetExceeded"``; ``steps`` holds ``(epoch, step, end time)`` per step.
+    ``"TimeBudgetExceeded"``; ``steps`` holds ``(epoch, step, end time)`` per step. With
+    ``stop_at`` training stops after that many steps (the budget/steps protocols).
     """
 
-    def __init__(self, budget_s: float | None):
+    def __init__(self, budget_s: float | None, stop_at: int | None = None):
         super().__init__()
         self.budget_s = budget_s
+        self.stop_at = stop_at
         self.failure: tuple[str, str] | None = None
         self.steps: list[tuple[int, int, float]] = []
         self.epoch_start: list[float] = []
@@ -57,6 +59,8 @@ class StepTimer(keras.callbacks.Callback):
                 "TimeBudgetExceeded",
                 f"Training passed its time budget of {self.budget_s:g} s at {where}",
             )
+        elif self.stop_at is not None and len(self.steps) >= self.stop_at:
+            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch_end.append(time.perf_counter())
@@ -64,6 +68,17 @@ class StepTimer(keras.callbacks.Callback):
     def _stop(self, kind: str, message: str) -> None:
         self.failure = (kind, f"{message}; training stopped.")
         self.model.stop_training = True
+
+    def train_seconds(self) -> list[float]:
+        """Cumulative training time at the end of each epoch: from each epoch's start to its
+        last step (evaluations between epochs excluded, compilation included)."""
+        out, total = [], 0.0
+        for e, start in enumerate(self.epoch_start):
+            ends = [t for epoch, _, t in self.steps if epoch == e]
+            if ends:
+                total += ends[-1] - start
+            out.append(total)
+        return out
 
     def stats(self, seconds: float, batch_size: int, n_train: int) -> TrainStats:
         """What the steps say about a training of ``n_train`` images that took ``seconds``."""
@@ -78,6 +93,9 @@ class StepTimer(keras.callbacks.Callback):
             first_step_seconds=first,
             warmup_seconds=(first - p50 / 1e3) if first and p50 else first,
             **tp,
+            steps=len(self.steps),
+            step_seconds_total=(self.train_seconds() or [None])[-1],
+            epochs_equivalent=len(self.steps) * batch_size / n_train if n_train else None,
         )
 
 
@@ -93,11 +111,15 @@ def run_eta(elapsed_s: float, epochs_done: int, epochs: int) -> float | None:
 
 
 class Progress(keras.callbacks.Callback):
-    """Prefix Keras' per-epoch line with the run's place in the suite and its training ETA."""
+    """Prefix Keras' per-epoch line with the run's place in the suite and its training ETA.
 
-    def __init__(self, label: str, epochs: int, echo: Callable[[str], None]):
+    ``unit`` names what Keras calls an epoch: ``"epoch"``, or ``"segment"`` under the
+    budget/steps protocols (a slice of the run's steps with a test evaluation after it).
+    """
+
+    def __init__(self, label: str, epochs: int, echo: Callable[[str], None], unit: str = "epoch"):
         super().__init__()
-        self.label, self.epochs, self.echo = label, epochs, echo
+        self.label, self.epochs, self.echo, self.unit = label, epochs, echo, unit
         self.t_begin = 0.0
 
     def on_train_begin(self, logs=None):
@@ -106,7 +128,7 @@ class Progress(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         eta = run_eta(time.perf_counter() - self.t_begin, epoch, self.epochs)
         suffix = f"  (training ETA ~{fmt_duration(eta)})" if eta is not None else ""
-        self.echo(f"{self.label}  epoch {epoch + 1}/{self.epochs}{suffix}")
+        self.echo(f"{self.label}  {self.unit} {epoch + 1}/{self.epochs}{suffix}")
 
 
 def train_throughput(

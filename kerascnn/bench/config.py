@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,14 +34,23 @@ JIT_CHOICES = ("auto", True, False)
 
 # Training fields a suite may set per model ([overrides]).
 OVERRIDABLE = tuple(
-    "epochs batch_size optimizer learning_rate momentum schedule warmup_epochs weight_decay "
-    "label_smoothing augment precision jit time_budget".split()
+    "epochs budget steps batch_size optimizer learning_rate momentum schedule warmup_epochs "
+    "weight_decay label_smoothing augment precision jit time_budget".split()
 )
+PROTOCOLS = ("epochs", "budget", "steps")
+"""How long a run trains: a number of epochs, an equal wall-clock budget (steps calibrated on
+this machine), or a fixed number of optimizer steps (a budget run repeated elsewhere)."""
+LENGTH_KEYS = ("epochs", "budget", "steps")
+"""The settings that say how long a run trains; the one given last (a flag over the suite
+file) decides, the others are cleared."""
+DEFAULT_LR = {"sgd": 0.05, "momentum": 0.05, "adam": 1e-3, "adamw": 1e-3}
+"""Each optimizer's learning rate when none is given (``--lr``)."""
 # Fields that change what a run computes: they make up the run's config hash. Output and
 # bookkeeping fields (name, models/datasets lists, seeds) are not part of it.
 TRAINING_FIELDS = (
     *OVERRIDABLE,
     *"train_limit test_limit data_dir eval_every_epoch steps_per_execution distribute".split(),
+    "eval_points",
 )
 
 
@@ -62,15 +70,28 @@ class BenchConfig:
     description: str = ""
     data_dir: str | None = None
     epochs: int = 3
+    """Epochs per run under the epoch protocol (ignored when ``budget`` or ``steps`` is set)."""
+    budget: float | None = None
+    """Equal-budget protocol: seconds of training per run. A short timed calibration on a
+    throwaway copy of the model measures the step time; the run then trains
+    ``floor(budget / step time)`` optimizer steps with its schedule sized to them, and that
+    number is stored so ``steps`` can repeat the run on another machine."""
+    steps: int | None = None
+    """Fixed-steps protocol: exactly this many optimizer steps per run (schedule sized to them)."""
+    eval_points: int = 4
+    """Test-set evaluations along a budget/steps run (the last is the final evaluation): the
+    points of the accuracy-vs-training-time curve."""
     batch_size: int = 128
     optimizer: str = "adam"
     learning_rate: float | None = None
-    """Peak learning rate; None = the optimizer's usual default (sgd/momentum 0.05, adam/adamw 1e-3)."""
+    """Peak learning rate; None = the optimizer's own default (:data:`DEFAULT_LR`: sgd/momentum
+    0.05, adam/adamw 1e-3). Changing the optimizer (``--optimizer``) without ``--lr`` resets it."""
     momentum: float = 0.9
     """Used by ``momentum`` (Nesterov SGD) only."""
     schedule: str = "cosine"
     warmup_epochs: float = 0.5
-    """Linear warm-up from lr/10 (cosine) or lr/25 (one-cycle) before the decay; 0 = none."""
+    """Linear warm-up from lr/10 (cosine) or lr/25 (one-cycle) before the decay; 0 = none.
+    Under the budget/steps protocols it is capped at a fifth of the run's steps."""
     weight_decay: float = 0.0
     """Decoupled for adamw, otherwise the optimizer's ``weight_decay`` (Keras applies it decoupled too)."""
     label_smoothing: float = 0.0
@@ -98,6 +119,8 @@ class BenchConfig:
     DataParallel on JAX, MirroredStrategy on TensorFlow); batch_size is the global batch."""
     save_models: bool = False
     """Keep each trained model as ``models/<run>.keras`` in the run folder."""
+    tensorboard: bool = False
+    """Write Keras TensorBoard logs to ``tensorboard/<run>`` in the run folder."""
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per-model training settings, keyed by model spec or name: ``{"lenet": {"epochs": 10}}``.
     Keys allowed inside: the training fields of OVERRIDABLE. A cheap model can train longer
@@ -166,15 +189,33 @@ class BenchConfig:
         """A copy with the non-None ``overrides`` applied (CLI flags over suite-file values).
 
         A value given here applies to every model: it also replaces that key in the suite's
-        per-model ``[overrides]`` (``--epochs 1`` means one epoch for LeNet too).
+        per-model ``[overrides]`` (``--epochs 1`` means one epoch for LeNet too). One of
+        ``epochs``/``budget``/``steps`` picks the protocol and clears the other two (suite and
+        overrides); ``optimizer`` without ``learning_rate`` resets the rate to the new
+        optimizer's default.
         """
         clean = {k: v for k, v in overrides.items() if v is not None}
         base = self.to_dict()
+        given = [k for k in LENGTH_KEYS if k in clean]
+        if len(given) > 1:
+            raise ConfigError(
+                "Give one of --epochs, --budget and --steps: each says how long a run trains. "
+                f"Received: {', '.join(f'{k}={clean[k]!r}' for k in given)}"
+            )
+        replaced = set(clean)
+        if given:  # the flag decides the protocol: the suite's other length keys are cleared
+            replaced |= set(LENGTH_KEYS)
+            for other in ("budget", "steps"):
+                if other not in clean:
+                    base[other] = None
+        if "optimizer" in clean and "learning_rate" not in clean:
+            base["learning_rate"] = None  # the new optimizer's own default, not the old rate
+            replaced.add("learning_rate")
         if "overrides" not in clean:
             base["overrides"] = {
                 model: kept
                 for model, per in base["overrides"].items()
-                if (kept := {k: v for k, v in per.items() if k not in clean})
+                if (kept := {k: v for k, v in per.items() if k not in replaced})
             }
         # repeats N: seeds start.. start+N-1 (start = the first --seed, else 0)
         if "repeats" in clean:
@@ -190,103 +231,33 @@ class BenchConfig:
     def validate(self) -> BenchConfig:
         """Check every value (types and ranges), model names and overrides; return self."""
         self.validate_values()
+        self._validate_environment()
         return self._validate_models()
 
-    def _bad(self, key: str, accepted: str) -> ConfigError:
+    def _validate_environment(self) -> None:
+        """What the settings need installed (checked before anything trains)."""
+        import importlib.util
+
+        if self.tensorboard and importlib.util.find_spec("tensorboard") is None:
+            raise ConfigError(
+                "tensorboard logs need the tensorboard package: pip install "
+                "'kerascnn[tensorboard]' (or pip install tensorboard). Received: tensorboard=True"
+            )
+
+    def bad(self, key: str, accepted: str) -> ConfigError:
+        """The error for the value of ``key``: what is accepted and what was received."""
         return ConfigError(f"Invalid {key}: {accepted}. Received: {key}={getattr(self, key)!r}")
 
     def validate_values(self) -> BenchConfig:
         """Check the types and ranges of the plain values. Raises ConfigError."""
-        bad = self._bad
+        from kerascnn.bench.config_checks import validate_values
 
-        def is_names(v: Any) -> bool:
-            return (
-                isinstance(v, list) and bool(v) and all(isinstance(x, str) and x.strip() for x in v)
-            )
-
-        def is_int(v: Any) -> bool:
-            return isinstance(v, int) and not isinstance(v, bool)
-
-        def is_num(v: Any) -> bool:
-            return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-        if not is_names(self.models):
-            raise bad(
-                "models",
-                "a non-empty list of model spec strings, e.g. ['lenet', 'vgg11(width=0.25)']",
-            )
-        if not is_names(self.datasets):
-            raise bad(
-                "datasets", "a non-empty list of dataset names (kerascnn datasets lists them)"
-            )
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise bad("name", "a non-empty string")
-        if self.data_dir is not None and not isinstance(self.data_dir, str):
-            raise bad("data_dir", "a folder path or None")
-        if not is_int(self.epochs) or self.epochs < 1:
-            raise bad("epochs", "a positive integer")
-        if not is_int(self.batch_size) or self.batch_size < 1:
-            raise bad("batch_size", "a positive integer")
-        if self.optimizer not in OPTIMIZERS:
-            raise bad("optimizer", f"one of {', '.join(OPTIMIZERS)}")
-        if self.learning_rate is not None and (
-            not is_num(self.learning_rate) or self.learning_rate <= 0
-        ):
-            raise bad("learning_rate", "a positive number (or omit it for the optimizer's default)")
-        if not is_num(self.momentum) or not 0 <= self.momentum < 1:
-            raise bad("momentum", "a number in [0, 1)")
-        if self.schedule not in SCHEDULES:
-            raise bad("schedule", f"one of {', '.join(SCHEDULES)}")
-        if (
-            not is_num(self.warmup_epochs)
-            or self.warmup_epochs < 0
-            or self.warmup_epochs >= self.epochs
-        ):
-            raise bad("warmup_epochs", f"a number >= 0 and below epochs ({self.epochs!r})")
-        if not is_num(self.weight_decay) or not 0 <= self.weight_decay < 1:
-            raise bad("weight_decay", "a number in [0, 1)")
-        if not is_num(self.label_smoothing) or not 0 <= self.label_smoothing < 1:
-            raise bad("label_smoothing", "a number in [0, 1)")
-        if not isinstance(self.augment, list) or any(a not in AUGMENTATIONS for a in self.augment):
-            raise bad("augment", f"a list drawn from {', '.join(AUGMENTATIONS)} (empty = none)")
-        if "mixup" in self.augment and "cutmix" in self.augment:
-            raise bad("augment", "at most one of mixup and cutmix")
-        if self.precision not in PRECISIONS:
-            raise bad("precision", f"one of {', '.join(PRECISIONS)}")
-        if self.jit not in JIT_CHOICES or (self.jit != "auto" and not isinstance(self.jit, bool)):
-            raise bad("jit", 'true, false or "auto"')
-        if (
-            not isinstance(self.seeds, list)
-            or not self.seeds
-            or not all(is_int(s) and s >= 0 for s in self.seeds)
-        ):
-            raise bad("seeds", "a non-empty list of non-negative integers")
-        if len(set(self.seeds)) != len(self.seeds):
-            raise bad("seeds", "distinct seeds")
-        if self.time_budget is not None and (not is_num(self.time_budget) or self.time_budget <= 0):
-            raise bad("time_budget", "a positive number of seconds, or None for no limit")
-        for key in ("train_limit", "test_limit"):
-            value = getattr(self, key)
-            if value is not None and (not is_int(value) or value < 1):
-                raise bad(key, "a positive integer, or None for the whole split")
-        if not isinstance(self.eval_every_epoch, bool):
-            raise bad("eval_every_epoch", "true or false")
-        if not is_int(self.latency_batch) or self.latency_batch < 1:
-            raise bad("latency_batch", "a positive integer")
-        if not is_num(self.latency_seconds) or self.latency_seconds <= 0:
-            raise bad("latency_seconds", "a positive number of seconds")
-        if not isinstance(self.save_models, bool):
-            raise bad("save_models", "true or false")
-        if not is_int(self.steps_per_execution) or self.steps_per_execution < 1:
-            raise bad("steps_per_execution", "a positive integer")
-        if not isinstance(self.distribute, bool):
-            raise bad("distribute", "true or false")
-        return self
+        return validate_values(self)
 
     def _validate_models(self) -> BenchConfig:
         from kerascnn.registry import model_info
 
-        bad = self._bad
+        bad = self.bad
 
         for spec in self.models:
             model_info(spec)  # unknown names: the registry's error (close matches, known list)
@@ -333,15 +304,27 @@ class BenchConfig:
 
     # ------------------------------------------------------------------ derived values
 
+    @property
+    def protocol(self) -> str:
+        """``"steps"``, ``"budget"`` or ``"epochs"`` (see :data:`PROTOCOLS`)."""
+        if self.steps is not None:
+            return "steps"
+        return "budget" if self.budget is not None else "epochs"
+
     def resolved_learning_rate(self) -> float:
         if self.learning_rate is not None:
             return float(self.learning_rate)
-        return 0.05 if self.optimizer in ("sgd", "momentum") else 1e-3
+        return DEFAULT_LR.get(self.optimizer, 1e-3)
 
     def training_dict(self) -> dict[str, Any]:
         """The fields that change what one run computes (input of the config hash)."""
         out = {k: getattr(self, k) for k in TRAINING_FIELDS}
         out["learning_rate"] = self.resolved_learning_rate()
+        if self.protocol == "epochs":  # fields of the other protocols: not in older hashes
+            for key in ("budget", "steps", "eval_points"):
+                out.pop(key)
+        else:
+            out.pop("epochs")
         return out
 
     def runs(self) -> list[RunSpec]:

@@ -1,4 +1,11 @@
-"""Optimizers and learning-rate schedules of a benchmark run (imports Keras: run-time only)."""
+"""Optimizers, the learning-rate schedule and compilation of a benchmark run (Keras: run-time only).
+
+One schedule class, :class:`RunSchedule`, for every ``BenchConfig.schedule``: a linear warm-up
+to the peak rate, then constant, cosine to zero, or one-cycle (cosine to peak/1e4). Its length
+(total and warm-up steps) is either fixed numbers or two optimizer variables
+(:meth:`RunSchedule.adjustable`): a budget run compiles its training step once, times a few
+steps of it, then sets the length it can afford without tracing the step again.
+"""
 
 from __future__ import annotations
 
@@ -7,62 +14,89 @@ from typing import Any
 
 import keras
 
+SCHEDULE_KINDS = ("constant", "cosine", "one-cycle")
+
 
 @keras.saving.register_keras_serializable(package="kerascnn")
-class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up from peak/25 to peak over ``warmup_steps``, then cosine down to peak/1e4."""
+class RunSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up from ``peak / 10`` (one-cycle: ``peak / 25``) to ``peak`` over
+    ``warmup_steps``, then ``kind``: ``"constant"`` at the peak, ``"cosine"`` down to 0 or
+    ``"one-cycle"`` down to ``peak / 1e4`` at ``total_steps``.
 
-    def __init__(self, peak, total_steps, warmup_steps):
+    ``total_steps`` and ``warmup_steps`` are numbers or Keras variables (read at every step).
+    """
+
+    def __init__(self, kind: str, peak: float, total_steps, warmup_steps):
+        if kind not in SCHEDULE_KINDS:
+            raise ValueError(
+                f"kind must be one of {', '.join(SCHEDULE_KINDS)}. Received: kind={kind!r}"
+            )
+        self.kind = kind
         self.peak = float(peak)
-        self.total_steps = int(total_steps)
-        self.warmup_steps = int(warmup_steps)
+        self.total_steps = total_steps
+        self.warmup_steps = warmup_steps
+
+    def adjustable(self, optimizer) -> tuple[Any, Any]:
+        """Make the length two variables of ``optimizer`` (tracked with its state on every
+        backend); returns (total, warm-up) for :meth:`set_length`-style assignment."""
+        values = (self.total_steps, self.warmup_steps)
+        total, warm = (
+            optimizer.add_variable((), initializer=keras.initializers.Constant(float(v)), name=n)
+            for v, n in zip(values, ("schedule_total_steps", "schedule_warmup_steps"))
+        )
+        self.total_steps, self.warmup_steps = total, warm
+        return total, warm
 
     def __call__(self, step):
         ops = keras.ops
         step = ops.cast(step, "float32")
-        start, end = self.peak / 25.0, self.peak / 1e4
-        warm = max(self.warmup_steps, 1)
-        up = start + (self.peak - start) * ops.minimum(step / warm, 1.0)
-        decay_steps = max(self.total_steps - self.warmup_steps, 1)
-        frac = ops.clip((step - self.warmup_steps) / decay_steps, 0.0, 1.0)
+        total = ops.cast(self.total_steps, "float32")
+        warm = ops.cast(self.warmup_steps, "float32")
+        start = self.peak / (25.0 if self.kind == "one-cycle" else 10.0)
+        up = start + (self.peak - start) * ops.minimum(step / ops.maximum(warm, 1.0), 1.0)
+        if self.kind == "constant":
+            return ops.where(step < warm, up, self.peak)
+        end = self.peak / 1e4 if self.kind == "one-cycle" else 0.0
+        frac = ops.clip((step - warm) / ops.maximum(total - warm, 1.0), 0.0, 1.0)
         down = end + (self.peak - end) * 0.5 * (1.0 + ops.cos(math.pi * frac))
-        return ops.where(step < self.warmup_steps, up, down)
+        return ops.where(step < warm, up, down)
 
     def get_config(self):
+        def number(v):
+            return float(keras.ops.convert_to_numpy(v)) if isinstance(v, keras.Variable) else v
+
         return {
+            "kind": self.kind,
             "peak": self.peak,
-            "total_steps": self.total_steps,
-            "warmup_steps": self.warmup_steps,
+            "total_steps": number(self.total_steps),
+            "warmup_steps": number(self.warmup_steps),
         }
 
 
-def make_schedule(cfg, steps_per_epoch: int) -> Any:
-    """The learning rate of ``cfg`` (a BenchConfig): a float or a Keras schedule."""
-    lr = cfg.resolved_learning_rate()
-    total = max(1, steps_per_epoch * cfg.epochs)
+def schedule_length(cfg, steps_per_epoch: int, steps: int | None = None) -> tuple[int, int]:
+    """(total steps, warm-up steps) of ``cfg`` (a BenchConfig).
+
+    Under the epoch protocol: ``epochs`` x ``steps_per_epoch`` and ``warmup_epochs`` worth of
+    steps. Under the budget/steps protocols ``steps`` is the run's length; the warm-up stays
+    ``warmup_epochs`` of data but at most a fifth of the run (a 30-second run of a slow model
+    may not see a quarter of an epoch). One-cycle without a warm-up warms up for 30%.
+    """
     warm = int(round(cfg.warmup_epochs * steps_per_epoch))
-    cosine = keras.optimizers.schedules.CosineDecay
-    if cfg.schedule == "constant":
-        if warm == 0:
-            return lr
-        # warm-up, then flat: alpha=1.0 keeps the rate at the warm-up target
-        return cosine(lr / 10, decay_steps=1, alpha=1.0, warmup_target=lr, warmup_steps=warm)
-    if cfg.schedule == "cosine":
-        if warm == 0:
-            return cosine(lr, decay_steps=total, alpha=0.0)
-        return cosine(
-            lr / 10,
-            decay_steps=max(1, total - warm),
-            alpha=0.0,
-            warmup_target=lr,
-            warmup_steps=warm,
-        )
-    return OneCycle(lr, total, warm if warm else max(1, int(0.3 * total)))
+    total = max(1, steps_per_epoch * cfg.epochs) if steps is None else max(1, steps)
+    if steps is not None:
+        warm = min(warm, total // 5)
+    if cfg.schedule == "one-cycle" and warm == 0:
+        warm = max(1, int(0.3 * total))
+    return total, warm
 
 
-def make_optimizer(cfg, steps_per_epoch: int):
-    """The optimizer of ``cfg`` (a BenchConfig) with its learning-rate schedule."""
-    schedule = make_schedule(cfg, steps_per_epoch)
+def make_schedule(cfg, total: int, warm: int) -> RunSchedule:
+    """The learning rate of ``cfg`` over ``total`` steps (``warm`` of them warming up)."""
+    return RunSchedule(cfg.schedule, cfg.resolved_learning_rate(), total, warm)
+
+
+def make_optimizer(cfg, schedule):
+    """The optimizer of ``cfg`` (a BenchConfig) following ``schedule``."""
     wd = float(cfg.weight_decay) or None
     if cfg.optimizer == "sgd":
         return keras.optimizers.SGD(schedule, weight_decay=wd)
@@ -71,3 +105,17 @@ def make_optimizer(cfg, steps_per_epoch: int):
     if cfg.optimizer == "adam":
         return keras.optimizers.Adam(schedule, weight_decay=wd)
     return keras.optimizers.AdamW(schedule, weight_decay=float(cfg.weight_decay))
+
+
+def compile_for_training(net, cfg, optimizer, num_classes: int) -> None:
+    """``net.compile`` with ``optimizer``, the run's loss, metrics and jit setting."""
+    net.compile(
+        optimizer=optimizer,
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=float(cfg.label_smoothing)),
+        metrics=[
+            keras.metrics.CategoricalAccuracy(name="acc"),
+            keras.metrics.TopKCategoricalAccuracy(k=min(5, num_classes), name="top5"),
+        ],
+        jit_compile=cfg.jit,
+        steps_per_execution=cfg.steps_per_execution,
+    )

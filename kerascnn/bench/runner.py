@@ -7,8 +7,12 @@ Order of work (nothing trains until every check has passed):
 3. every model is built once at each dataset's input shape (bad keywords, inputs too small);
 4. the runs, one after another. Each is isolated: an exception, a NaN loss, an out-of-memory
    error or a spent time budget is recorded in that run's JSON with ``status: "failed"`` and
-   the suite goes on. Ctrl-C stops the suite; every finished run stays on disk and
-   ``--resume`` continues where it stopped.
+   the suite goes on. Ctrl-C stops the suite; every finished run stays on disk (the
+   interrupted run leaves neither a result nor a log) and ``--resume`` continues where it
+   stopped.
+
+Before step 2 the run folder is resolved, proven writable and locked (``RUN_DIR/bench.lock``,
+see :mod:`kerascnn.bench.lock`): one suite per folder at a time.
 """
 
 from __future__ import annotations
@@ -105,6 +109,15 @@ def suite_eta(
     return total
 
 
+def protocol_text(cfg: BenchConfig) -> str:
+    """How long the suite's runs train, in words."""
+    if cfg.protocol == "budget":
+        return f"an equal budget of {cfg.budget:g} s of training per model"
+    if cfg.protocol == "steps":
+        return f"{cfg.steps} steps per model"
+    return f"{cfg.epochs} epoch(s)"
+
+
 def resolve_run_dir(
     out: str | os.PathLike | None, resume: bool, root: str | os.PathLike = "reports/runs"
 ) -> Path:
@@ -198,6 +211,7 @@ def _attempt(
             echo=echo,
             models_dir=run_dir / "models",
             log_path=run_dir / "logs" / f"{run.key}.csv",
+            tensorboard_dir=store.tensorboard_dir(run_dir, run.key),
             verbose=verbose,
         )
         return "ok", None, measured
@@ -221,14 +235,57 @@ def run_suite(
     verbose: int | None = None,
     runs_root: str | os.PathLike = "reports/runs",
 ) -> SuiteOutcome:
-    """Validate, then run every (dataset, model, seed) of ``cfg``; see the module docstring."""
+    """Validate, then run every (dataset, model, seed) of ``cfg``; see the module docstring.
+
+    Before any data loads, the run folder is resolved, proven writable
+    (:func:`store.prepare_run_dir`) and locked (:class:`kerascnn.bench.lock.RunLock`, held
+    until the suite ends, by an error or Ctrl-C too): a second suite on it is a ConfigError.
+    """
+    import shlex
+    import sys
+
+    from kerascnn.bench.lock import RunLock
+
+    cfg.validate()
+    run_dir = resolve_run_dir(out, resume, runs_root)
+    created = store.prepare_run_dir(run_dir)
+    try:
+        with RunLock(run_dir, command=shlex.join(argv or sys.argv), echo=echo):
+            keys = {r.key for r in cfg.runs()}
+            for name, reason in store.unreadable_results(run_dir):
+                again = "it runs again" if name[: -len(".json")] in keys else "not in this suite"
+                echo(f"results/{name} cannot be read: {reason}. Not a finished run; {again}.")
+            return _run_locked(
+                cfg,
+                run_dir=run_dir,
+                resume=resume,
+                retry_failed=retry_failed,
+                echo=echo,
+                argv=argv,
+                verbose=verbose,
+            )
+    finally:
+        if created:
+            store.remove_if_empty(run_dir)  # nothing ran (a bad dataset): no empty folder
+
+
+def _run_locked(
+    cfg: BenchConfig,
+    *,
+    run_dir: Path,
+    resume: bool = False,
+    retry_failed: bool = False,
+    echo: Callable[[str], None] = print,
+    argv: list[str] | None = None,
+    verbose: int | None = None,
+) -> SuiteOutcome:
+    """The body of :func:`run_suite`, once ``run_dir`` is resolved, writable and locked."""
     from kerascnn.bench.environment import environment
 
     t_suite = time.perf_counter()
     cfg.validate()
     datasets = load_datasets(cfg)
     check_models_build(cfg, datasets)
-    run_dir = resolve_run_dir(out, resume, runs_root)
     results_dir = run_dir / store.RESULTS
     results_dir.mkdir(parents=True, exist_ok=True)
     for stray in results_dir.glob(".*.tmp"):  # left by a killed write; never a result
@@ -257,7 +314,7 @@ def run_suite(
     done_ok = store.finished_keys(run_dir, include_failed=False)
     echo(
         f"kerascnn bench: {len(runs)} run(s) [{', '.join(cfg.models)}] on [{', '.join(cfg.datasets)}], "
-        f"{cfg.epochs} epoch(s), backend {env.backend}, {env.device}; results in {run_dir}"
+        f"{protocol_text(cfg)}, backend {env.backend}, {env.device}; results in {run_dir}"
     )
     durations: dict[tuple[str, str], list[float]] = {}
     todo = [r for r in runs if not (r.key in done_ok or (r.key in done and not retry_failed))]
@@ -275,6 +332,7 @@ def run_suite(
             f"{label}: starting" + (f"; suite ETA ~{fmt_duration(eta)}" if eta is not None else "")
         )
         identity = _identity(run, cfg, datasets[run.dataset], env)
+        store.discard_partial(run_dir, run.key)  # left by an unfinished attempt
         t0 = time.perf_counter()
         try:
             status, error, measured = _attempt(
@@ -282,6 +340,7 @@ def run_suite(
             )
         except KeyboardInterrupt:
             outcome.interrupted = True
+            store.discard_partial(run_dir, run.key)  # its partial logs go too
             echo(
                 f"\nInterrupted during {run.model} on {run.dataset}: that run is not stored. "
                 f"{len(outcome.ok) + len(outcome.failed) + len(outcome.skipped) + len(outcome.skipped_failed)} "
@@ -299,6 +358,7 @@ def run_suite(
             **measured.fields_dict(),
         )
         store.write_result(run_dir, record)
+        store.write_results_table(run_dir)  # results.csv: the flat view, kept current
         if record.ok:
             outcome.ok.append(run.key)
             echo(

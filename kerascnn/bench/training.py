@@ -3,7 +3,8 @@
 :func:`execute_run` calls them in that order; each takes what the one before produced and
 returns what it measured as a (partial) :class:`~kerascnn.results.Measurements`:
 
-* :func:`prepare_data`: float32 images in [0, 1] and integer labels (seeded subsets);
+* :func:`~kerascnn.bench.arrays.prepare_data`: float32 images in [0, 1] and integer labels
+  (seeded subsets);
 * :func:`build_model`: the model (float32 softmax under mixed precision), its parameters and MACs;
 * :func:`train_model`: ``model.compile`` + ``model.fit`` with the callbacks of
   :mod:`kerascnn.bench.callbacks` (step times, NaN guard, time budget, progress) and the
@@ -35,11 +36,13 @@ import numpy as np
 from kerascnn._dtype import dtype_policy_scope
 from kerascnn.analysis import profile
 from kerascnn.bench import timing
-from kerascnn.bench.augment import MixingDataset, augment_model, mixing_kind
+from kerascnn.bench.arrays import Arrays, one_hot, prepare_data  # noqa: F401 (API)
+from kerascnn.bench.augment import BatchStream, augment_model, mixing_kind
+from kerascnn.bench.budget import budget_plan, calibrate, closed_curve, plan_steps, test_curve
 from kerascnn.bench.callbacks import Progress, StepTimer
 from kerascnn.bench.config import RunSpec
 from kerascnn.bench.environment import load_average, peak_rss_mib
-from kerascnn.bench.optim import make_optimizer
+from kerascnn.bench.optim import compile_for_training, make_optimizer, make_schedule
 from kerascnn.results import (
     DataParallelUse,
     EvalMetrics,
@@ -59,50 +62,6 @@ class RunFailure(Exception):
         self.kind = kind
         self.partial = partial or Measurements()
         """What the run measured before it failed."""
-
-
-# --------------------------------------------------------------------------- data
-
-
-@dataclass
-class Arrays:
-    """The data of one run: float32 images in [0, 1], int64 labels."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    num_classes: int
-    input_shape: tuple[int, ...]
-
-
-def prepare_data(ds, cfg, seed: int) -> Arrays:
-    """``ds`` (a Dataset) as float arrays; seeded subsets of ``cfg.train_limit``/``test_limit``."""
-    rng = np.random.default_rng(seed)
-
-    def subset(x, y, limit):
-        if limit is None or limit >= len(x):
-            return x, y
-        idx = np.sort(rng.choice(len(x), size=limit, replace=False))
-        return x[idx], y[idx]
-
-    xtr, ytr = subset(ds.x_train, ds.y_train, cfg.train_limit)
-    xte, yte = subset(ds.x_test, ds.y_test, cfg.test_limit)
-    scale = np.float32(255.0)
-    return Arrays(
-        x_train=xtr.astype(np.float32) / scale,
-        y_train=ytr.astype(np.int64),
-        x_test=xte.astype(np.float32) / scale,
-        y_test=yte.astype(np.int64),
-        num_classes=int(ds.num_classes),
-        input_shape=tuple(ds.input_shape),
-    )
-
-
-def one_hot(y: np.ndarray, n: int) -> np.ndarray:
-    out = np.zeros((len(y), n), dtype=np.float32)
-    out[np.arange(len(y)), y] = 1.0
-    return out
 
 
 # --------------------------------------------------------------------------- build
@@ -162,19 +121,6 @@ def enter_data_parallel(scope: contextlib.ExitStack, batch_size: int) -> DataPar
 # --------------------------------------------------------------------------- train
 
 
-def compile_for_training(train_net, cfg, steps_per_epoch: int, num_classes: int) -> None:
-    train_net.compile(
-        optimizer=make_optimizer(cfg, steps_per_epoch),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=float(cfg.label_smoothing)),
-        metrics=[
-            keras.metrics.CategoricalAccuracy(name="acc"),
-            keras.metrics.TopKCategoricalAccuracy(k=min(5, num_classes), name="top5"),
-        ],
-        jit_compile=cfg.jit,
-        steps_per_execution=cfg.steps_per_execution,
-    )
-
-
 def train_model(
     model,
     data: Arrays,
@@ -183,39 +129,65 @@ def train_model(
     label: str = "",
     echo: Callable[[str], None] = print,
     log_path: Path | None = None,
+    tensorboard_dir: Path | None = None,
     verbose: int | None = None,
 ) -> Measurements:
-    """Fit ``model`` (behind the augmentation layers) on ``data``; curves and train stats.
+    """Fit ``model`` (behind the augmentation layers) on ``data`` for the run's protocol
+    (:mod:`kerascnn.bench.budget`); curves, the test-accuracy curve and train stats.
 
     Raises RunFailure (with those measurements) on a non-finite loss or a spent time budget.
     """
     cfg = run.config
+    plan = plan_steps(cfg, len(data.x_train))
     train_net = augment_model(model, cfg.augment, data.input_shape, run.seed)
-    compile_for_training(
-        train_net, cfg, math.ceil(len(data.x_train) / cfg.batch_size), data.num_classes
-    )
-    timer = StepTimer(cfg.time_budget)
-    callbacks = [timer, Progress(label, cfg.epochs, echo)]
+    schedule = make_schedule(cfg, plan.steps, plan.warmup_steps)
+    optimizer = make_optimizer(cfg, schedule)
+    length = schedule.adjustable(optimizer) if plan.kind == "budget" else None
+    compile_for_training(train_net, cfg, optimizer, data.num_classes)
+    if length is not None:  # time the compiled step, then size the schedule to the budget
+        plan = budget_plan(cfg, len(data.x_train), calibrate(train_net, data, run))
+        for variable, value in zip(length, (plan.steps, plan.warmup_steps)):
+            variable.assign(float(value))
+    stepped = plan.stepped
+    if stepped:  # the same random state whether the steps came from a calibration or not
+        keras.utils.set_random_seed(run.seed)
+    timer = StepTimer(cfg.time_budget, stop_at=plan.steps if stepped else None)
+    unit = "segment" if stepped else "epoch"
+    callbacks = [timer, Progress(label, plan.segments, echo, unit=unit)]
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         callbacks.append(keras.callbacks.CSVLogger(str(log_path)))
+    if tensorboard_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
     fit_kwargs: dict[str, Any] = dict(
-        epochs=cfg.epochs,
+        epochs=plan.segments,
         callbacks=callbacks,
         verbose=verbose if verbose is not None else (1 if os.isatty(1) else 2),
     )
-    if cfg.eval_every_epoch:
-        fit_kwargs["validation_data"] = (data.x_test, one_hot(data.y_test, data.num_classes))
+    validated = list(range(1, plan.segments + (0 if stepped else 1)))  # the final eval closes
+    if cfg.eval_every_epoch and validated:
+        fit_kwargs["validation_data"] = (data.x_test, data.y_test_onehot)
         fit_kwargs["validation_batch_size"] = max(cfg.batch_size, EVAL_BATCH)
-    y_train = one_hot(data.y_train, data.num_classes)
+        fit_kwargs["validation_freq"] = validated
     kind = mixing_kind(cfg.augment)
     t0 = time.perf_counter()
-    if kind:
-        batches = MixingDataset(data.x_train, y_train, cfg.batch_size, kind, run.seed)
+    if kind or stepped:
+        batches = BatchStream(
+            data.x_train,
+            data.y_train_onehot,
+            cfg.batch_size,
+            run.seed,
+            steps_per_epoch=plan.segment_steps,
+            mix=kind,
+        )
         history = train_net.fit(batches, **fit_kwargs)
     else:
         history = train_net.fit(
-            data.x_train, y_train, batch_size=cfg.batch_size, shuffle=True, **fit_kwargs
+            data.x_train,
+            data.y_train_onehot,
+            batch_size=cfg.batch_size,
+            shuffle=True,
+            **fit_kwargs,
         )
     seconds = time.perf_counter() - t0
     curves = {k: [float(v) for v in vals] for k, vals in history.history.items()}
@@ -225,6 +197,8 @@ def train_model(
         jit_compile=bool(train_net.jit_compile),
         history=curves,
         epochs_completed=len(timer.epoch_end),
+        protocol=plan.info(),
+        curve=test_curve(timer, curves, validated, cfg.batch_size, len(data.x_train)),
         train=timer.stats(seconds, cfg.batch_size, len(data.x_train)),
     )
     if timer.failure is not None:
@@ -350,6 +324,7 @@ def _measure_run(
     echo: Callable[[str], None] = print,
     models_dir: Path | None = None,
     log_path: Path | None = None,
+    tensorboard_dir: Path | None = None,
     verbose: int | None = None,
 ) -> Measurements:
     """The phases of one run; raises RunFailure (with ``.partial``) or any other error."""
@@ -364,11 +339,19 @@ def _measure_run(
             model, facts = build_model(run, data)
             measured = measured.merged(facts)
             trained = train_model(
-                model, data, run, label=label, echo=echo, log_path=log_path, verbose=verbose
+                model,
+                data,
+                run,
+                label=label,
+                echo=echo,
+                log_path=log_path,
+                tensorboard_dir=tensorboard_dir if cfg.tensorboard else None,
+                verbose=verbose,
             )
             measured = measured.merged(trained)
         ev = evaluate_model(model, data, cfg)  # on the trained (replicated) model as usual
         measured = measured.merged(ev.measured)
+        measured.curve = closed_curve(measured)
         measured.inference = measure_inference(ev, data, cfg)
         keep = (models_dir / f"{run.key}.keras") if (models_dir and cfg.save_models) else None
         return record_measurements(measured, model, keep)

@@ -6,11 +6,20 @@ import sys
 
 import click
 
-from kerascnn.bench.config import AUGMENTATIONS, SCHEDULES
+from kerascnn.bench.config import (
+    AUGMENTATIONS,
+    DEFAULT_LR,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULES,
+    BenchConfig,
+)
 from kerascnn.bench.presets import QUICK
 from kerascnn.cli._base import EXIT_INTERRUPTED, uses_keras
 
 _MAIN_JOB_MODELS = ",".join(QUICK["models"])
+_MAIN = BenchConfig.from_dict(QUICK)
+_LR_DEFAULTS = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
 
 
 @click.command("bench")
@@ -34,11 +43,51 @@ _MAIN_JOB_MODELS = ",".join(QUICK["models"])
     default=None,
     help="TOML suite file (benchmarks/quick.toml); flags given here override its values.",
 )
-@click.option("--epochs", type=int, default=None, help="Training epochs per run.")
-@click.option("--batch-size", type=int, default=None, help="Training batch size.")
-@click.option("--optimizer", default=None, help="sgd, momentum (Nesterov), adam or adamw.")
-@click.option("--lr", "learning_rate", type=float, default=None, help="Peak learning rate.")
-@click.option("--schedule", default=None, help=f"One of: {', '.join(SCHEDULES)}.")
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Equal-budget protocol: seconds of training per model; the steps are calibrated on "
+    f"this machine and stored. [default: the main job's {_MAIN.budget:g} s, or the suite's]",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Train exactly N optimizer steps per model (repeat a --budget run on another machine).",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Epoch protocol: training epochs per model (instead of --budget/--steps). "
+    f"[default: the main job uses --budget; a suite without budget/steps: {BenchConfig.epochs}]",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Training batch size. [default: {_MAIN.batch_size} (main job), or the suite's]",
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(OPTIMIZERS),
+    default=None,
+    help=f"momentum is Nesterov SGD. [default: {_MAIN.optimizer}, or the suite's]",
+)
+@click.option(
+    "--lr",
+    "learning_rate",
+    type=float,
+    default=None,
+    help=f"Peak learning rate. [default: the optimizer's own: {_LR_DEFAULTS}]",
+)
+@click.option(
+    "--schedule",
+    type=click.Choice(SCHEDULES),
+    default=None,
+    help=f"Learning-rate schedule. [default: {_MAIN.schedule}]",
+)
 @click.option(
     "--warmup-epochs", type=float, default=None, help="Linear learning-rate warm-up, in epochs."
 )
@@ -51,9 +100,10 @@ _MAIN_JOB_MODELS = ",".join(QUICK["models"])
 )
 @click.option(
     "--precision",
+    type=click.Choice(PRECISIONS),
     default=None,
-    help="float32, mixed_float16 (with dynamic loss scaling) or mixed_bfloat16; mixed "
-    "policies keep the softmax in float32. [default: float32]",
+    help="mixed_float16 trains with dynamic loss scaling; mixed policies keep the softmax in "
+    "float32. [default: float32]",
 )
 @click.option(
     "--jit/--no-jit",
@@ -111,6 +161,20 @@ _MAIN_JOB_MODELS = ",".join(QUICK["models"])
 )
 @click.option("--retry-failed", is_flag=True, help="With --resume: run failed runs again.")
 @click.option(
+    "--save-models",
+    is_flag=True,
+    default=None,
+    help="Keep each trained model as RUN_DIR/models/<run>.keras (load with keras.saving."
+    "load_model after 'import kerascnn', which registers the custom layers).",
+)
+@click.option(
+    "--tensorboard",
+    is_flag=True,
+    default=None,
+    help="Write Keras TensorBoard logs to RUN_DIR/tensorboard/<run> "
+    "(pip install 'kerascnn[tensorboard]'; then: tensorboard --logdir RUN_DIR/tensorboard).",
+)
+@click.option(
     "--report/--no-report",
     default=True,
     show_default=True,
@@ -121,6 +185,8 @@ def bench_cmd(
     models,
     datasets,
     suite,
+    budget,
+    steps,
     epochs,
     batch_size,
     optimizer,
@@ -144,25 +210,32 @@ def bench_cmd(
     out,
     resume,
     retry_failed,
+    save_models,
+    tensorboard,
     report,
 ) -> None:
     """Train and measure models; store one JSON per run and a README with tables and plots.
 
     \b
-    The main job (embedded Fashion-MNIST subset, a few minutes on 2 CPU cores):
+    The main job (embedded Fashion-MNIST subset, a few minutes on 2 CPU cores; every model
+    trains for the same 30-second budget):
       kerascnn bench --models lenet,vgg,mobilenetv2
+    Repeat one of its runs elsewhere with the steps its report names:
+      kerascnn bench --models vgg --steps 120
     A suite file, full Fashion-MNIST, resumable:
       kerascnn bench --suite benchmarks/fashion-cpu.toml --out reports/fashion-cpu --resume
-    Flags override the suite's values for every model, per-model [overrides] included
-    (the main job trains LeNet 10 epochs and VGG 3; --epochs 1 makes it 1 for all).
+    Flags override the suite's values for every model, per-model [overrides] included;
+    one of --budget, --steps and --epochs picks how long every model trains.
     Exit code: 0 when every run succeeded, 1 when any failed (listed in the report), 130 on Ctrl-C.
     """
-    from kerascnn.bench import BenchConfig, run_suite
+    from kerascnn.bench import run_suite
 
     cfg = BenchConfig.from_toml(suite) if suite else BenchConfig.from_dict(QUICK)
     cfg = cfg.updated(
         models=models,
         datasets=datasets,
+        budget=budget,
+        steps=steps,
         epochs=epochs,
         batch_size=batch_size,
         optimizer=optimizer,
@@ -182,6 +255,8 @@ def bench_cmd(
         test_limit=test_limit,
         data_dir=data_dir,
         repeats=repeats,
+        save_models=save_models,
+        tensorboard=tensorboard,
     )
     outcome = run_suite(
         cfg,
@@ -217,14 +292,36 @@ def bench_cmd(
     "--compare", default=None, type=click.Path(), help="Another run folder: add a table of deltas."
 )
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Draw the PNG figures.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "csv", "json"]),
+    default=None,
+    help="Print the results instead of rebuilding the README: md = the README's result "
+    "tables, csv/json = one flat row per run (the columns of RUN_DIR/results.csv).",
+)
 @uses_keras
-def report_cmd(run_dir, compare, plots) -> None:
-    """Rebuild RUN_DIR/README.md and its plots from the stored JSON results alone.
+def report_cmd(run_dir, compare, plots, fmt) -> None:
+    """Rebuild RUN_DIR/README.md, results.csv and the plots from the stored JSON results alone.
 
     \b
-    Example:
+    Examples:
       kerascnn report reports/runs/20260101T120000Z --compare reports/runs/20251201T090000Z
+      kerascnn report reports/runs/20260101T120000Z --format csv > results.csv
     """
-    from kerascnn.report import build_report
+    from kerascnn.report import build_report, load_run
+    from kerascnn.report.load import describe_unreadable
 
-    click.echo(f"Report: {build_report(run_dir, compare=compare, plots=plots)}")
+    if fmt is not None:
+        from kerascnn.report.tables import results_text
+
+        click.echo(results_text(load_run(run_dir), fmt), nl=False)
+    else:
+        click.echo(f"Report: {build_report(run_dir, compare=compare, plots=plots)}")
+    unreadable = load_run(run_dir).unreadable
+    if unreadable:
+        click.echo(
+            f"Warning: {len(unreadable)} result file(s) in {run_dir}/results cannot be read and "
+            f"are left out of the tables (listed in the report): {describe_unreadable(unreadable)}",
+            err=True,
+        )

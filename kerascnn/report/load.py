@@ -2,7 +2,10 @@
 
 A run folder holds ``suite.json`` (optional: config, environment, sessions) and
 ``results/*.json`` (one :class:`kerascnn.results.RunRecord` per run, ``status`` "ok" or
-"failed", schema-checked: another version raises SchemaVersionError). Results of the same
+"failed", schema-checked). A result file that cannot be read (truncated, not JSON, not a
+valid record, another schema version) is kept in :attr:`RunData.unreadable` with its reason
+and named by the report; a folder whose results are all unreadable is a ReportError naming
+each file and why. Results of the same
 (dataset, model, config hash) over several seeds are aggregated into one :class:`Entry`
 (mean +- standard deviation of the accuracies; the mean of the other figures).
 """
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kerascnn.errors import CorruptDataError, ReportError
-from kerascnn.results import Environment, RunRecord, check_schema, parse, read_record
+from kerascnn.results import Environment, RunRecord, check_schema, parse, read_record_reason
 
 
 @dataclass
@@ -24,7 +27,8 @@ class RunData:
     run_dir: Path
     suite: dict[str, Any]
     results: list[RunRecord]
-    unreadable: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    """(file name, reason) of each ``results/*.json`` that is not a result this kerascnn reads."""
 
     @property
     def ok(self) -> list[RunRecord]:
@@ -61,8 +65,17 @@ def _read_suite(path: Path) -> dict[str, Any]:
     return data
 
 
+def describe_unreadable(unreadable: list[tuple[str, str]]) -> str:
+    """``"a.json (truncated: ...); b.json (schema 2, ...)"``: each file with its reason."""
+    return "; ".join(f"{name} ({reason})" for name, reason in unreadable)
+
+
 def load_run(run_dir: str | Path) -> RunData:
-    """The results of a run folder; SchemaVersionError if one was written in another version."""
+    """The results of a run folder; unreadable result files are listed, with their reasons.
+
+    ReportError when the folder is missing or holds no readable result (the message names
+    each unreadable file and why); SchemaVersionError for a suite.json of another version.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ReportError(
@@ -71,11 +84,18 @@ def load_run(run_dir: str | Path) -> RunData:
         )
     results, unreadable = [], []
     for path in sorted((run_dir / "results").glob("*.json")):
-        record = read_record(path)
+        record, reason = read_record_reason(path)
         if record is None:
-            unreadable.append(path.name)
+            unreadable.append((path.name, reason or "?"))
         else:
             results.append(record)
+    if not results and unreadable:
+        raise ReportError(
+            f"Run folder {run_dir} holds no readable result: {len(unreadable)} file(s) in "
+            f"{run_dir / 'results'} cannot be read: {describe_unreadable(unreadable)}. Remove "
+            f"or replace them, or run the same suite again with --resume --out {run_dir} "
+            f"(it reruns them). Received: {str(run_dir)!r}"
+        )
     if not results:
         raise ReportError(
             f"Run folder {run_dir} holds no results (expected results/*.json written by "

@@ -6,88 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from kerascnn.report.load import Entry, RunData, entries, load_run
+from kerascnn.report.tables import dataset_table, failures_table, protocol_section
+from kerascnn.result_rows import RESULTS_CSV, write_results_csv
 from kerascnn.results import Environment
 from kerascnn.tabular import markdown_table
-
-
-def _num(v: float | None, fmt: str = "{:,.0f}") -> str:
-    return "n/a" if v is None else fmt.format(v)
-
-
-def _acc(mean: float | None, std: float | None, n: int) -> str:
-    if mean is None:
-        return "n/a"
-    return f"{mean:.4f} ± {std:.4f} (n={n})" if std is not None else f"{mean:.4f}"
-
-
-def _si(v: float | None) -> str:
-    if v is None:
-        return "n/a"
-    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"{v / div:.2f}{unit}"
-    return f"{v:.0f}"
-
-
-def _lat(e: Entry, which: str) -> str:
-    p50, p95 = e.mean("inference", which, "p50_ms"), e.mean("inference", which, "p95_ms")
-    if p50 is None:
-        return "n/a"
-    return f"{p50:.2f} / {p95:.2f}"
-
-
-def dataset_table(data: RunData, dataset: str) -> str:
-    es = entries(data, dataset)
-    if not es:
-        return "_No successful run on this dataset._"
-    nb = es[0].config.get("latency_batch", "N")
-    header = [
-        "model",
-        "params",
-        "MACs",
-        "top-1",
-        "top-5",
-        "latency b1 p50 / p95 (ms)",
-        f"latency b{nb} p50 / p95 (ms)",
-        "train img/s",
-        "infer img/s",
-        "epochs",
-        "train time (s)",
-    ]
-    rows = []
-    for e in es:
-        rows.append(
-            [
-                e.label,
-                _num(e.params),
-                _si(e.macs),
-                _acc(e.top1, e.top1_std, len(e.runs)),
-                _acc(e.top5, e.top5_std, len(e.runs)),
-                _lat(e, "latency_b1"),
-                _lat(e, "latency_bN"),
-                _num(e.mean("train", "images_per_s")),
-                _num(e.mean("inference", "device_throughput", "images_per_s")),
-                _num(e.epochs, "{}"),
-                _num(e.mean("train", "seconds"), "{:,.1f}"),
-            ]
-        )
-    return markdown_table(header, rows)
-
-
-def failures_table(data: RunData) -> str:
-    rows = []
-    for r in data.failed:
-        msg = " ".join(r.error.message.split()) if r.error else ""
-        rows.append(
-            [
-                r.model,
-                r.dataset,
-                r.seed,
-                r.error.type if r.error else "?",
-                msg[:300] + ("…" if len(msg) > 300 else ""),
-            ]
-        )
-    return markdown_table(["model", "dataset", "seed", "error", "message"], rows)
 
 
 def _environment_section(data: RunData) -> list[str]:
@@ -133,8 +55,14 @@ def _environment_section(data: RunData) -> list[str]:
             continue
         aug = ", ".join(cfg.get("augment") or []) or "none"
         budget = f"{cfg['time_budget']:g} s" if cfg.get("time_budget") else "none"
+        if cfg.get("budget") is not None:
+            length = f"equal budget {cfg['budget']:g} s"
+        elif cfg.get("steps") is not None:
+            length = f"{cfg['steps']} steps"
+        else:
+            length = f"{cfg.get('epochs')} epoch(s)"
         text = (
-            f"{cfg.get('epochs')} epoch(s), batch {cfg.get('batch_size')}, {cfg.get('optimizer')} lr "
+            f"{length}, batch {cfg.get('batch_size')}, {cfg.get('optimizer')} lr "
             f"{cfg.get('learning_rate')} ({cfg.get('schedule')}, warm-up {cfg.get('warmup_epochs')} epochs), "
             f"weight decay {cfg.get('weight_decay')}, label smoothing {cfg.get('label_smoothing')}, "
             f"augmentation {aug}, precision {cfg.get('precision')}, jit {cfg.get('jit')}, time budget {budget}"
@@ -292,6 +220,12 @@ def build_report(
         )
         figures.append(
             (
+                "Test accuracy vs training time (all models on one time axis; ↑ still rising)",
+                P.accuracy_vs_time(data, out_dir / "accuracy_vs_time.png"),
+            )
+        )
+        figures.append(
+            (
                 "Training curves (train solid, test dashed)",
                 P.training_curves(data, out_dir / "training_curves.png"),
             )
@@ -307,8 +241,10 @@ def build_report(
         "compiled inference function, warm-up excluded, p50 / p95 of many calls. Train img/s: "
         "steady-state training steps (the first steps, with tracing and compilation, excluded). "
         "Infer img/s: device-resident input, batch N. Accuracies are mean ± std over seeds when "
-        "there are several.",
+        "there are several. Steps: optimizer steps; epochs: passes over the training data "
+        "(fractional under a budget); train time: the whole fit, test evaluations included.",
         "",
+        *protocol_section(data),
     ]
     for dataset in data.datasets:
         lines += [f"### {dataset}", "", dataset_table(data, dataset), ""]
@@ -343,7 +279,15 @@ def build_report(
             "",
         ]
     if data.unreadable:
-        lines += [f"Unreadable result files (ignored): {', '.join(data.unreadable)}", ""]
+        lines += [
+            "## Unreadable result files",
+            "",
+            "These files in `results/` could not be read, so their runs are in no table above "
+            "(`kerascnn bench --resume` on this folder runs them again):",
+            "",
+            *(f"- `{name}`: {' '.join(reason.split())}" for name, reason in data.unreadable),
+            "",
+        ]
     if other is not None:
         lines += [compare_section(data, other), ""]
     shown = [(t, p) for t, p in figures if p is not None]
@@ -351,6 +295,12 @@ def build_report(
         lines += ["## Plots", ""]
         for title, path in shown:
             lines += [f"### {title}", "", f"![{title}]({path.name})", ""]
+    write_results_csv(out_dir, data.results)
+    lines += [
+        f"Machine-readable: [`{RESULTS_CSV}`]({RESULTS_CSV}) (one row per run; "
+        f"`kerascnn report {out_dir} --format csv|json` prints it).",
+        "",
+    ]
     readme = out_dir / "README.md"
     readme.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return readme

@@ -17,6 +17,43 @@ def _plt():
     return plt
 
 
+def si(value: float, digits: int = 3) -> str:
+    """A count with an SI suffix: ``1e6 -> '1M'``, ``29_360_000 -> '29.4M'``, ``865_000 ->
+    '865k'``, ``61_706 -> '61.7k'``, ``2.5e9 -> '2.5G'``; below 1000 the number itself."""
+    v = float(value)
+    if not math.isfinite(v):
+        return str(v)
+    units = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
+    for k, (div, unit) in enumerate(units):
+        if abs(v) >= div or div == 1.0:
+            text = f"{v / div:.{digits}g}"
+            if k > 0 and abs(float(text)) >= 1000:  # 999,999 -> '1M', not '1e+03k'
+                div, unit = units[k - 1]
+                text = f"{v / div:.{digits}g}"
+            return text + unit
+    return f"{v:.{digits}g}"  # pragma: no cover
+
+
+def si_axis(ax, which: str = "x") -> None:
+    """Tick labels of ``ax``'s ``which`` axis ('x' or 'y') in SI (1M, 10M, not 1e7).
+
+    On a log axis spanning under two decades the minor ticks at 2x and 5x are labelled too, so
+    that the axis never shows a single label; otherwise minor ticks stay unlabelled.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    fmt = FuncFormatter(lambda v, pos=None: si(v))
+    axis.set_major_formatter(fmt)
+    if axis.get_scale() == "log":
+        lo, hi = sorted(ax.get_xlim() if which == "x" else ax.get_ylim())
+        if lo > 0 and hi / lo < 100:
+            axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+            axis.set_minor_formatter(fmt)
+        else:
+            axis.set_minor_formatter(NullFormatter())
+
+
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Points not dominated by another with lower-or-equal cost and higher-or-equal accuracy.
 
@@ -31,7 +68,9 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
     return front
 
 
-def _tradeoff(data: RunData, out: Path, xkey, xlabel: str, title: str) -> Path | None:
+def _tradeoff(
+    data: RunData, out: Path, xkey, xlabel: str, title: str, si_ticks: bool = False
+) -> Path | None:
     plt = _plt()
     datasets = data.datasets
     panels = [
@@ -62,6 +101,8 @@ def _tradeoff(data: RunData, out: Path, xkey, xlabel: str, title: str) -> Path |
             ax.legend(loc="lower right", fontsize=8)
         if max(xkey(e) for e in es) / max(min(xkey(e) for e in es), 1e-12) > 20:
             ax.set_xscale("log")
+        if si_ticks:
+            si_axis(ax, "x")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("top-1 test accuracy")
         ax.set_title(f"{title}: {dataset}")
@@ -74,7 +115,12 @@ def _tradeoff(data: RunData, out: Path, xkey, xlabel: str, title: str) -> Path |
 
 def accuracy_vs_macs(data: RunData, out: Path) -> Path | None:
     return _tradeoff(
-        data, out, lambda e: e.macs, "MACs per image (multiply-accumulates)", "Accuracy vs MACs"
+        data,
+        out,
+        lambda e: e.macs,
+        "MACs per image (multiply-accumulates)",
+        "Accuracy vs MACs",
+        si_ticks=True,
     )
 
 
@@ -89,6 +135,8 @@ def accuracy_vs_latency(data: RunData, out: Path) -> Path | None:
 
 
 def training_curves(data: RunData, out: Path) -> Path | None:
+    from matplotlib.ticker import MaxNLocator
+
     plt = _plt()
     rows = [(d, entries(data, d)) for d in data.datasets]
     rows = [(d, es) for d, es in rows if any(e.runs[0].history for e in es)]
@@ -119,6 +167,7 @@ def training_curves(data: RunData, out: Path) -> Path | None:
         ax_loss.set_title(f"Loss per epoch: {dataset} (seed {es[0].seeds[0]})")
         ax_acc.set_title(f"Accuracy per epoch: {dataset}")
         for ax in (ax_loss, ax_acc):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epoch 1, 2, 3; never 2.5
             ax.set_xlabel("epoch")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=7)
@@ -189,14 +238,52 @@ def params_macs_bars(data: RunData, out: Path) -> Path | None:
     ):
         ax.barh(labels, values, color="tab:blue")
         for y, v in enumerate(values):
-            ax.text(v, y, f" {v:,.0f}" if v else " n/a", va="center", fontsize=8)
+            ax.text(v, y, f" {si(v)}" if v else " n/a", va="center", fontsize=8)
         if (
             max(values) > 0
             and max(values) / max(min(v for v in values if v > 0) if any(values) else 1, 1) > 50
         ):
             ax.set_xscale("log")
+        si_axis(ax, "x")
         ax.set_title(title)
         ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def accuracy_vs_time(data: RunData, out: Path) -> Path | None:
+    """Test accuracy along training against training seconds, every model on one time axis;
+    a model whose accuracy was still rising at the end ends in a triangle and is marked."""
+    from kerascnn.report.tables import rising
+
+    plt = _plt()
+    panels = []
+    for dataset in data.datasets:
+        es = [e for e in entries(data, dataset) if e.runs[0].curve]
+        if es:
+            panels.append((dataset, es))
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.6), squeeze=False)
+    for ax, (dataset, es) in zip(axes[0], panels):
+        for i, e in enumerate(es):
+            points = [p for p in e.runs[0].curve if p.top1 is not None]
+            xs, ys = [p.train_seconds for p in points], [p.top1 for p in points]
+            up = rising(e)
+            color = f"C{i % 10}"
+            ax.plot(
+                xs, ys, "-o", color=color, ms=4, label=e.label + (" ↑ still rising" if up else "")
+            )
+            if up:
+                ax.plot(xs[-1], ys[-1], "^", color=color, ms=11)
+        ax.set_xlabel("training time (s; test evaluations excluded)")
+        ax.set_ylabel("top-1 test accuracy")
+        ax.set_title(f"Accuracy vs training time: {dataset} (seed {es[0].seeds[0]})")
+        ax.set_xlim(left=0)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)

@@ -1,0 +1,166 @@
+"""The tables of a run folder's README: results per dataset, the training protocol, failures."""
+
+from __future__ import annotations
+
+from kerascnn.report.load import Entry, RunData, entries
+from kerascnn.result_rows import COLUMNS, RISING_MARGIN, flat_rows, still_rising
+from kerascnn.tabular import markdown_table, render
+
+
+def _num(v: float | None, fmt: str = "{:,.0f}") -> str:
+    return "n/a" if v is None else fmt.format(v)
+
+
+def _acc(mean: float | None, std: float | None, n: int) -> str:
+    if mean is None:
+        return "n/a"
+    return f"{mean:.4f} ± {std:.4f} (n={n})" if std is not None else f"{mean:.4f}"
+
+
+def _si(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:.2f}{unit}"
+    return f"{v:.0f}"
+
+
+def _lat(e: Entry, which: str) -> str:
+    p50, p95 = e.mean("inference", which, "p50_ms"), e.mean("inference", which, "p95_ms")
+    if p50 is None:
+        return "n/a"
+    return f"{p50:.2f} / {p95:.2f}"
+
+
+def rising(e: Entry) -> bool:
+    """Whether the test accuracy of any of the entry's runs was still rising at the end."""
+    return any(still_rising(r) for r in e.runs)
+
+
+def _steps(e: Entry) -> str:
+    steps = e.mean("train", "steps")
+    return "n/a" if steps is None else f"{steps:,.0f}"
+
+
+def _epochs(e: Entry) -> str:
+    if e.runs[0].protocol is not None and e.runs[0].protocol.kind != "epochs":
+        return _num(e.mean("train", "epochs_equivalent"), "{:.2f}")
+    return _num(e.epochs, "{}")
+
+
+def dataset_table(data: RunData, dataset: str) -> str:
+    es = entries(data, dataset)
+    if not es:
+        return "_No successful run on this dataset._"
+    nb = es[0].config.get("latency_batch", "N")
+    header = [
+        "model",
+        "params",
+        "MACs",
+        "top-1",
+        "top-5",
+        "latency b1 p50 / p95 (ms)",
+        f"latency b{nb} p50 / p95 (ms)",
+        "train img/s",
+        "infer img/s",
+        "steps",
+        "epochs",
+        "train time (s)",
+    ]
+    rows = []
+    for e in es:
+        top1 = _acc(e.top1, e.top1_std, len(e.runs)) + (" ↑" if rising(e) else "")
+        rows.append(
+            [
+                e.label,
+                _num(e.params),
+                _si(e.macs),
+                top1,
+                _acc(e.top5, e.top5_std, len(e.runs)),
+                _lat(e, "latency_b1"),
+                _lat(e, "latency_bN"),
+                _num(e.mean("train", "images_per_s")),
+                _num(e.mean("inference", "device_throughput", "images_per_s")),
+                _steps(e),
+                _epochs(e),
+                _num(e.mean("train", "seconds"), "{:,.1f}"),
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+def protocol_section(data: RunData) -> list[str]:
+    """What the runs' lengths mean: the protocol, the calibrated steps, how to repeat them."""
+    kinds: dict[str, list[Entry]] = {}
+    for e in entries(data):
+        kind = e.runs[0].protocol.kind if e.runs[0].protocol else "epochs"
+        kinds.setdefault(kind, []).append(e)
+    lines = []
+    budget = kinds.get("budget", [])
+    if budget:
+        seconds = sorted({e.runs[0].protocol.budget_seconds for e in budget})
+        lines.append(
+            "**Protocol: equal training budget** of "
+            + " / ".join(f"{s:g} s" for s in seconds)
+            + " per model on this machine. A short timed calibration (a throwaway copy of each "
+            "model, compilation included, outside the budget) measured its step time; the model "
+            "then trained that many steps with its learning-rate schedule sized to them. Models "
+            "are compared at equal training time, not at equal epochs. Calibrated steps (repeat "
+            "a run elsewhere with `--steps N`): "
+            + "; ".join(
+                f"{e.label} {e.runs[0].protocol.steps:,} steps "
+                f"({e.runs[0].protocol.calibration.step_seconds * 1e3:.1f} ms per step)"
+                for e in budget
+                if e.runs[0].protocol.calibration
+            )
+            + "."
+        )
+    steps = kinds.get("steps", [])
+    if steps:
+        lines.append(
+            "**Protocol: fixed steps**: "
+            + "; ".join(f"{e.label} {e.runs[0].protocol.steps:,} steps" for e in steps)
+            + " (the schedule sized to them)."
+        )
+    if kinds.get("epochs"):
+        lines.append(
+            "**Protocol: epochs**: "
+            + "; ".join(f"{e.label} {_num(e.epochs, '{}')}" for e in kinds["epochs"])
+            + ". Models given different epochs are not compared at equal training cost."
+        )
+    up = [e.label for e in entries(data) if rising(e)]
+    lines.append(
+        f"↑ = test accuracy still rising at the end (the final evaluation beats every earlier "
+        f"point of the curve by at least {RISING_MARGIN * 100:.1f} points): "
+        + (", ".join(up) if up else "none")
+        + "; more training would likely change the ranking for these."
+    )
+    return [line for text in lines for line in (text, "")]
+
+
+def failures_table(data: RunData) -> str:
+    rows = []
+    for r in data.failed:
+        msg = " ".join(r.error.message.split()) if r.error else ""
+        rows.append(
+            [
+                r.model,
+                r.dataset,
+                r.seed,
+                r.error.type if r.error else "?",
+                msg[:300] + ("…" if len(msg) > 300 else ""),
+            ]
+        )
+    return markdown_table(["model", "dataset", "seed", "error", "message"], rows)
+
+
+def results_text(data: RunData, fmt: str) -> str:
+    """The results of a run folder as text: ``md`` the README's tables (with the protocol),
+    ``csv``/``json`` one flat row per run (:data:`kerascnn.result_rows.COLUMNS`)."""
+    if fmt == "md":
+        parts = protocol_section(data)
+        for dataset in data.datasets:
+            parts += [f"### {dataset}", "", dataset_table(data, dataset), ""]
+        return "\n".join(parts).rstrip() + "\n"
+    return render(flat_rows(data.results), fmt, COLUMNS)

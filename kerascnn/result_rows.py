@@ -1,0 +1,113 @@
+"""A benchmark run as one flat row: the ``results.csv`` of a run folder, ``report --format``.
+
+One row per stored run (:class:`~kerascnn.results.RunRecord`), with the columns of
+:data:`COLUMNS` first, in that order; a program reads the CSV (``pandas.read_csv``), a person
+the README beside it. Everything else a record holds is in its JSON file
+(``pandas.json_normalize`` of the records flattens the rest).
+
+Neutral ground like :mod:`kerascnn.results`: bench writes the file after every run, report
+rewrites it with the README, both through :func:`write_results_csv`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from kerascnn.results import RunRecord
+from kerascnn.tabular import write_csv
+
+RESULTS_CSV = "results.csv"
+
+COLUMNS = (
+    *("model", "dataset", "seed", "status", "params", "macs", "top1", "top5"),
+    *("latency_b1_p50_ms", "latency_bN_p50_ms", "latency_batch"),
+    *("train_images_per_s", "infer_images_per_s"),
+    *("protocol", "budget_seconds", "steps", "epochs", "train_seconds", "still_rising"),
+    *("batch_size", "optimizer", "learning_rate", "precision", "jit_compile"),
+    *("backend", "device", "keras", "config_hash", "key", "error_type", "finished", "commit"),
+)
+"""The columns of ``results.csv``, in order."""
+
+RISING_MARGIN = 0.005
+"""A run is "still rising" when its final test accuracy beats every earlier point of its curve
+by at least this much (half a percentage point; 1,000 test images resolve about 1.4 points)."""
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for name in path:
+        if obj is None:
+            return None
+        obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    return obj
+
+
+def still_rising(record: RunRecord) -> bool | None:
+    """Whether the test accuracy was still rising at the end (None without a curve of 2+ points)."""
+    points = [p.top1 for p in record.curve or [] if p.top1 is not None]
+    if len(points) < 2:
+        return None
+    return points[-1] >= max(points[:-1]) + RISING_MARGIN
+
+
+def flat_row(record: RunRecord) -> dict[str, Any]:
+    """The CSV row of one run (:data:`COLUMNS`)."""
+    r, env = record, record.environment
+    protocol = r.protocol.kind if r.protocol else (r.config or {}).get("protocol", "epochs")
+    epochs = r.epochs_completed if protocol == "epochs" else _get(r, "train", "epochs_equivalent")
+    return {
+        "model": r.model,
+        "dataset": r.dataset,
+        "seed": r.seed,
+        "status": r.status,
+        "params": r.params,
+        "macs": r.macs,
+        "top1": _get(r, "test", "top1"),
+        "top5": _get(r, "test", "top5"),
+        "latency_b1_p50_ms": _get(r, "inference", "latency_b1", "p50_ms"),
+        "latency_bN_p50_ms": _get(r, "inference", "latency_bN", "p50_ms"),
+        "latency_batch": _get(r, "inference", "latency_bN", "batch"),
+        "train_images_per_s": _get(r, "train", "images_per_s"),
+        "infer_images_per_s": _get(r, "inference", "device_throughput", "images_per_s"),
+        "protocol": protocol,
+        "budget_seconds": _get(r, "protocol", "budget_seconds"),
+        "steps": _get(r, "train", "steps") or _get(r, "protocol", "steps"),
+        "epochs": epochs,
+        "train_seconds": _get(r, "train", "seconds"),
+        "still_rising": still_rising(r),
+        "batch_size": (r.config or {}).get("batch_size"),
+        "optimizer": (r.config or {}).get("optimizer"),
+        "learning_rate": (r.config or {}).get("learning_rate"),
+        "precision": (r.config or {}).get("precision"),
+        "jit_compile": r.jit_compile,
+        "backend": env.backend if env else None,
+        "device": env.device if env else None,
+        "keras": env.versions.get("keras") if env else None,
+        "config_hash": r.config_hash,
+        "key": r.key,
+        "error_type": r.error.type if r.error else None,
+        "finished": r.finished,
+        "commit": _get(env, "git", "commit"),
+    }
+
+
+def flat_rows(records: Iterable[RunRecord]) -> list[dict[str, Any]]:
+    return [flat_row(r) for r in records]
+
+
+def write_results_csv(run_dir: str | os.PathLike, records: Iterable[RunRecord]) -> Path:
+    """``RUN_DIR/results.csv``: one row per record, written atomically."""
+    return write_csv(Path(run_dir) / RESULTS_CSV, flat_rows(records), COLUMNS)
+
+
+__all__ = [
+    "COLUMNS",
+    "RESULTS_CSV",
+    "RISING_MARGIN",
+    "flat_row",
+    "flat_rows",
+    "still_rising",
+    "write_results_csv",
+]
