@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerascnn.bench import training
+from kerascnn.bench import timing, training
 from kerascnn.bench.augment import BatchStream, PadRandomCrop, augment_model, mixing_kind
 from kerascnn.bench.callbacks import StepTimer, train_throughput
 from kerascnn.bench.config import BenchConfig, RunSpec
@@ -319,3 +319,21 @@ def test_one_device_name():
     assert not hasattr(accel, "device_name")
     name = device_name()
     assert name == device_name(keras.backend.backend()) and name.startswith(("CPU: ", "GPU: "))
+
+
+def test_tensorflow_inference_without_xla_runs_a_frozen_graph():
+    """The weights are folded in as constants (BatchNorm then folds into the convolutions):
+    the outputs are the model's, and a later change of the weights is not seen until the
+    function is compiled again."""
+    from kerascnn.registry import create_model
+
+    model = create_model("resnet18", input_shape=(32, 32, 3), num_classes=10, width=0.25)
+    x = np.random.default_rng(0).standard_normal((3, 32, 32, 3)).astype(np.float32)
+    inf = timing.compile_inference(model, jit=False)
+    expected = keras.ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_allclose(inf.host(x), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(inf.host(x[:1]), expected[:1], rtol=1e-4, atol=1e-5)  # any batch
+    before = inf.host(x)
+    model.set_weights([w * 0.5 for w in model.get_weights()])
+    np.testing.assert_array_equal(inf.host(x), before)  # frozen: constants, not variables
+    assert not np.allclose(timing.compile_inference(model, jit=False).host(x), before)
