@@ -97,7 +97,8 @@ class TrainStats:
 
 @dataclass
 class Calibration:
-    """The timed calibration of a budget run, on a throwaway copy of the model."""
+    """The timed calibration of a budget run: steps of its compiled training step, whose
+    effects on the model and optimizer are undone before the training."""
 
     step_seconds: float
     """Seconds per training step at steady state (the first steps excluded)."""

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from kerascnn.results import RunRecord
+from kerascnn.results import CurvePoint, RunRecord
 from kerascnn.tabular import write_csv
 
 RESULTS_CSV = "results.csv"
@@ -44,9 +44,43 @@ def _get(obj: Any, *path: str) -> Any:
     return obj
 
 
+def curve_of(record: RunRecord) -> list[CurvePoint]:
+    """The run's test-accuracy curve; for a record written before curves were stored, the one
+    its per-epoch logs give (``val_acc`` at the cumulative epoch times, which there include
+    the evaluations)."""
+    if record.curve:
+        return record.curve
+    accs = (record.history or {}).get("val_acc") or []
+    train = record.train
+    if not accs or train is None or len(train.epoch_seconds) < len(accs):
+        return []
+    points, seconds = [], 0.0
+    for epoch, (acc, dt) in enumerate(zip(accs, train.epoch_seconds), start=1):
+        seconds += dt
+        points.append(
+            CurvePoint(
+                step=epoch * train.steps_per_epoch,
+                epoch=float(epoch),
+                train_seconds=seconds,
+                top1=acc,
+            )
+        )
+    return points
+
+
+def total_steps(record: RunRecord) -> int | None:
+    """Optimizer steps of the run (from the epochs for records that did not store them)."""
+    train = record.train
+    if train is None:
+        return None
+    if train.steps is not None:
+        return train.steps
+    return record.epochs_completed * train.steps_per_epoch if record.epochs_completed else None
+
+
 def still_rising(record: RunRecord) -> bool | None:
     """Whether the test accuracy was still rising at the end (None without a curve of 2+ points)."""
-    points = [p.top1 for p in record.curve or [] if p.top1 is not None]
+    points = [p.top1 for p in curve_of(record) if p.top1 is not None]
     if len(points) < 2:
         return None
     return points[-1] >= max(points[:-1]) + RISING_MARGIN
@@ -73,7 +107,7 @@ def flat_row(record: RunRecord) -> dict[str, Any]:
         "infer_images_per_s": _get(r, "inference", "device_throughput", "images_per_s"),
         "protocol": protocol,
         "budget_seconds": _get(r, "protocol", "budget_seconds"),
-        "steps": _get(r, "train", "steps") or _get(r, "protocol", "steps"),
+        "steps": total_steps(r),
         "epochs": epochs,
         "train_seconds": _get(r, "train", "seconds"),
         "still_rising": still_rising(r),
@@ -108,6 +142,8 @@ __all__ = [
     "RISING_MARGIN",
     "flat_row",
     "flat_rows",
+    "curve_of",
     "still_rising",
+    "total_steps",
     "write_results_csv",
 ]

@@ -93,10 +93,12 @@ class BatchStream(keras.utils.PyDataset):
 
     The stream runs through one permutation of the data after another (pass ``p`` is shuffled
     by ``default_rng([seed, p])``), cut into batches of ``batch_size``; a batch that reaches the
-    end of a pass is completed from the next. Batch ``i`` of Keras epoch ``e`` is stream batch
-    ``e * steps_per_epoch + i``, so the batches depend only on the seed and the step, never on
-    how the run is cut into epochs (a budget run and its ``--steps`` repeat see the same data).
-    ``steps_per_epoch`` defaults to one pass; ``mix`` is ``"mixup"``, ``"cutmix"`` or None.
+    end of a pass is completed from the next. Item ``i`` is stream batch ``i``: the batches
+    depend only on the seed and the step, never on how Keras cuts the run into epochs (fit it
+    with ``steps_per_epoch``: Keras then keeps one iterator across its epochs) nor on when its
+    prefetching thread asks for them, so a budget run and its ``--steps`` repeat see the same
+    data. ``steps`` (the length) defaults to one pass; ``mix`` is ``"mixup"``, ``"cutmix"``
+    or None.
     """
 
     def __init__(
@@ -106,7 +108,7 @@ class BatchStream(keras.utils.PyDataset):
         batch_size: int,
         seed: int,
         *,
-        steps_per_epoch: int | None = None,
+        steps: int | None = None,
         mix: str | None = None,
         **kwargs,
     ):
@@ -114,16 +116,15 @@ class BatchStream(keras.utils.PyDataset):
         if mix is not None and mix not in MIXING:
             raise ArgumentError(f"mix must be one of {list(MIXING)} or None. Received: mix={mix!r}")
         self.x, self.y, self.batch_size, self.seed = x, y_onehot, int(batch_size), int(seed)
-        self.steps_per_epoch = int(steps_per_epoch or math.ceil(len(x) / self.batch_size))
+        self.steps = int(steps or math.ceil(len(x) / self.batch_size))
         self.mix = mix
         self.layer = None
         if mix is not None:
             self.layer = layers.MixUp(seed=seed) if mix == "mixup" else layers.CutMix(seed=seed)
-        self.epoch = 0
         self._perms: dict[int, np.ndarray] = {}
 
     def __len__(self):
-        return self.steps_per_epoch
+        return self.steps
 
     def _permutation(self, p: int) -> np.ndarray:
         if p not in self._perms:
@@ -145,7 +146,7 @@ class BatchStream(keras.utils.PyDataset):
         return np.concatenate(parts)
 
     def __getitem__(self, i):
-        idx = self.indices(self.epoch * self.steps_per_epoch + int(i))
+        idx = self.indices(int(i))
         x, y = self.x[idx], self.y[idx]
         if self.layer is None:
             return x, y
@@ -154,6 +155,3 @@ class BatchStream(keras.utils.PyDataset):
             keras.ops.convert_to_numpy(out["images"]),
             keras.ops.convert_to_numpy(out["labels"]),
         )
-
-    def on_epoch_end(self):
-        self.epoch += 1

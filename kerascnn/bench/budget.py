@@ -9,7 +9,7 @@ Three protocols (``BenchConfig.protocol``):
   back as it was, so the calibration leaves no trace in the training. The run then trains
   ``floor(budget / step time)`` steps, its learning-rate schedule sized to them (the schedule's
   length lives in two optimizer variables, so nothing is traced again). The number is stored
-  (``protocol.steps``): ``--steps N`` repeats the run on another machine step for step, since
+  (``protocol.steps``): ``--steps N`` repeats the run on another machine with the same steps, since
   the data order (:class:`~kerascnn.bench.augment.BatchStream`) and the schedule depend only on
   the seed and the steps, not on the clock;
 * ``steps``: exactly ``steps`` optimizer steps.
@@ -121,7 +121,7 @@ def calibrate(net, data, run) -> Calibration:
         data.y_train_onehot,
         cfg.batch_size,
         run.seed,
-        steps_per_epoch=CALIBRATION_MAX_STEPS,
+        steps=CALIBRATION_MAX_STEPS,
         mix=mixing_kind(cfg.augment),
     )
     timer = StepTimer(None)

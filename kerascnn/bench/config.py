@@ -72,8 +72,8 @@ class BenchConfig:
     epochs: int = 3
     """Epochs per run under the epoch protocol (ignored when ``budget`` or ``steps`` is set)."""
     budget: float | None = None
-    """Equal-budget protocol: seconds of training per run. A short timed calibration on a
-    throwaway copy of the model measures the step time; the run then trains
+    """Equal-budget protocol: seconds of training per run. A short timed calibration of the
+    compiled training step (undone afterwards) measures the step time; the run then trains
     ``floor(budget / step time)`` optimizer steps with its schedule sized to them, and that
     number is stored so ``steps`` can repeat the run on another machine."""
     steps: int | None = None

@@ -177,10 +177,10 @@ def train_model(
             data.y_train_onehot,
             cfg.batch_size,
             run.seed,
-            steps_per_epoch=plan.segment_steps,
+            steps=plan.segments * plan.segment_steps,
             mix=kind,
         )
-        history = train_net.fit(batches, **fit_kwargs)
+        history = train_net.fit(batches, steps_per_epoch=plan.segment_steps, **fit_kwargs)
     else:
         history = train_net.fit(
             data.x_train,

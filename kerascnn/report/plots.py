@@ -257,11 +257,12 @@ def accuracy_vs_time(data: RunData, out: Path) -> Path | None:
     """Test accuracy along training against training seconds, every model on one time axis;
     a model whose accuracy was still rising at the end ends in a triangle and is marked."""
     from kerascnn.report.tables import rising
+    from kerascnn.result_rows import curve_of
 
     plt = _plt()
     panels = []
     for dataset in data.datasets:
-        es = [e for e in entries(data, dataset) if e.runs[0].curve]
+        es = [e for e in entries(data, dataset) if curve_of(e.runs[0])]
         if es:
             panels.append((dataset, es))
     if not panels:
@@ -269,7 +270,7 @@ def accuracy_vs_time(data: RunData, out: Path) -> Path | None:
     fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.6), squeeze=False)
     for ax, (dataset, es) in zip(axes[0], panels):
         for i, e in enumerate(es):
-            points = [p for p in e.runs[0].curve if p.top1 is not None]
+            points = [p for p in curve_of(e.runs[0]) if p.top1 is not None]
             xs, ys = [p.train_seconds for p in points], [p.top1 for p in points]
             up = rising(e)
             color = f"C{i % 10}"

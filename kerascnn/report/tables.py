@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kerascnn.report.load import Entry, RunData, entries
-from kerascnn.result_rows import COLUMNS, RISING_MARGIN, flat_rows, still_rising
+from kerascnn.result_rows import COLUMNS, RISING_MARGIN, flat_rows, still_rising, total_steps
 from kerascnn.tabular import markdown_table, render
 
 
@@ -39,8 +39,8 @@ def rising(e: Entry) -> bool:
 
 
 def _steps(e: Entry) -> str:
-    steps = e.mean("train", "steps")
-    return "n/a" if steps is None else f"{steps:,.0f}"
+    steps = [s for r in e.runs if (s := total_steps(r)) is not None]
+    return "n/a" if not steps else f"{sum(steps) / len(steps):,.0f}"
 
 
 def _epochs(e: Entry) -> str:
@@ -103,9 +103,10 @@ def protocol_section(data: RunData) -> list[str]:
         lines.append(
             "**Protocol: equal training budget** of "
             + " / ".join(f"{s:g} s" for s in seconds)
-            + " per model on this machine. A short timed calibration (a throwaway copy of each "
-            "model, compilation included, outside the budget) measured its step time; the model "
-            "then trained that many steps with its learning-rate schedule sized to them. Models "
+            + " per model on this machine. A short timed calibration of each model's compiled "
+            "training step (compilation included, outside the budget; the model's and optimizer's "
+            "state put back after it) measured its step time; the model then trained "
+            "floor(budget / step time) steps with its learning-rate schedule sized to them. Models "
             "are compared at equal training time, not at equal epochs. Calibrated steps (repeat "
             "a run elsewhere with `--steps N`): "
             + "; ".join(

@@ -110,7 +110,9 @@ def _environment(doc: dict) -> list[str]:
     lines = [
         "## Environment",
         "",
-        f"- **Hardware**: {env.get('device', '?')}; CPU {env.get('cpu', '?')}, "
+        f"- **Hardware**: {env.get('device', '?')}"
+        + ("" if str(env.get("device", "")).startswith("CPU") else f"; CPU {env.get('cpu', '?')}")
+        + ", "
         f"{env.get('usable_cpus', '?')} usable of {env.get('logical_cpus', '?')} logical CPUs; "
         f"{env.get('platform', '')}; load average at start {env.get('load_average_at_start')}",
         f"- **Backend**: Keras {versions.get('keras', '?')} on {env.get('backend', '?')}, "
@@ -162,6 +164,9 @@ def plot_throughput(docs: list[dict], path: Path) -> Path | None:
         plt.close(fig)
         return None
     ax.set_xscale("log", base=2)
+    sizes = sorted({r["batch_size"] for d in docs for r in d["rows"]})
+    ax.set_xticks(sizes, [str(b) for b in sizes])  # the batch sizes measured, as numbers
+    ax.minorticks_off()
     ax.set_yscale("log")
     ax.set_xlabel("batch size")
     ax.set_ylabel("images / s")
