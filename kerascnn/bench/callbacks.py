@@ -114,12 +114,23 @@ class Progress(keras.callbacks.Callback):
     """Prefix Keras' per-epoch line with the run's place in the suite and its training ETA.
 
     ``unit`` names what Keras calls an epoch: ``"epoch"``, or ``"segment"`` under the
-    budget/steps protocols (a slice of the run's steps with a test evaluation after it).
+    budget/steps protocols (a slice of the run's steps with a test evaluation after it). With
+    ``metrics`` it also prints the epoch's logs at its end (for a fit with ``verbose=0``: the
+    budget protocol trains without Keras' progress bar, whose per-step work the calibration
+    would not see).
     """
 
-    def __init__(self, label: str, epochs: int, echo: Callable[[str], None], unit: str = "epoch"):
+    def __init__(
+        self,
+        label: str,
+        epochs: int,
+        echo: Callable[[str], None],
+        unit: str = "epoch",
+        metrics: bool = False,
+    ):
         super().__init__()
         self.label, self.epochs, self.echo, self.unit = label, epochs, echo, unit
+        self.metrics = metrics
         self.t_begin = 0.0
 
     def on_train_begin(self, logs=None):
@@ -129,6 +140,11 @@ class Progress(keras.callbacks.Callback):
         eta = run_eta(time.perf_counter() - self.t_begin, epoch, self.epochs)
         suffix = f"  (training ETA ~{fmt_duration(eta)})" if eta is not None else ""
         self.echo(f"{self.label}  {self.unit} {epoch + 1}/{self.epochs}{suffix}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.metrics and logs:
+            values = ", ".join(f"{k} {float(v):.4f}" for k, v in logs.items())
+            self.echo(f"{self.label}  {self.unit} {epoch + 1}/{self.epochs} done: {values}")
 
 
 def train_throughput(

@@ -161,8 +161,9 @@ def _frozen(forward, model):
     except Exception:  # an op the converter does not know: the unfrozen function still works
         return forward
 
-    def call(x):
-        out = frozen(tf.convert_to_tensor(x))
+    @tf.function(input_signature=[spec])  # the fast call path of a tf.function, not the
+    def call(x):  # pruned function's Python wrapper (3 ms per call on LeNet otherwise)
+        out = frozen(x)
         return out[0] if isinstance(out, (list, tuple)) and len(out) == 1 else out
 
     return call

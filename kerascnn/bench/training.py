@@ -153,7 +153,7 @@ def train_model(
         keras.utils.set_random_seed(run.seed)
     timer = StepTimer(cfg.time_budget, stop_at=plan.steps if stepped else None)
     unit = "segment" if stepped else "epoch"
-    callbacks = [timer, Progress(label, plan.segments, echo, unit=unit)]
+    callbacks = [timer, Progress(label, plan.segments, echo, unit=unit, metrics=stepped)]
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         callbacks.append(keras.callbacks.CSVLogger(str(log_path)))
@@ -162,7 +162,9 @@ def train_model(
     fit_kwargs: dict[str, Any] = dict(
         epochs=plan.segments,
         callbacks=callbacks,
-        verbose=verbose if verbose is not None else (1 if os.isatty(1) else 2),
+        # a stepped run fits as its calibration did: without Keras' progress bar (Progress
+        # prints each segment's logs); an epoch run keeps Keras' own output
+        verbose=0 if stepped else (verbose if verbose is not None else (1 if os.isatty(1) else 2)),
     )
     validated = list(range(1, plan.segments + (0 if stepped else 1)))  # the final eval closes
     if cfg.eval_every_epoch and validated:
