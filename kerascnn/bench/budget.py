@@ -36,7 +36,9 @@ CALIBRATION_WARMUP_STEPS = 2
 """Calibration steps left out of the step time (the compilation, first allocations)."""
 CALIBRATION_MIN_STEPS = 5
 CALIBRATION_MIN_SECONDS = 1.5
-"""The calibration times at least this many steps and at least this long."""
+"""The calibration times at least this many steps and about this long (at the speed of the
+last warm-up step). Every fit runs its stream to the end: a tf.data iterator left mid-stream
+costs seconds to finalize later (at ``keras.backend.clear_session``)."""
 CALIBRATION_MAX_STEPS = 400
 
 
@@ -85,23 +87,6 @@ def plan_steps(cfg, n_train: int, steps: int | None = None, calibration=None) ->
     )
 
 
-class _StopWhenTimed(keras.callbacks.Callback):
-    """Stop the calibration once enough steps after the warm-up have been timed."""
-
-    def __init__(self, timer: StepTimer):
-        super().__init__()
-        self.timer = timer
-
-    def on_train_batch_end(self, batch, logs=None):
-        steps = self.timer.steps
-        timed = len(steps) - CALIBRATION_WARMUP_STEPS
-        if timed < CALIBRATION_MIN_STEPS:
-            return
-        seconds = steps[-1][2] - steps[CALIBRATION_WARMUP_STEPS - 1][2]
-        if seconds >= CALIBRATION_MIN_SECONDS or len(steps) >= CALIBRATION_MAX_STEPS:
-            self.model.stop_training = True
-
-
 def _state(net) -> list:
     return [*net.variables, *net.optimizer.variables]
 
@@ -116,27 +101,32 @@ def calibrate(net, data, run) -> Calibration:
     t0 = time.perf_counter()
     net.optimizer.build(net.trainable_variables)
     saved = [np.array(keras.ops.convert_to_numpy(v)) for v in _state(net)]
-    stream = BatchStream(
-        data.x_train,
-        data.y_train_onehot,
-        cfg.batch_size,
-        run.seed,
-        steps=CALIBRATION_MAX_STEPS,
-        mix=mixing_kind(cfg.augment),
-    )
-    timer = StepTimer(None)
-    net.fit(stream, epochs=1, callbacks=[timer, _StopWhenTimed(timer)], verbose=0)
+
+    def fit(steps: int) -> StepTimer:  # a stream of exactly ``steps`` batches, run to its end
+        timer = StepTimer(None)
+        stream = BatchStream(
+            data.x_train,
+            data.y_train_onehot,
+            cfg.batch_size,
+            run.seed,
+            steps=steps,
+            mix=mixing_kind(cfg.augment),
+        )
+        net.fit(stream, epochs=1, callbacks=[timer], verbose=0)
+        return timer
+
+    warm = fit(CALIBRATION_WARMUP_STEPS)  # the compilation and first allocations
+    last = warm.steps[-1][2] - warm.steps[-2][2]
+    wanted = math.ceil(CALIBRATION_MIN_SECONDS / max(last, 1e-4))
+    timed = fit(1 + min(max(wanted, CALIBRATION_MIN_STEPS), CALIBRATION_MAX_STEPS))
     for variable, value in zip(_state(net), saved):
         variable.assign(value)
-    tp = train_throughput(
-        timer.steps, timer.epoch_start, cfg.batch_size, 10**12, CALIBRATION_WARMUP_STEPS
-    )
-    step_s = cfg.batch_size / tp["images_per_s"]
+    tp = train_throughput(timed.steps, timed.epoch_start, cfg.batch_size, 10**12, 1)
     return Calibration(
-        step_seconds=step_s,
+        step_seconds=cfg.batch_size / tp["images_per_s"],
         steps_timed=int(tp["steps_timed"]),
         seconds=time.perf_counter() - t0,
-        first_step_seconds=timer.steps[0][2] - timer.t_begin,
+        first_step_seconds=warm.steps[0][2] - warm.t_begin,
     )
 
 
