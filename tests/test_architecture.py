@@ -77,6 +77,16 @@ RULES = [
     ("kerascnn.bench", ("kerascnn.report",), "bench never imports report"),
     ("kerascnn.report", ("kerascnn.bench",), "report reads stored results only"),
     ("kerascnn.results", ("kerascnn.bench", "kerascnn.report", "keras"), "the neutral record"),
+    *(
+        (module, ("kerascnn.bench", "kerascnn.report", "kerascnn.accel", "keras"), "neutral")
+        for module in (
+            "kerascnn.result_parts",
+            "kerascnn.result_rows",
+            "kerascnn.typed_json",
+            "kerascnn.tabular",
+        )
+    ),
+    ("kerascnn.report", ("kerascnn.accel",), "report reads stored results only"),
     ("kerascnn.geometry", ("keras", "numpy", "tensorflow", "jax"), "plain Python"),
     ("kerascnn.checks", ("kerascnn.models", "kerascnn.layers", "kerascnn.blocks"), "shared by all"),
 ]
