@@ -48,3 +48,14 @@ class SchemaVersionError(KerasCNNError):
 
     def __reduce__(self):  # pickle with the constructor's arguments, not the message
         return type(self), (self.source, self.found, self.expected)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an out-of-memory error: Python's MemoryError or a backend's
+    (TensorFlow ``ResourceExhaustedError``, XLA/JAX ``RESOURCE_EXHAUSTED``, CUDA "out of memory")."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return any(
+        k in text for k in ("resourceexhausted", "resource_exhausted", "out of memory", "oom when")
+    )

@@ -17,10 +17,10 @@ from kerascnn.accel.throughput import (
     MODES,
     choose_path,
     dtype_policy,
-    is_oom,
     measure_point,
     measure_throughput,
 )
+from kerascnn.errors import is_out_of_memory as is_oom  # the sweep's "oom" status
 
 __all__ = [
     "DataParallelInfo",

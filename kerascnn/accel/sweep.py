@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import gc
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -29,8 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kerascnn.accel import throughput
-from kerascnn.errors import ArgumentError
-from kerascnn.tabular import write_csv, write_text_atomic
+from kerascnn.bench import store
+from kerascnn.bench.config import split_list
+from kerascnn.errors import ArgumentError, is_out_of_memory
+from kerascnn.tabular import write_csv
 
 SCHEMA_VERSION = 1
 """Layout of results.json; kerascnn.report.throughput reads this version only."""
@@ -53,7 +54,7 @@ def flops_per_image(macs: int, mode: str) -> int:
 
 def parse_batch_sizes(text: str | Sequence[int]) -> list[int]:
     """``"1,8,32"`` -> ``[1, 8, 32]`` (sorted, unique, each a positive integer)."""
-    items = text.split(",") if isinstance(text, str) else list(text)
+    items = split_list(text) if isinstance(text, str) else list(text)
     try:
         sizes = [int(str(i).strip()) for i in items if str(i).strip()]
     except ValueError:
@@ -68,7 +69,7 @@ def parse_batch_sizes(text: str | Sequence[int]) -> list[int]:
 
 def parse_modes(text: str | Sequence[str]) -> list[str]:
     """``"train,infer"`` -> ``["train", "infer"]``; each one of :data:`throughput.MODES`."""
-    items = text.split(",") if isinstance(text, str) else list(text)
+    items = split_list(text) if isinstance(text, str) else list(text)
     modes = list(dict.fromkeys(m.strip() for m in items if m.strip()))
     bad = [m for m in modes if m not in throughput.MODES]
     if bad or not modes:
@@ -80,7 +81,7 @@ def parse_modes(text: str | Sequence[str]) -> list[str]:
 
 
 def default_out() -> Path:
-    return Path("reports/throughput") / _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return store.default_run_dir("reports/throughput")
 
 
 @dataclass
@@ -118,7 +119,7 @@ def _short(exc: BaseException, limit: int = 500) -> str:
 
 
 def _store(out: Path, doc: dict) -> None:
-    write_text_atomic(out / "results.json", json.dumps(doc, indent=1, default=str) + "\n")
+    store.write_json_atomic(out / "results.json", doc)
     write_csv(out / "results.csv", doc["rows"], CSV_COLUMNS)
 
 
@@ -221,7 +222,7 @@ def _point(model, mode, batch, macs, use_xla, steps, windows, warmup, window_s, 
         )  # fmt: skip
     except Exception as exc:
         gc.collect()
-        return {"status": "oom" if throughput.is_oom(exc) else "error", "error": _short(exc)}
+        return {"status": "oom" if is_out_of_memory(exc) else "error", "error": _short(exc)}
     r.pop("mode"), r.pop("batch_size")
     r["status"] = "ok"
     r["gflops_per_s"] = r["images_per_s"] * flops_per_image(macs, mode) / 1e9

@@ -105,16 +105,6 @@ def choose_path(xla: bool | None = None, backend: str | None = None) -> tuple[st
     return ("tf.function+xla" if use else "tf.function"), use
 
 
-def is_oom(exc: BaseException) -> bool:
-    """Whether ``exc`` is an out-of-memory error of a backend (or Python's MemoryError)."""
-    if isinstance(exc, MemoryError):
-        return True
-    text = f"{type(exc).__name__}: {exc}".lower()
-    return any(
-        k in text for k in ("resourceexhausted", "resource_exhausted", "out of memory", "oom when")
-    )
-
-
 def _loss(y, logits):
     logits = keras.ops.cast(logits, "float32")
     return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))
@@ -253,7 +243,8 @@ def measure_point(
     ``window_s`` seconds). Returns a flat dict: mode, batch_size,
     path, xla, compile_s, step_ms_median/min/max, images_per_s, windows, steps_per_window,
     peak_memory_mib and its kind, and for training the first/last loss (a sanity check).
-    Backend errors (out of memory included) propagate; see :func:`is_oom`.
+    Backend errors (out of memory included) propagate; see
+    :func:`kerascnn.errors.is_out_of_memory`.
     """
     backend = check_backend()
     if mode not in MODES:

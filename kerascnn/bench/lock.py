@@ -23,15 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kerascnn.bench.store import utc_now
 from kerascnn.errors import ConfigError
 
 LOCK_NAME = "bench.lock"
 _HELD: set[str] = set()
 """Lock files held by this process (a lock with our pid that is not here is stale: pid reuse)."""
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _process_start(pid: int) -> float | None:
@@ -165,7 +162,7 @@ class RunLock:
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
-            "started": _utc_now(),
+            "started": utc_now(),
             "command": self.command,
         }
         try:

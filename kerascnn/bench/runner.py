@@ -30,7 +30,7 @@ from typing import Any
 from kerascnn._utils import fmt_duration
 from kerascnn.bench import store
 from kerascnn.bench.config import BenchConfig, RunSpec
-from kerascnn.errors import ConfigError
+from kerascnn.errors import ConfigError, is_out_of_memory
 from kerascnn.results import (
     SCHEMA_VERSION,
     DatasetInfo,
@@ -185,7 +185,7 @@ def describe_error(exc: BaseException) -> RunError:
     kind = type(exc).__name__
     if isinstance(exc, MemoryError):
         return RunError(type="OutOfMemory", message=f"MemoryError: {exc}")
-    if "ResourceExhausted" in kind or "out of memory" in str(exc).lower():
+    if is_out_of_memory(exc):
         kind = f"OutOfMemory ({kind})"
     tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
     message = re.sub(r"\x1b\[[0-9;]*m", "", " ".join(str(exc).split()))  # no terminal colours
@@ -210,7 +210,7 @@ def _attempt(
             label=label,
             echo=echo,
             models_dir=run_dir / "models",
-            log_path=run_dir / "logs" / f"{run.key}.csv",
+            log_path=store.log_path(run_dir, run.key),
             tensorboard_dir=store.tensorboard_dir(run_dir, run.key),
             verbose=verbose,
         )
@@ -283,11 +283,9 @@ def _run_locked(
     from kerascnn.bench.environment import environment
 
     t_suite = time.perf_counter()
-    cfg.validate()
-    datasets = load_datasets(cfg)
+    datasets = load_datasets(cfg)  # cfg is validated and run_dir prepared by run_suite
     check_models_build(cfg, datasets)
     results_dir = run_dir / store.RESULTS
-    results_dir.mkdir(parents=True, exist_ok=True)
     for stray in results_dir.glob(".*.tmp"):  # left by a killed write; never a result
         stray.unlink(missing_ok=True)
 

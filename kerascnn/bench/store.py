@@ -142,7 +142,7 @@ def prepare_run_dir(run_dir: str | os.PathLike) -> bool:
 def remove_if_empty(run_dir: str | os.PathLike) -> None:
     """Remove ``RUN_DIR`` (and its empty results/logs/models folders) if nothing is in it."""
     run_dir = Path(run_dir)
-    for sub in (RESULTS, LOGS, "models"):
+    for sub in (RESULTS, LOGS, TENSORBOARD, "models"):
         with contextlib.suppress(OSError):
             (run_dir / sub).rmdir()
     with contextlib.suppress(OSError):
