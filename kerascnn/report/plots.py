@@ -284,7 +284,7 @@ def accuracy_vs_time(data: RunData, out: Path) -> Path | None:
         ax.set_title(f"Accuracy vs training time: {dataset} (seed {es[0].seeds[0]})")
         ax.set_xlim(left=0)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="best")  # clear of the curves, wherever they lie
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)
