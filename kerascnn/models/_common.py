@@ -48,7 +48,10 @@ class Top:
         return layers.Dense(self.num_classes, activation=self.classifier_activation, name=name)(x)
 
     def model(self, inputs, outputs) -> keras.Model:
-        return keras.Model(inputs, outputs, name=self.name)
+        """The functional model from ``inputs`` (:func:`model_input`) to ``outputs``; built on an
+        ``input_tensor``, it starts at that tensor's own inputs (keras.applications' rule)."""
+        sources = keras.utils.get_source_inputs(inputs)
+        return keras.Model(sources[0] if len(sources) == 1 else sources, outputs, name=self.name)
 
 
 def common_args(name, num_classes, include_top, pooling, classifier_activation) -> Top:
@@ -67,29 +70,86 @@ def common_args(name, num_classes, include_top, pooling, classifier_activation) 
 
 
 def resolve_input_shape(
-    model_name: str, input_shape: Sequence[int] | None, *, default: Sequence[int], min_size: int
-) -> tuple[int, int, int]:
-    """A checked (height, width, channels) tuple; None means the canonical ``default``.
+    model_name: str,
+    input_shape: Sequence[int | None] | None,
+    *,
+    default: Sequence[int],
+    min_size: int,
+    input_tensor=None,
+    static: bool = False,
+) -> tuple[int | None, int | None, int]:
+    """A checked (height, width, channels) tuple; None means the canonical ``default``, or the
+    shape of ``input_tensor`` when one is given (keras.applications' rule).
 
-    Height and width must be at least ``min_size``; the error names the minimum and what was
-    received.
+    Height and width may be None (any size, e.g. ``(None, None, 3)``) unless ``static``: a
+    builder passes ``static=True`` when its classifier flattens a fixed-size map. Known sizes
+    must be at least ``min_size``; a None size is checked by the layers when data arrives.
+    Errors name what was received and what works.
     """
+    if input_tensor is not None:
+        tensor_shape = _tensor_shape(model_name, input_tensor)
+        if input_shape is not None and tuple(input_shape) != tensor_shape:
+            raise ArgumentError(
+                f"{model_name}: input_shape and input_tensor disagree; give one, or the tensor's "
+                f"own shape. Received: input_shape={tuple(input_shape)!r}, input_tensor shape "
+                f"{tensor_shape!r}"
+            )
+        input_shape = tensor_shape
     shape = default if input_shape is None else input_shape
-    ints = isinstance(shape, (tuple, list)) and all(
-        isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in shape
-    )
-    shape = tuple(int(d) for d in shape) if ints and len(shape) == 3 else ()
-    if not shape or any(d < 1 for d in shape):
+    ok = isinstance(shape, (tuple, list)) and len(shape) == 3
+    ok = ok and all(_is_size(d) or (i < 2 and d is None) for i, d in enumerate(shape))
+    if not ok:
         raise ArgumentError(
             f"{model_name}: input_shape must be (height, width, channels) of positive integers "
-            f"(channels-last). Received: input_shape={input_shape!r}"
+            f"(channels-last; height and width may be None). Received: input_shape={input_shape!r}"
         )
-    if shape[0] < min_size or shape[1] < min_size:
+    shape = tuple(None if d is None else int(d) for d in shape)
+    if static and None in shape:
+        raise ArgumentError(
+            f"{model_name}: its classifier flattens a fixed-size map, so with include_top=True "
+            f"height and width must be given; use include_top=False (with pooling='avg' for "
+            f"vectors) for any input size. Received: input_shape={shape}, include_top=True"
+        )
+    if any(d is not None and d < min_size for d in shape[:2]):
         raise ArgumentError(
             f"{model_name}: inputs must be at least {min_size}x{min_size} pixels "
             f"(height and width). Received: input_shape={shape}"
         )
     return shape  # type: ignore[return-value]
+
+
+def _is_size(d) -> bool:
+    return isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1
+
+
+def _tensor_shape(model_name: str, tensor) -> tuple:
+    if not keras.backend.is_keras_tensor(tensor) or len(tensor.shape) != 4:
+        raise ArgumentError(
+            f"{model_name}: input_tensor must be a symbolic Keras tensor of shape (batch, height, "
+            f"width, channels), such as keras.Input((32, 32, 3)) or a layer's output. Received: "
+            f"input_tensor={tensor!r}"
+        )
+    return tuple(tensor.shape[1:])
+
+
+def requested_shape(kwargs: dict, default: Sequence[int]) -> tuple:
+    """The input shape a builder call asks for, before checks: ``input_shape``, else the
+    ``input_tensor``'s, else ``default`` (for code that decides before the build, such as which
+    ImageNet weight file fits)."""
+    if kwargs.get("input_shape") is not None:
+        return tuple(kwargs["input_shape"])
+    tensor = kwargs.get("input_tensor")
+    if tensor is not None and getattr(tensor, "shape", None) is not None:
+        return tuple(tensor.shape[1:])
+    return tuple(default)
+
+
+def plan_side(shape: Sequence[int | None], default: Sequence[int]) -> int:
+    """The side a builder plans its layout for (stems, stride plans): the smaller known side,
+    or the canonical ``default``'s when height and width are None (the ImageNet layout, as
+    keras.applications builds for any-size inputs)."""
+    known = [int(d) for d in shape[:2] if d is not None]
+    return min(known) if known else min(int(d) for d in default[:2])
 
 
 def scaled(channels: int, width: float, divisor: int = 1) -> int:
@@ -101,8 +161,11 @@ def scaled(channels: int, width: float, divisor: int = 1) -> int:
     return max(divisor, int(round(channels * width / divisor)) * divisor)
 
 
-def model_input(shape: tuple[int, int, int], name: str) -> keras.KerasTensor:
-    """The functional-API input tensor, named ``f"{name}_input"``."""
+def model_input(shape: tuple, name: str, input_tensor=None) -> keras.KerasTensor:
+    """The functional-API input tensor, named ``f"{name}_input"``; ``input_tensor`` (a Keras
+    tensor the model is built on, checked by :func:`resolve_input_shape`) when one is given."""
+    if input_tensor is not None:
+        return input_tensor
     return keras.Input(shape=shape, name=f"{name}_input")
 
 

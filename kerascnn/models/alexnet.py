@@ -54,6 +54,7 @@ from kerascnn.models._common import (
     common_args,
     dense_head,
     model_input,
+    plan_side,
     resolve_input_shape,
     scaled,
 )
@@ -90,7 +91,7 @@ def resolve_stem(model_name: str, stem: str, shape, imagenet_min: int) -> str:
     ImageNet stem on a smaller input is an error (its stride-4 conv would leave nothing).
     Shared by the families with an 11x11/4 stem (AlexNet, NiN)."""
     checks.choice(*STEMS)(model_name, "stem", stem)
-    side = min(shape[0], shape[1])
+    side = plan_side(shape, (224, 224, 3))
     if stem == "auto":
         return "imagenet" if side >= imagenet_min else "small"
     if stem == "imagenet" and side < imagenet_min:
@@ -105,6 +106,7 @@ def resolve_stem(model_name: str, stem: str, shape, imagenet_min: int) -> str:
 def build_alexnet(
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 1000,
     include_top: bool = True,
     pooling: str | None = None,
@@ -122,10 +124,17 @@ def build_alexnet(
     width = checks.positive_number(name, "width", width)
     dropout = checks.rate(name, "dropout", dropout)
     check_fc_units(name, "fc_units", fc_units)
-    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
+    shape = resolve_input_shape(
+        name,
+        input_shape,
+        input_tensor=input_tensor,
+        default=(224, 224, 3),
+        min_size=MIN_INPUT_SIZE,
+        static=top.include_top,
+    )
     stem = resolve_stem(name, stem, shape, IMAGENET_STEM_MIN)
     divisor = 2 if variant == "paper" else 1  # grouped convs need channel counts divisible by 2
-    inputs = model_input(shape, name)
+    inputs = model_input(shape, name, input_tensor)
     x = inputs
     convs = pools = 0
     for row in SPECS[variant]:

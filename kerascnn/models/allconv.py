@@ -61,6 +61,7 @@ PAPER = "Striving for Simplicity: The All Convolutional Net"
 def build_allconv(
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 10,
     include_top: bool = True,
     pooling: str | None = None,
@@ -77,8 +78,10 @@ def build_allconv(
     checks.rate(name, "dropout", dropout)
     checks.boolean(name, "batch_norm", batch_norm)
     checks.activation(name, "class_activation", class_activation)
-    shape = resolve_input_shape(name, input_shape, default=(32, 32, 3), min_size=MIN_INPUT_SIZE)
-    inputs = model_input(shape, name)
+    shape = resolve_input_shape(
+        name, input_shape, input_tensor=input_tensor, default=(32, 32, 3), min_size=MIN_INPUT_SIZE
+    )
+    inputs = model_input(shape, name, input_tensor)
     x = inputs
     if input_dropout:
         x = layers.Dropout(input_dropout, name=f"{name}_input_dropout")(x)

@@ -82,6 +82,7 @@ def _head(x, units, top, *, dropout):
 def build_simple_convnet(
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 10,
     include_top: bool = True,
     pooling: str | None = None,
@@ -93,8 +94,15 @@ def build_simple_convnet(
     (module docstring). ``dropout=0`` is the book's exact network."""
     top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.rate(name, "dropout", dropout)
-    shape = resolve_input_shape(name, input_shape, default=(28, 28, 1), min_size=6)
-    inputs = model_input(shape, name)
+    shape = resolve_input_shape(
+        name,
+        input_shape,
+        input_tensor=input_tensor,
+        default=(28, 28, 1),
+        min_size=6,
+        static=top.include_top,
+    )
+    inputs = model_input(shape, name, input_tensor)
     filters, kernel = SIMPLE_CONVNET["conv"]
     x = layers.Conv2D(filters, kernel, activation="relu", name=f"{name}_conv1")(inputs)
     x = layers.MaxPooling2D(2, name=f"{name}_pool1")(x)
@@ -105,6 +113,7 @@ def build_simple_convnet(
 def build_simple_cnn(
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 10,
     include_top: bool = True,
     pooling: str | None = None,
@@ -117,8 +126,10 @@ def build_simple_cnn(
     top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.rate(name, "dropout", dropout)
     width = checks.positive_number(name, "width", width)
-    shape = resolve_input_shape(name, input_shape, default=(28, 28, 1), min_size=8)
-    inputs = model_input(shape, name)
+    shape = resolve_input_shape(
+        name, input_shape, input_tensor=input_tensor, default=(28, 28, 1), min_size=8
+    )
+    inputs = model_input(shape, name, input_tensor)
     x = inputs
     for i, filters in enumerate(SIMPLE_CNN, start=1):
         x = conv_bn_act(
@@ -132,6 +143,7 @@ def build_simple_cnn(
 def build_cifar_cnn(
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 10,
     include_top: bool = True,
     pooling: str | None = None,
@@ -145,8 +157,15 @@ def build_cifar_cnn(
     top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.rate(name, "dropout", dropout)
     checks.rate(name, "head_dropout", head_dropout)
-    shape = resolve_input_shape(name, input_shape, default=(32, 32, 3), min_size=8)
-    inputs = model_input(shape, name)
+    shape = resolve_input_shape(
+        name,
+        input_shape,
+        input_tensor=input_tensor,
+        default=(32, 32, 3),
+        min_size=8,
+        static=top.include_top,
+    )
+    inputs = model_input(shape, name, input_tensor)
     x = inputs
     rates = (0.0, dropout, head_dropout)
     for i, ((fa, fb, _), rate) in enumerate(zip(CIFAR_CNN_BLOCKS, rates), start=1):

@@ -36,13 +36,17 @@ from keras import layers
 
 from kerascnn import checks
 from kerascnn.blocks import bn_act, conv_bn_act, dense_block, transition_block
+from kerascnn.errors import ArgumentError
 from kerascnn.geometry import conv_output_size
 from kerascnn.models._common import (
     common_args,
     gap_classifier,
     model_input,
+    plan_side,
+    requested_shape,
     resolve_input_shape,
 )
+from kerascnn.models.weights import ImagenetFile, applications_file
 from kerascnn.registry import register_model, variant
 
 # depth -> dense layers per block (Huang et al. 2017, Table 1)
@@ -80,6 +84,7 @@ def build_densenet(
     blocks=DENSENET_SPECS[121],
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 1000,
     include_top: bool = True,
     pooling: str | None = None,
@@ -108,12 +113,14 @@ def build_densenet(
     checks.choice(*STEMS)(name, "stem", stem)
     transitions = len(blocks) - 1
     min_size = min_input_size("cifar" if stem == "auto" else stem, transitions)
-    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=min_size)
+    shape = resolve_input_shape(
+        name, input_shape, input_tensor=input_tensor, default=(224, 224, 3), min_size=min_size
+    )
     if stem == "auto":
-        stem = "cifar" if min(shape[0], shape[1]) < SMALL_INPUT_THRESHOLD else "imagenet"
+        stem = "cifar" if plan_side(shape, (224, 224)) < SMALL_INPUT_THRESHOLD else "imagenet"
     bn = dict(bn_momentum=bn_momentum)
 
-    inputs = model_input(shape, name)
+    inputs = model_input(shape, name, input_tensor)
     if stem == "cifar":
         x = conv_bn_act(inputs, 2 * growth_rate, 3, name=f"{name}_conv1", **bn)
     else:
@@ -131,6 +138,21 @@ def build_densenet(
     return top.model(inputs, outputs)
 
 
+def _imagenet(kwargs) -> ImagenetFile:
+    shape = requested_shape(kwargs, (224, 224, 3))
+    stem = kwargs["stem"]
+    if stem == "cifar" or (stem == "auto" and plan_side(shape, (224, 224)) < SMALL_INPUT_THRESHOLD):
+        raise ArgumentError(
+            f"densenet121: weights='imagenet' needs the ImageNet stem (7x7/2 conv + max-pool): "
+            f"inputs of at least {SMALL_INPUT_THRESHOLD} px, or stem='imagenet'. "
+            f"Received: input_shape={shape}, stem={stem!r}"
+        )
+    suffix = "" if kwargs["include_top"] else "_notop"
+    return applications_file(
+        "densenet", f"densenet121_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
+    )
+
+
 densenet121 = register_model(
     family="densenet",
     paper=PAPER,
@@ -143,6 +165,7 @@ densenet121 = register_model(
         build_densenet,
         "densenet121",
         DENSENET_SPECS[121],
+        imagenet=_imagenet,
         doc=(
             "DenseNet-121 (growth 32, blocks 6-12-24-16); the keywords of :func:`build_densenet`."
         ),

@@ -73,6 +73,7 @@ def build_efficientnet(
     spec=B0_SPEC,
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 1000,
     include_top: bool = True,
     pooling: str | None = None,
@@ -96,6 +97,7 @@ def build_efficientnet(
         adapt_strides=adapt_strides,
         bn_momentum=bn_momentum,
         input_shape=input_shape,
+        input_tensor=input_tensor,
         key="width",
     )
     bn = dict(bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum)
@@ -103,7 +105,7 @@ def build_efficientnet(
     def filters(c):
         return make_divisible(c * width, 8)
 
-    inputs = model_input(shape, name)
+    inputs = model_input(shape, name, input_tensor)
     x = conv_bn_act(
         inputs,
         filters(B0_STEM),

@@ -63,6 +63,7 @@ from kerascnn.errors import ArgumentError
 from kerascnn.models._common import (
     common_args,
     model_input,
+    plan_side,
     resolve_input_shape,
     scaled,
 )
@@ -138,6 +139,7 @@ def _stem(x, stem, width, bn, name):
 def build_googlenet(
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 1000,
     include_top: bool = True,
     pooling: str | None = None,
@@ -162,11 +164,18 @@ def build_googlenet(
     cfg = VARIANTS[variant]
     width = checks.positive_number(name, "width", width)
     dropout = checks.rate(name, "dropout", cfg["dropout"] if dropout is None else dropout)
-    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
+    shape = resolve_input_shape(
+        name,
+        input_shape,
+        input_tensor=input_tensor,
+        default=(224, 224, 3),
+        min_size=MIN_INPUT_SIZE,
+        static=aux_logits,
+    )
     if stem == "auto":
-        stem = "imagenet" if min(shape[:2]) >= IMAGENET_STEM_MIN else "small"
+        stem = "imagenet" if plan_side(shape, (224, 224)) >= IMAGENET_STEM_MIN else "small"
     bn = cfg["bn"]
-    inputs = model_input(shape, name)
+    inputs = model_input(shape, name, input_tensor)
     x = _stem(inputs, stem, width, bn, name)
     aux_outputs = []
     pool_index = 2

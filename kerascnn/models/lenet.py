@@ -37,6 +37,7 @@ PAPER = "Gradient-Based Learning Applied to Document Recognition"
 def build_lenet(
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 10,
     include_top: bool = True,
     pooling: str | None = None,
@@ -47,8 +48,15 @@ def build_lenet(
     """Build LeNet-5 (see the module docstring for the layout and its choices)."""
     top = common_args(name, num_classes, include_top, pooling, classifier_activation)
     checks.activation(name, "activation", activation)
-    shape = resolve_input_shape(name, input_shape, default=(28, 28, 1), min_size=MIN_INPUT_SIZE)
-    inputs = model_input(shape, name)
+    shape = resolve_input_shape(
+        name,
+        input_shape,
+        input_tensor=input_tensor,
+        default=(28, 28, 1),
+        min_size=MIN_INPUT_SIZE,
+        static=top.include_top,
+    )
+    inputs = model_input(shape, name, input_tensor)
     x = inputs
     for i, (filters, kernel, padding) in enumerate(CONV_SPEC, start=1):
         x = layers.Conv2D(

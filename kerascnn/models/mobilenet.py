@@ -60,13 +60,17 @@ from kerascnn import checks
 from kerascnn._utils import make_divisible
 from kerascnn.blocks import conv_bn_act, depthwise_separable_block, inverted_residual
 from kerascnn.blocks.defaults import MOBILE_BN_EPSILON
+from kerascnn.errors import ArgumentError
 from kerascnn.geometry import conv_output_size
 from kerascnn.models._common import (
     common_args,
     gap_classifier,
     model_input,
+    plan_side,
+    requested_shape,
     resolve_input_shape,
 )
+from kerascnn.models.weights import ImagenetFile, applications_file
 from kerascnn.registry import register_model, variant
 
 # MobileNet v1: stem filters/stride, then (pointwise filters, stride) per separable block.
@@ -144,13 +148,18 @@ class StridePlan:
         return 2 if nominal == 2 and next(self._keep) else 1
 
 
-def _mobile_knobs(name, *, alpha, adapt_strides, bn_momentum, input_shape, key="alpha"):
+def _mobile_knobs(
+    name, *, alpha, adapt_strides, bn_momentum, input_shape, input_tensor=None, key="alpha"
+):
     """Check the knobs the mobile families share; the input shape and its stride plan."""
     checks.positive_number(name, key, alpha)
     checks.boolean(name, "adapt_strides", adapt_strides)
     checks.momentum(name, "bn_momentum", bn_momentum)
-    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
-    return shape, StridePlan(min(shape[:2]), adapt_strides)
+    default = (224, 224, 3)
+    shape = resolve_input_shape(
+        name, input_shape, input_tensor=input_tensor, default=default, min_size=MIN_INPUT_SIZE
+    )
+    return shape, StridePlan(plan_side(shape, default), adapt_strides)
 
 
 # --------------------------------------------------------------------------- MobileNet v1
@@ -159,6 +168,7 @@ def _mobile_knobs(name, *, alpha, adapt_strides, bn_momentum, input_shape, key="
 def build_mobilenet_v1(
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 1000,
     include_top: bool = True,
     pooling: str | None = None,
@@ -180,9 +190,10 @@ def build_mobilenet_v1(
         adapt_strides=adapt_strides,
         bn_momentum=bn_momentum,
         input_shape=input_shape,
+        input_tensor=input_tensor,
     )
     bn = dict(bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum)
-    inputs = model_input(shape, name)
+    inputs = model_input(shape, name, input_tensor)
     filters, stride = V1_STEM
     x = conv_bn_act(
         inputs,
@@ -215,6 +226,7 @@ def build_mobilenet_v1(
 def build_mobilenet_v2(
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 1000,
     include_top: bool = True,
     pooling: str | None = None,
@@ -234,9 +246,10 @@ def build_mobilenet_v2(
         adapt_strides=adapt_strides,
         bn_momentum=bn_momentum,
         input_shape=input_shape,
+        input_tensor=input_tensor,
     )
     bn = dict(bn_epsilon=BN_EPSILON, bn_momentum=bn_momentum)
-    inputs = model_input(shape, name)
+    inputs = model_input(shape, name, input_tensor)
     stem_filters, stride = V2_STEM
     x = conv_bn_act(
         inputs,
@@ -265,6 +278,51 @@ def build_mobilenet_v2(
     return top.model(inputs, x)
 
 
+V1_IMAGENET_ALPHAS = {0.25: "2_5", 0.5: "5_0", 0.75: "7_5", 1.0: "1_0"}
+V1_IMAGENET_ROWS = (128, 160, 192, 224)
+V2_IMAGENET_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+V2_IMAGENET_ROWS = (96, 128, 160, 192, 224)
+
+
+def _imagenet_rows(key: str, kwargs, alphas, rows) -> int:
+    """Check a MobileNet configuration against Keras' ImageNet files; the file's image size."""
+    shape = requested_shape(kwargs, (224, 224, 3))
+    if kwargs["alpha"] not in alphas:
+        raise ArgumentError(
+            f"{key}: keras.applications has ImageNet weights for alpha in {sorted(alphas)}. "
+            f"Received: alpha={kwargs['alpha']!r}"
+        )
+    if not all(stride_plan(plan_side(shape, (224, 224)), adapt=kwargs["adapt_strides"])):
+        raise ArgumentError(
+            f"{key}: weights='imagenet' needs keras.applications' strides, which adapt_strides "
+            f"changes at this input size; pass adapt_strides=False or inputs of at least 96 px. "
+            f"Received: input_shape={shape}"
+        )
+    side = shape[0] if shape[0] == shape[1] else None
+    return side if side in rows else 224  # Keras' rule: another size loads the 224 px file
+
+
+def _v1_imagenet(kwargs) -> ImagenetFile:
+    rows = _imagenet_rows("mobilenet", kwargs, V1_IMAGENET_ALPHAS, V1_IMAGENET_ROWS)
+    if kwargs["depth_multiplier"] != 1:
+        raise ArgumentError(
+            f"mobilenet: keras.applications has ImageNet weights for depth_multiplier=1 only. "
+            f"Received: depth_multiplier={kwargs['depth_multiplier']!r}"
+        )
+    alpha = V1_IMAGENET_ALPHAS[kwargs["alpha"]]
+    suffix = "" if kwargs["include_top"] else "_no_top"
+    return applications_file("mobilenet", f"mobilenet_{alpha}_{rows}_tf{suffix}.h5")
+
+
+def _v2_imagenet(kwargs) -> ImagenetFile:
+    rows = _imagenet_rows("mobilenetv2", kwargs, V2_IMAGENET_ALPHAS, V2_IMAGENET_ROWS)
+    suffix = "" if kwargs["include_top"] else "_no_top"
+    return applications_file(
+        "mobilenet_v2",
+        f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(kwargs['alpha'])}_{rows}{suffix}.h5",
+    )
+
+
 mobilenet = register_model(
     family="mobilenet",
     paper=PAPER_V1,
@@ -275,6 +333,7 @@ mobilenet = register_model(
     variant(
         build_mobilenet_v1,
         "mobilenet",
+        imagenet=_v1_imagenet,
         doc=(
             "MobileNet v1. Knobs: ``alpha`` (width), ``depth_multiplier`` (depthwise channel "
             "multiplier), ``dropout`` (head, 1e-3 as Keras), ``adapt_strides``, ``bn_momentum``. Small "
@@ -292,6 +351,7 @@ mobilenetv2 = register_model(
     variant(
         build_mobilenet_v2,
         "mobilenetv2",
+        imagenet=_v2_imagenet,
         doc=(
             "MobileNet v2. Knobs: ``alpha`` (width; Keras ships weights for 0.35, 0.5, 0.75, 1.0, "
             "1.3, 1.4), ``dropout`` (before the classifier; 0 as Keras), ``adapt_strides``, "

@@ -78,6 +78,7 @@ REFERENCE = (
 def build_nin(
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 1000,
     include_top: bool = True,
     pooling: str | None = None,
@@ -93,9 +94,11 @@ def build_nin(
     checks.boolean(name, "batch_norm", batch_norm)
     width = checks.positive_number(name, "width", width)
     dropout = checks.rate(name, "dropout", dropout)
-    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
+    shape = resolve_input_shape(
+        name, input_shape, input_tensor=input_tensor, default=(224, 224, 3), min_size=MIN_INPUT_SIZE
+    )
     stem = resolve_stem(name, stem, shape, IMAGENET_STEM_MIN)
-    inputs = model_input(shape, name)
+    inputs = model_input(shape, name, input_tensor)
     x = inputs
     for i, (filters, kernel, strides) in enumerate(SPEC, start=1):
         padding = "same"

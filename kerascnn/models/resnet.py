@@ -51,13 +51,17 @@ from keras import layers
 from kerascnn import checks
 from kerascnn.blocks import basic_block, bottleneck_block, conv_bn_act
 from kerascnn.blocks.defaults import BN_EPSILON, BN_MOMENTUM, KERAS_BN_EPSILON
+from kerascnn.errors import ArgumentError
 from kerascnn.models._common import (
     common_args,
     gap_classifier,
     model_input,
+    plan_side,
+    requested_shape,
     resolve_input_shape,
     scaled,
 )
+from kerascnn.models.weights import ImagenetFile, applications_file
 from kerascnn.registry import register_model, variant
 
 # depth -> (block type, blocks per stage conv2_x..conv5_x)   (He et al. 2015, Table 1)
@@ -107,7 +111,7 @@ def resolve_stem(stem: str, shape, model_name: str) -> str:
     """``"auto"`` -> ``"cifar"`` below SMALL_INPUT_THRESHOLD pixels, else ``"imagenet"``."""
     checks.choice(*STEMS)(model_name, "stem", stem)
     if stem == "auto":
-        return "cifar" if min(shape[0], shape[1]) < SMALL_INPUT_THRESHOLD else "imagenet"
+        return "cifar" if plan_side(shape, (224, 224)) < SMALL_INPUT_THRESHOLD else "imagenet"
     return stem
 
 
@@ -115,6 +119,7 @@ def build_resnet(
     depth: int = 50,
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 1000,
     include_top: bool = True,
     pooling: str | None = None,
@@ -145,7 +150,9 @@ def build_resnet(
     width = checks.positive_number(name, "width", width)
     checks.positive_int(name, "se_reduction", se_reduction)
     checks.positive_int(name, "se_divisor", se_divisor)
-    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
+    shape = resolve_input_shape(
+        name, input_shape, input_tensor=input_tensor, default=(224, 224, 3), min_size=MIN_INPUT_SIZE
+    )
     stem = resolve_stem(stem, shape, name)
     block_type, counts = RESNET_SPECS[depth]
     if block_type == "bottleneck":
@@ -154,7 +161,7 @@ def build_resnet(
         block_fn, extra = basic_block, {}
     se_kw = {"se_ratio": 1 / se_reduction, "se_divisor": se_divisor} if se else {}
 
-    inputs = model_input(shape, name)
+    inputs = model_input(shape, name, input_tensor)
     x = _stem(inputs, scaled(STEM_FILTERS, width), stem, unit, name)
     for stage, (filters, blocks) in enumerate(zip(STAGE_FILTERS, counts)):
         for b in range(blocks):
@@ -174,6 +181,27 @@ def build_resnet(
 _TORCH_NOTE = "trainable params at 224x224x3/1000 (Keras count_params adds BN moving stats)"
 
 
+def _imagenet(key: str):
+    def weight_file(kwargs) -> ImagenetFile:
+        if kwargs["style"] != "keras" or kwargs["width"] != 1.0:
+            raise ArgumentError(
+                f"{key}: weights='imagenet' loads keras.applications' {key}, so it needs "
+                f"style='keras' (and width=1.0). Received: style={kwargs['style']!r}, "
+                f"width={kwargs['width']!r}"
+            )
+        shape = requested_shape(kwargs, (224, 224, 3))
+        if resolve_stem(kwargs["stem"], shape, key) != "imagenet":
+            raise ArgumentError(
+                f"{key}: weights='imagenet' needs the ImageNet stem (7x7/2 conv + max-pool): "
+                f"inputs of at least {SMALL_INPUT_THRESHOLD} px, or stem='imagenet'. "
+                f"Received: input_shape={shape}, stem={kwargs['stem']!r}"
+            )
+        suffix = "" if kwargs["include_top"] else "_notop"
+        return applications_file("resnet", f"{key}_weights_tf_dim_ordering_tf_kernels{suffix}.h5")
+
+    return weight_file
+
+
 def _register(depth: int, se: bool, reference: str):
     key = f"{'se' if se else ''}resnet{depth}"
     doc = f"{'SE-' if se else ''}ResNet-{depth} (:func:`build_resnet`; {reference})."
@@ -183,7 +211,16 @@ def _register(depth: int, se: bool, reference: str):
         year=2018 if se else 2015,
         min_input_size=MIN_INPUT_SIZE,
         reference=reference,
-    )(variant(build_resnet, key, depth, se=se, doc=doc))
+    )(
+        variant(
+            build_resnet,
+            key,
+            depth,
+            se=se,
+            doc=doc,
+            imagenet=_imagenet(key) if key in ("resnet50", "resnet101") else None,
+        )
+    )
 
 
 resnet18 = _register(18, False, f"torchvision resnet18: 11,689,512 {_TORCH_NOTE}")

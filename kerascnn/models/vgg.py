@@ -58,6 +58,7 @@ from kerascnn.models._common import (
     resolve_input_shape,
     scaled,
 )
+from kerascnn.models.weights import ImagenetFile, applications_file
 from kerascnn.registry import register_alias, register_model, variant
 
 # (number of 3x3 convs, filters) per stage: Table 1 of the paper, configurations A, B, D, E.
@@ -90,6 +91,7 @@ def build_vgg(
     spec,
     *,
     input_shape=None,
+    input_tensor=None,
     num_classes: int = 1000,
     include_top: bool = True,
     pooling: str | None = None,
@@ -106,12 +108,19 @@ def build_vgg(
     width = checks.positive_number(name, "width", width)
     dropout = checks.rate(name, "dropout", dropout)
     check_fc_units(name, "fc_units", fc_units)
-    shape = resolve_input_shape(name, input_shape, default=(224, 224, 3), min_size=MIN_INPUT_SIZE)
-    inputs = model_input(shape, name)
+    shape = resolve_input_shape(
+        name,
+        input_shape,
+        input_tensor=input_tensor,
+        default=(224, 224, 3),
+        min_size=MIN_INPUT_SIZE,
+        static=top.include_top,
+    )
+    inputs = model_input(shape, name, input_tensor)
     x = inputs
     for i, (convs, filters) in enumerate(spec, start=1):
         # small inputs: no pooling once the map is 1 pixel high or wide
-        pool = x.shape[1] >= 2 and x.shape[2] >= 2
+        pool = all(d is None or d >= 2 for d in x.shape[1:3])
         x = vgg_block(
             x, scaled(filters, width), convs, use_bn=batch_norm, pool=pool, name=f"{name}_block{i}"
         )
@@ -120,6 +129,14 @@ def build_vgg(
     units = fc_units or min(scaled(FC_UNITS, width), x.shape[1] * x.shape[2] * x.shape[3])
     x = dense_head(x, (units, units), top, dropout=dropout)
     return top.model(inputs, x)
+
+
+def _imagenet(key: str):
+    def weight_file(kwargs) -> ImagenetFile:
+        suffix = "" if kwargs["include_top"] else "_notop"
+        return applications_file(key, f"{key}_weights_tf_dim_ordering_tf_kernels{suffix}.h5")
+
+    return weight_file
 
 
 def _register(key: str):
@@ -140,7 +157,16 @@ def _register(key: str):
         num_classes=1000,
         reference=reference,
         min_input_size=MIN_INPUT_SIZE,
-    )(variant(build_vgg, key, SPECS[key.removesuffix("_bn")], batch_norm=batch_norm, doc=doc))
+    )(
+        variant(
+            build_vgg,
+            key,
+            SPECS[key.removesuffix("_bn")],
+            batch_norm=batch_norm,
+            doc=doc,
+            imagenet=_imagenet(key) if key in ("vgg16", "vgg19") else None,
+        )
+    )
 
 
 vgg11 = _register("vgg11")
