@@ -12,11 +12,12 @@ from kerascnn.registry import create_model, list_models, model_info, parse_spec,
 __version__ = "0.1.0"
 
 
-def load_dataset(name: str, data_dir=None):
-    """Load a dataset by name (see :func:`kerascnn.data.load_dataset`)."""
+def load_dataset(name: str, data_dir=None, **options):
+    """Load a dataset by name (see :func:`kerascnn.data.load_dataset` for ``options``:
+    ``image_size``, ``aspect``, ``test_fraction``, ``seed``, ``skip_bad``, ``splits``)."""
     from kerascnn.data import load_dataset as _load
 
-    return _load(name, data_dir=data_dir)
+    return _load(name, data_dir=data_dir, **options)
 
 
 __all__ = [

@@ -22,6 +22,10 @@ class CorruptDataError(KerasCNNError):
     """A data file exists but is truncated, has a wrong magic number or inconsistent sizes."""
 
 
+class DatasetTooLargeError(KerasCNNError):
+    """A dataset would not fit the in-memory limit (kerascnn holds datasets as numpy arrays)."""
+
+
 class ConfigError(KerasCNNError):
     """A benchmark or experiment configuration is invalid."""
 

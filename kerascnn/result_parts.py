@@ -57,6 +57,13 @@ class DatasetInfo:
     test_images: int
     full_train_images: int | None = None
     full_test_images: int | None = None
+    image_size: list[int] | None = later()
+    """[height, width] the models saw (``--image-size``); None: the images' own size."""
+    aspect: str | None = later()
+    split: str | None = later()
+    """How train and test were made when the source had no test split (or which it had)."""
+    skipped_files: list[str] | None = later()
+    """Files of an image folder skipped as unreadable (``--skip-bad-images``)."""
 
 
 @dataclass

@@ -22,7 +22,7 @@ from kerascnn.tabular import write_csv
 RESULTS_CSV = "results.csv"
 
 COLUMNS = (
-    *("model", "dataset", "seed", "status", "params", "macs", "top1", "top5"),
+    *("model", "dataset", "image_size", "seed", "status", "params", "macs", "top1", "top5"),
     *("latency_b1_p50_ms", "latency_bN_p50_ms", "latency_batch"),
     *("train_images_per_s", "infer_images_per_s"),
     *("protocol", "budget_seconds", "steps", "epochs", "train_seconds", "still_rising"),
@@ -86,6 +86,15 @@ def still_rising(record: RunRecord) -> bool | None:
     return points[-1] >= max(points[:-1]) + RISING_MARGIN
 
 
+def _image_size(record: RunRecord) -> str | None:
+    """``HxW`` the model saw: ``--image-size``, else the images' own size."""
+    info = record.dataset_info
+    if info is None:
+        return None
+    size = info.image_size or info.input_shape[:2]
+    return "x".join(str(d) for d in size)
+
+
 def flat_row(record: RunRecord) -> dict[str, Any]:
     """The CSV row of one run (:data:`COLUMNS`)."""
     r, env = record, record.environment
@@ -94,6 +103,7 @@ def flat_row(record: RunRecord) -> dict[str, Any]:
     return {
         "model": r.model,
         "dataset": r.dataset,
+        "image_size": _image_size(r),
         "seed": r.seed,
         "status": r.status,
         "params": r.params,

@@ -45,12 +45,22 @@ LENGTH_KEYS = ("epochs", "budget", "steps")
 file) decides, the others are cleared."""
 DEFAULT_LR = {"sgd": 0.05, "momentum": 0.05, "adam": 1e-3, "adamw": 1e-3}
 """Each optimizer's learning rate when none is given (``--lr``)."""
+DATA_DEFAULTS = {
+    "image_size": None,
+    "aspect": "squash",
+    "test_fraction": 0.2,
+    "skip_bad_images": False,
+    "splits": None,
+}
+"""How data is read and sized; at these values a field stays out of the config hash (older hashes hold)."""
+DATA_FIELDS = tuple(DATA_DEFAULTS)
 # Fields that change what a run computes: they make up the run's config hash. Output and
 # bookkeeping fields (name, models/datasets lists, seeds) are not part of it.
 TRAINING_FIELDS = (
     *OVERRIDABLE,
     *"train_limit test_limit data_dir eval_every_epoch steps_per_execution distribute".split(),
     "eval_points",
+    *DATA_FIELDS,
 )
 
 
@@ -69,6 +79,13 @@ class BenchConfig:
     name: str = "bench"
     description: str = ""
     data_dir: str | None = None
+    image_size: list[int] | None = None
+    """[height, width] the models see: folders/TFDS are resized at load, arrays by a Resizing
+    layer at the model's input (no memory cost: 224 px Fashion-MNIST as d2l feeds AlexNet)."""
+    aspect: str = "squash"  # how a resize treats the aspect ratio: squash, crop or pad
+    test_fraction: float = 0.2  # held out (stratified, first seed) where a source has no test split
+    skip_bad_images: bool = False  # skip and count unreadable files of a folder instead of stopping
+    splits: list[str] | None = None  # TFDS split names: training, test ("train[:90%]", ...)
     epochs: int = 3
     """Epochs per run under the epoch protocol (ignored when ``budget`` or ``steps`` is set)."""
     budget: float | None = None
@@ -154,9 +171,13 @@ class BenchConfig:
                 f"{source}: unknown key(s) {', '.join(unknown)}. Accepted keys: "
                 f"{', '.join(sorted(known | {'repeats', 'seed'}))}. Received: {unknown}"
             )
-        for key in ("models", "datasets", "augment", "seeds"):
+        for key in ("models", "datasets", "augment", "seeds", "splits"):
             if isinstance(data.get(key), str):
                 data[key] = split_list(data[key])
+        if data.get("image_size") is not None:
+            from kerascnn.bench.config_checks import image_size_list
+
+            data["image_size"] = image_size_list(data["image_size"], source)
         if isinstance(data.get("seeds"), list):
             try:
                 data["seeds"] = [int(s) if isinstance(s, str) else s for s in data["seeds"]]
@@ -231,18 +252,10 @@ class BenchConfig:
     def validate(self) -> BenchConfig:
         """Check every value (types and ranges), model names and overrides; return self."""
         self.validate_values()
-        self._validate_environment()
+        from kerascnn.bench.config_checks import validate_environment
+
+        validate_environment(self)
         return self._validate_models()
-
-    def _validate_environment(self) -> None:
-        """What the settings need installed (checked before anything trains)."""
-        import importlib.util
-
-        if self.tensorboard and importlib.util.find_spec("tensorboard") is None:
-            raise ConfigError(
-                "tensorboard logs need the tensorboard package: pip install "
-                "'kerascnn[tensorboard]' (or pip install tensorboard). Received: tensorboard=True"
-            )
 
     def bad(self, key: str, accepted: str) -> ConfigError:
         """The error for the value of ``key``: what is accepted and what was received."""
@@ -320,6 +333,9 @@ class BenchConfig:
         """The fields that change what one run computes (input of the config hash)."""
         out = {k: getattr(self, k) for k in TRAINING_FIELDS}
         out["learning_rate"] = self.resolved_learning_rate()
+        for key, default in DATA_DEFAULTS.items():  # not in older hashes at their defaults
+            if out[key] == default:
+                out.pop(key)
         if self.protocol == "epochs":  # fields of the other protocols: not in older hashes
             for key in ("budget", "steps", "eval_points"):
                 out.pop(key)

@@ -13,6 +13,7 @@ from kerascnn.bench.config import (
     SCHEDULES,
     BenchConfig,
 )
+from kerascnn.errors import ConfigError
 
 
 def validate_values(cfg: BenchConfig) -> BenchConfig:
@@ -103,4 +104,54 @@ def validate_values(cfg: BenchConfig) -> BenchConfig:
         raise bad("steps_per_execution", "a positive integer")
     if not isinstance(cfg.distribute, bool):
         raise bad("distribute", "true or false")
+    return _validate_data_values(cfg, is_int, is_num)
+
+
+def image_size_list(value: Any, source: str) -> list[int]:
+    """``96``, ``"96"``, ``"96,128"``, ``[96]``, ``[96, 128]`` -> ``[h, w]`` (the data module's
+    :func:`~kerascnn.data.resize.check_image_size`, as a ConfigError naming ``source``)."""
+    from kerascnn.data.resize import check_image_size
+    from kerascnn.errors import ArgumentError
+
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    try:
+        return list(check_image_size(value))
+    except ArgumentError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _validate_data_values(cfg: BenchConfig, is_int, is_num) -> BenchConfig:
+    from kerascnn.data.resize import ASPECT_MODES
+
+    bad = cfg.bad
+    size = cfg.image_size
+    if size is not None and not (
+        isinstance(size, list) and len(size) == 2 and all(is_int(d) and d >= 1 for d in size)
+    ):
+        raise bad("image_size", "a size in pixels (96) or height,width (96,128), or None")
+    if cfg.aspect not in ASPECT_MODES:
+        raise bad("aspect", f"one of {', '.join(ASPECT_MODES)}")
+    if not is_num(cfg.test_fraction) or not 0 < cfg.test_fraction < 1:
+        raise bad("test_fraction", "a number between 0 and 1 (the share held out for testing)")
+    if not isinstance(cfg.skip_bad_images, bool):
+        raise bad("skip_bad_images", "true or false")
+    splits = cfg.splits
+    if splits is not None and not (
+        isinstance(splits, list) and len(splits) == 2 and all(isinstance(x, str) for x in splits)
+    ):
+        raise bad("splits", "two TFDS split names, training then test (train,test), or None")
+    if splits is not None and not all(d.startswith("tfds:") for d in cfg.datasets):
+        raise bad("splits", "TFDS split names: only for tfds:NAME datasets")
     return cfg
+
+
+def validate_environment(cfg: BenchConfig) -> None:
+    """What the settings need installed (checked before anything trains)."""
+    import importlib.util
+
+    if cfg.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError(
+            "tensorboard logs need the tensorboard package: pip install "
+            "'kerascnn[tensorboard]' (or pip install tensorboard). Received: tensorboard=True"
+        )

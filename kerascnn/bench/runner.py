@@ -30,10 +30,10 @@ from typing import Any
 from kerascnn._utils import fmt_duration
 from kerascnn.bench import store
 from kerascnn.bench.config import BenchConfig, RunSpec
+from kerascnn.bench.suite_data import check_models_build, dataset_meta, load_datasets
 from kerascnn.errors import ConfigError, is_out_of_memory
 from kerascnn.results import (
     SCHEMA_VERSION,
-    DatasetInfo,
     Environment,
     Measurements,
     RunError,
@@ -61,33 +61,6 @@ class SuiteOutcome:
         if self.interrupted:
             return 130
         return 1 if self.any_failed else 0
-
-
-def load_datasets(cfg: BenchConfig) -> dict[str, Any]:
-    from kerascnn.data import load_dataset
-
-    return {name: load_dataset(name, data_dir=cfg.data_dir) for name in dict.fromkeys(cfg.datasets)}
-
-
-def check_models_build(cfg: BenchConfig, datasets: dict[str, Any]) -> None:
-    """Build every model at every dataset's shape once; a ValueError becomes a ConfigError."""
-    import keras
-
-    from kerascnn.registry import create_model
-
-    for name, ds in datasets.items():
-        for spec in dict.fromkeys(cfg.models):
-            try:
-                create_model(spec, input_shape=ds.input_shape, num_classes=ds.num_classes)
-            except ValueError as exc:
-                raise ConfigError(
-                    f"Model {spec!r} cannot be built for dataset {name!r} (input {ds.input_shape}, "
-                    f"{ds.num_classes} classes): {exc}"
-                ) from None
-            except Exception:
-                pass  # not a configuration problem: the run itself will record the error
-            finally:
-                keras.backend.clear_session()
 
 
 def suite_eta(
@@ -144,22 +117,6 @@ def resolve_run_dir(
     return store.default_run_dir(root)
 
 
-def _dataset_meta(ds, cfg: BenchConfig) -> DatasetInfo:
-    n_train = len(ds.x_train) if cfg.train_limit is None else min(cfg.train_limit, len(ds.x_train))
-    n_test = len(ds.x_test) if cfg.test_limit is None else min(cfg.test_limit, len(ds.x_test))
-    return DatasetInfo(
-        name=ds.name,
-        source=str(ds.source),
-        input_shape=list(ds.input_shape),
-        num_classes=int(ds.num_classes),
-        class_names=list(ds.class_names),
-        train_images=n_train,
-        test_images=n_test,
-        full_train_images=len(ds.x_train),
-        full_test_images=len(ds.x_test),
-    )
-
-
 def _identity(run: RunSpec, cfg: BenchConfig, ds, env: Environment) -> dict[str, Any]:
     """The fields of a run's record that say what ran, where and when it started."""
     return dict(
@@ -174,7 +131,7 @@ def _identity(run: RunSpec, cfg: BenchConfig, ds, env: Environment) -> dict[str,
             "latency_batch": cfg.latency_batch,
             "latency_seconds": cfg.latency_seconds,
         },
-        dataset_info=_dataset_meta(ds, cfg),
+        dataset_info=dataset_meta(ds, cfg),
         environment=env,
         started=store.utc_now(),
     )

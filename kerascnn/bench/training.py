@@ -68,8 +68,14 @@ class RunFailure(Exception):
 # --------------------------------------------------------------------------- build
 
 
-def build_for_precision(spec: str, input_shape, num_classes: int, precision: str):
+def build_for_precision(
+    spec: str, input_shape, num_classes: int, precision: str, image_size=None, aspect="squash"
+):
     """The model for a run; under a mixed policy its softmax runs in float32.
+
+    With an ``image_size`` other than the data's, the model is built on a Resizing layer
+    (:func:`kerascnn.data.resize.resizing_layer`) that takes the data as it is: the network is
+    the one for ``image_size`` (its parameters and MACs), fed resized images on the fly.
 
     Keras' mixed-precision rule: a model's outputs should be float32, or the loss and metrics
     see float16/bfloat16 probabilities (TensorFlow's top-k op even rejects them). The builder
@@ -78,15 +84,19 @@ def build_for_precision(spec: str, input_shape, num_classes: int, precision: str
     """
     from kerascnn.registry import create_model
 
+    where = {"input_shape": tuple(input_shape)}
+    if image_size and tuple(image_size) != tuple(input_shape[:2]):
+        from kerascnn.data.resize import resizing_layer
+
+        images = keras.Input(tuple(input_shape), name="images")
+        where = {"input_tensor": resizing_layer(tuple(image_size), aspect, name="resize")(images)}
     if precision == "float32":
-        return create_model(spec, input_shape=input_shape, num_classes=num_classes)
-    logits = create_model(
-        spec, input_shape=input_shape, num_classes=num_classes, classifier_activation=None
-    )
+        return create_model(spec, num_classes=num_classes, **where)
+    logits = create_model(spec, num_classes=num_classes, classifier_activation=None, **where)
     probs = keras.layers.Activation(
         "softmax", dtype="float32", name=f"{logits.name}_softmax_float32"
     )(logits.output)
-    return keras.Model(logits.inputs, probs, name=logits.name)
+    return keras.Model(logits.input, probs, name=logits.name)
 
 
 def profile_facts(model) -> dict[str, Any]:
@@ -100,7 +110,10 @@ def profile_facts(model) -> dict[str, Any]:
 
 def build_model(run: RunSpec, data: Arrays) -> tuple[keras.Model, Measurements]:
     """The run's model and its facts: name, parameters, MACs."""
-    model = build_for_precision(run.model, data.input_shape, data.num_classes, run.config.precision)
+    cfg = run.config
+    model = build_for_precision(
+        run.model, data.input_shape, data.num_classes, cfg.precision, cfg.image_size, cfg.aspect
+    )
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     return model, Measurements(
         model_name=model.name,

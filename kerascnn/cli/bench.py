@@ -35,7 +35,8 @@ _LR_DEFAULTS = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
     "--datasets",
     "datasets",
     default=None,
-    help="Comma-separated dataset names (kerascnn datasets). [default: fashion_mnist_mini]",
+    help="Comma-separated datasets (kerascnn datasets): a name, npz:PATH, folder:PATH (one "
+    "subfolder per class, optional train/ and test/) or tfds:NAME. [default: fashion_mnist_mini]",
 )
 @click.option(
     "--suite",
@@ -151,7 +152,41 @@ _LR_DEFAULTS = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
     "--test-limit", type=int, default=None, help="Evaluate on a seeded subset of this many images."
 )
 @click.option(
-    "--data-dir", default=None, help="Folder holding the dataset files (IDX .gz for Fashion-MNIST)."
+    "--data-dir",
+    default=None,
+    help="Folder holding the dataset files (IDX .gz for Fashion-MNIST; the TFDS data dir for "
+    "tfds:NAME, else $TFDS_DATA_DIR).",
+)
+@click.option(
+    "--image-size",
+    default=None,
+    help="Size the models see: 96 or H,W. Folders/TFDS are resized at load; arrays (Fashion-MNIST, "
+    "npz) by a Resizing layer at the model input. Needed for folders of mixed sizes.",
+)
+@click.option(
+    "--aspect",
+    type=click.Choice(["squash", "crop", "pad"]),
+    default=None,
+    help="How --image-size treats a different aspect ratio: squash, centre crop, or pad "
+    "with black. [default: squash]",
+)
+@click.option(
+    "--test-fraction",
+    type=float,
+    default=None,
+    help="Share held out for testing (seeded, stratified) when a folder or TFDS set has no "
+    "test split. [default: 0.2]",
+)
+@click.option(
+    "--skip-bad-images",
+    is_flag=True,
+    default=None,
+    help="Skip (and count in the results) files of a folder that are not readable images.",
+)
+@click.option(
+    "--splits",
+    default=None,
+    help="TFDS training and test splits, e.g. 'train[:90%],train[90%:]'. [default: train,test]",
 )
 @click.option("--out", default=None, help="Run folder. [default: reports/runs/<UTC time>]")
 @click.option(
@@ -207,6 +242,11 @@ def bench_cmd(
     train_limit,
     test_limit,
     data_dir,
+    image_size,
+    aspect,
+    test_fraction,
+    skip_bad_images,
+    splits,
     out,
     resume,
     retry_failed,
@@ -222,6 +262,8 @@ def bench_cmd(
       kerascnn bench --models lenet,vgg,mobilenetv2
     Repeat one of its runs elsewhere with the steps its report names:
       kerascnn bench --models vgg --steps 120
+    Your own images (one subfolder per class), resized to 64 px:
+      kerascnn bench --models lenet,resnet18 --dataset folder:~/photos --image-size 64
     A suite file, full Fashion-MNIST, resumable:
       kerascnn bench --suite benchmarks/fashion-cpu.toml --out reports/fashion-cpu --resume
     Flags override the suite's values for every model, per-model [overrides] included;
@@ -254,6 +296,11 @@ def bench_cmd(
         train_limit=train_limit,
         test_limit=test_limit,
         data_dir=data_dir,
+        image_size=image_size,
+        aspect=aspect,
+        test_fraction=test_fraction,
+        skip_bad_images=skip_bad_images,
+        splits=splits,
         repeats=repeats,
         save_models=save_models,
         tensorboard=tensorboard,

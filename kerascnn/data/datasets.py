@@ -1,9 +1,20 @@
-"""``load_dataset(name)``: named image-classification datasets as numpy arrays.
+"""``load_dataset(name)``: image-classification datasets as numpy arrays.
+
+Sources (``kerascnn datasets`` lists them):
+
+* named sets: ``fashion_mnist_mini`` (embedded, offline), ``fashion_mnist``, ``mnist``,
+  ``cifar10``, ``cifar100`` (:mod:`kerascnn.data.cifar`);
+* ``npz:PATH``: an .npz with ``x_train, y_train, x_test, y_test`` (optional ``class_names``);
+* ``folder:PATH``: one sub-folder of images per class, optionally inside ``train/`` and
+  ``test/`` (:mod:`kerascnn.data.folder`);
+* ``tfds:NAME``: a dataset prepared by tensorflow-datasets, read from disk, never downloaded
+  (:mod:`kerascnn.data.tfds_source`).
 
 Where a named dataset is looked for, in order (the first complete copy wins):
 
-1. ``data_dir`` (``--data-dir``), then ``$KERASCNN_DATA_DIR``: the IDX files directly in it or
-   in a sub-folder named after the dataset (``fashion-mnist/``, ``mnist/``);
+1. ``data_dir`` (``--data-dir``), then ``$KERASCNN_DATA_DIR``: the files directly in it or
+   in a sub-folder named after the dataset (``fashion-mnist/``, ``mnist/``,
+   ``cifar-10-batches-py/``, ``cifar-100-python/``);
 2. known local copies: Debian's ``dataset-fashion-mnist`` package installs
    ``/usr/share/datasets/fashion-mnist/*.gz``;
 3. the Keras cache (``~/.keras/datasets``, or ``$KERAS_HOME/datasets``);
@@ -12,21 +23,43 @@ Where a named dataset is looked for, in order (the first complete copy wins):
 When nothing is found the error lists every place that was tried and how to get the data.
 A file that exists but is corrupt raises :class:`CorruptDataError` at once (a broken copy is
 never silently skipped in favour of another).
+
+``image_size=(height, width)`` resizes the images of every source at load time
+(:func:`kerascnn.data.resize.resize_images`, with ``aspect`` ``"squash"``, ``"crop"`` or
+``"pad"``). kerascnn holds a dataset in memory: a set whose images would take more than
+:data:`~kerascnn.data.dataset.MAX_IN_MEMORY_BYTES` (2 GB) raises
+:class:`DatasetTooLargeError` before anything is decoded or resized.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
-import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from kerascnn.data.dataset import Dataset
+from kerascnn.data.cifar import (  # noqa: F401  (the class lists: re-exported for older imports)
+    CIFAR10_CLASSES,
+    CIFAR100_CLASSES,
+    load_cifar10,
+    load_cifar100,
+)
+from kerascnn.data.dataset import (
+    Dataset,
+    check_in_memory,
+    check_test_fraction,
+    downloads_allowed,
+    keras_cache,
+    not_found,
+    short_error,
+    user_dirs,
+)
+from kerascnn.data.folder import load_folder
 from kerascnn.data.idx import read_idx_images, read_idx_labels
-from kerascnn.errors import CorruptDataError, DatasetNotFoundError
+from kerascnn.data.resize import check_aspect, check_image_size, resize_images
+from kerascnn.data.tfds_source import check_splits, download_named, load_tfds
+from kerascnn.errors import ArgumentError, CorruptDataError, DatasetNotFoundError
 
 FASHION_MNIST_CLASSES = (
     "T-shirt/top",
@@ -41,18 +74,6 @@ FASHION_MNIST_CLASSES = (
     "Ankle boot",
 )
 MNIST_CLASSES = tuple(str(i) for i in range(10))
-CIFAR10_CLASSES = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
 
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -65,21 +86,6 @@ EMBEDDED_DIR = Path(__file__).parent / "embedded"
 
 
 # --------------------------------------------------------------------------- locations
-
-
-def _keras_cache() -> Path:
-    home = os.environ.get("KERAS_HOME")
-    return Path(home) / "datasets" if home else Path.home() / ".keras" / "datasets"
-
-
-def _user_dirs(data_dir: str | os.PathLike | None) -> list[tuple[Path, str]]:
-    dirs = []
-    if data_dir is not None:
-        dirs.append((Path(data_dir).expanduser(), "--data-dir"))
-    env = os.environ.get("KERASCNN_DATA_DIR")
-    if env:
-        dirs.append((Path(env).expanduser(), "$KERASCNN_DATA_DIR"))
-    return dirs
 
 
 def _find_idx_set(folder: Path) -> dict[str, Path] | None:
@@ -104,37 +110,9 @@ def _load_idx_set(name: str, files: dict[str, Path], class_names) -> Dataset:
         y_test=read_idx_labels(files["y_test"], len(class_names)),
         class_names=tuple(class_names),
         source=str(files["x_train"].parent),
+        split="the dataset's own train / t10k files",
     )
     return ds.validate()
-
-
-def _tfds_allowed() -> bool:
-    return os.environ.get("KERASCNN_NO_DOWNLOAD", "") in ("", "0")
-
-
-def _load_tfds(tfds_name: str, name: str, class_names, data_dir) -> Dataset:
-    import tensorflow_datasets as tfds  # lazy: heavy, and needs TensorFlow
-
-    kwargs = {"data_dir": str(data_dir)} if data_dir else {}
-    (xtr, ytr), (xte, yte) = tfds.as_numpy(
-        tfds.load(tfds_name, split=["train", "test"], batch_size=-1, as_supervised=True, **kwargs)
-    )
-    ds = Dataset(
-        name,
-        xtr.astype(np.uint8),
-        ytr.astype(np.int64),
-        xte.astype(np.uint8),
-        yte.astype(np.int64),
-        tuple(class_names),
-        source=f"tensorflow-datasets:{tfds_name}",
-    )
-    return ds.validate()
-
-
-def _not_found(name: str, tried: list[str], how: str, errors: list[str]) -> DatasetNotFoundError:
-    where = "; ".join(tried)
-    extra = f" Download attempt failed: {' | '.join(errors)}." if errors else ""
-    return DatasetNotFoundError(f"Dataset {name!r} was not found. Looked in: {where}.{extra} {how}")
 
 
 def _idx_dataset(
@@ -149,30 +127,28 @@ def _idx_dataset(
     def load(data_dir=None) -> Dataset:
         tried: list[str] = []
         candidates: list[tuple[Path, str]] = []
-        for folder, label in _user_dirs(data_dir):
+        for folder, label in user_dirs(data_dir):
             candidates += [(folder, label), (folder / sub, label)]
         candidates += [(d, "system copy") for d in system_dirs]
-        candidates += [(_keras_cache() / sub, "Keras cache")]
+        candidates += [(keras_cache() / sub, "Keras cache")]
         for folder, label in candidates:
             tried.append(f"{folder} ({label})")
             files = _find_idx_set(folder)
             if files:
                 return _load_idx_set(name, files, class_names)
         if keras_npz:
-            npz = _keras_cache() / keras_npz
+            npz = keras_cache() / keras_npz
             tried.append(f"{npz} (Keras cache)")
             if npz.is_file():
                 return load_npz(npz, name=name, class_names=class_names)
         errors: list[str] = []
-        if data_dir is None and _tfds_allowed():
+        if data_dir is None and downloads_allowed():
             tried.append(f"tensorflow-datasets '{tfds_name}' (download)")
             try:
-                return _load_tfds(tfds_name, name, class_names, None)
+                return download_named(tfds_name, name, class_names)
             except Exception as exc:  # network, missing package, checksum: report, don't crash
-                errors.append(
-                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-                )
-        raise _not_found(name, tried, how, errors)
+                errors.append(short_error(exc))
+        raise not_found(name, tried, how, errors)
 
     return load
 
@@ -189,66 +165,6 @@ MNIST_HOW = (
     "--data-dir (or set KERASCNN_DATA_DIR), or run keras.datasets.mnist.load_data() once online "
     "(it writes ~/.keras/datasets/mnist.npz)."
 )
-
-
-def load_cifar10(data_dir=None) -> Dataset:
-    """CIFAR-10 from the Keras cache (``cifar-10-batches-py``), a data dir, or tensorflow-datasets."""
-    tried: list[str] = []
-    folders = [d / "cifar-10-batches-py" for d, _ in _user_dirs(data_dir)] + [
-        d for d, _ in _user_dirs(data_dir)
-    ]
-    folders.append(_keras_cache() / "cifar-10-batches-py")
-    for folder in folders:
-        tried.append(str(folder))
-        if (folder / "data_batch_1").is_file() and (folder / "test_batch").is_file():
-            return _load_cifar_batches(folder)
-        tar = folder / "cifar-10-python.tar.gz"
-        if tar.is_file():
-            with tarfile.open(tar) as tf:
-                tf.extractall(folder, filter="data")
-            return _load_cifar_batches(folder / "cifar-10-batches-py")
-    errors: list[str] = []
-    if data_dir is None and _tfds_allowed():
-        tried.append("tensorflow-datasets 'cifar10' (download)")
-        try:
-            return _load_tfds("cifar10", "cifar10", CIFAR10_CLASSES, None)
-        except Exception as exc:
-            errors.append(
-                f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-            )
-    raise _not_found(
-        "cifar10",
-        tried,
-        "Run keras.datasets.cifar10.load_data() once online (it fills ~/.keras/datasets), or pass "
-        "--data-dir with the python-version batches (cifar-10-batches-py).",
-        errors,
-    )
-
-
-def _load_cifar_batches(folder: Path) -> Dataset:
-    def read(path: Path):
-        try:
-            with open(path, "rb") as fh:
-                d = pickle.load(fh, encoding="bytes")
-            x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-            return x, np.asarray(d[b"labels"], dtype=np.int64)
-        except Exception as exc:
-            raise CorruptDataError(
-                f"{path} is not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})."
-            ) from None
-
-    parts = [read(folder / f"data_batch_{i}") for i in range(1, 6)]
-    xte, yte = read(folder / "test_batch")
-    ds = Dataset(
-        "cifar10",
-        np.concatenate([p[0] for p in parts]),
-        np.concatenate([p[1] for p in parts]),
-        xte,
-        yte,
-        CIFAR10_CLASSES,
-        source=str(folder),
-    )
-    return ds.validate()
 
 
 def load_npz(path: str | os.PathLike, name: str | None = None, class_names=None) -> Dataset:
@@ -289,7 +205,11 @@ def load_npz(path: str | os.PathLike, name: str | None = None, class_names=None)
             str(i) for i in range(int(max(arrays["y_train"].max(), arrays["y_test"].max())) + 1)
         )
     return Dataset(
-        name or path.stem, class_names=tuple(class_names), source=str(path), **arrays
+        name or path.stem,
+        class_names=tuple(class_names),
+        source=str(path),
+        split="the file's x_train / x_test arrays",
+        **arrays,
     ).validate()
 
 
@@ -303,6 +223,7 @@ def load_fashion_mnist_mini(data_dir=None) -> Dataset:
         )
     ds = load_npz(path, name="fashion_mnist_mini", class_names=FASHION_MNIST_CLASSES)
     ds.source = f"embedded ({path.name}: stratified subset of Fashion-MNIST)"
+    ds.split = "the embedded train / test arrays (a stratified subset of each official split)"
     return ds
 
 
@@ -327,6 +248,7 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
         MNIST_HOW,
     ),
     "cifar10": load_cifar10,
+    "cifar100": load_cifar100,
 }
 
 DATASET_DESCRIPTIONS = {
@@ -334,24 +256,92 @@ DATASET_DESCRIPTIONS = {
     "fashion_mnist": "Fashion-MNIST 60,000/10,000, 28x28x1 (Debian dataset-fashion-mnist, --data-dir, Keras cache, TFDS)",
     "mnist": "MNIST 60,000/10,000, 28x28x1 (--data-dir, Keras cache, TFDS)",
     "cifar10": "CIFAR-10 50,000/10,000, 32x32x3 (Keras cache, --data-dir, TFDS)",
+    "cifar100": "CIFAR-100 50,000/10,000, 32x32x3, 100 fine labels (Keras cache, --data-dir, TFDS)",
     "npz:PATH": "any .npz with x_train, y_train, x_test, y_test (optional class_names)",
+    "folder:PATH": "your images: PATH/<class>/<files> (.jpg .png .bmp .gif), or PATH/train/ + PATH/test/",
+    "tfds:NAME": "a tensorflow-datasets set already prepared in --data-dir or $TFDS_DATA_DIR (no download)",
 }
+SOURCE_PATTERNS = ("npz:PATH", "folder:PATH", "tfds:NAME")
 
 
 def list_datasets() -> list[str]:
-    return sorted(DATASETS) + ["npz:PATH"]
+    """The named sets, then the source patterns ``npz:PATH``, ``folder:PATH``, ``tfds:NAME``."""
+    return sorted(DATASETS) + list(SOURCE_PATTERNS)
 
 
-def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Dataset:
-    """Load a dataset by name; see the module docstring for where each is looked for.
+def _resized(ds: Dataset, image_size, aspect: str) -> Dataset:
+    """``ds`` with its images at ``image_size`` (the memory checked first); as is when None."""
+    if image_size is None:
+        return ds
+    shape = (*image_size, ds.x_train.shape[-1])
+    check_in_memory(ds.name, len(ds.x_train) + len(ds.x_test), shape)
+    ds.x_train = resize_images(ds.x_train, image_size, aspect)
+    ds.x_test = resize_images(ds.x_test, image_size, aspect)
+    return ds.validate()
+
+
+def load_dataset(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    image_size=None,
+    aspect: str = "squash",
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    skip_bad: bool = False,
+    splits=None,
+) -> Dataset:
+    """Load a dataset by name; see the module docstring for the sources and where each looks.
 
     Names: ``fashion_mnist_mini`` (embedded, offline), ``fashion_mnist``, ``mnist``,
-    ``cifar10``, ``npz:PATH``. Images come back uint8 NHWC, labels int64.
+    ``cifar10``, ``cifar100``, ``npz:PATH``, ``folder:PATH``, ``tfds:NAME``. Images come back
+    uint8 NHWC, labels int64.
+
+    Args:
+        data_dir: where named sets and ``tfds:`` look first (``--data-dir``).
+        image_size: None (keep the images' size) or ``(height, width)`` (an int n means n x n):
+            every source is resized to it at load time.
+        aspect: ``"squash"``, ``"crop"`` or ``"pad"``: how a different aspect ratio is met.
+        test_fraction, seed: the seeded, stratified test split of a source without one (a
+            folder without train/ and test/, a tfds set with only a train split).
+        skip_bad: skip unreadable image files (listed in ``Dataset.skipped``) instead of
+            raising :class:`CorruptDataError`.
+        splits: ``(train_split, test_split)`` tensorflow-datasets split strings; tfds: only.
     """
     if not isinstance(name, str):
         raise DatasetNotFoundError(f"A dataset name must be a string. Received: {name!r}")
+    image_size, aspect = check_image_size(image_size), check_aspect(aspect)
+    test_fraction = check_test_fraction(test_fraction)
+    splits = check_splits(splits)
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool):
+        raise ArgumentError(f"seed must be an int. Received: seed={seed!r}")
+    if name.startswith("tfds:"):
+        return load_tfds(
+            name[5:],
+            data_dir,
+            image_size=image_size,
+            aspect=aspect,
+            test_fraction=test_fraction,
+            seed=int(seed),
+            skip_bad=skip_bad,
+            splits=splits,
+        )
+    if splits is not None:
+        raise ArgumentError(
+            f"splits applies to tfds:NAME datasets only; {name!r} has its own train and test "
+            f"data. Received: splits={splits!r}"
+        )
+    if name.startswith("folder:"):
+        return load_folder(
+            name[7:],
+            image_size=image_size,
+            aspect=aspect,
+            test_fraction=test_fraction,
+            seed=int(seed),
+            skip_bad=skip_bad,
+        )
     if name.startswith("npz:"):
-        return load_npz(name[4:])
+        return _resized(load_npz(name[4:]), image_size, aspect)
     if data_dir is not None and not Path(data_dir).expanduser().is_dir():
         raise DatasetNotFoundError(
             f"The data directory {data_dir} does not exist. Pass an existing folder that holds "
@@ -367,4 +357,4 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Datase
             f"Unknown dataset {name!r}.{hint} Known datasets: {', '.join(list_datasets())}. "
             f"Received: {name!r}"
         )
-    return DATASETS[key](data_dir=data_dir)
+    return _resized(DATASETS[key](data_dir=data_dir), image_size, aspect)

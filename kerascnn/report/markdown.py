@@ -12,6 +12,30 @@ from kerascnn.results import Environment
 from kerascnn.tabular import markdown_table
 
 
+def _dataset_line(dataset: str, info) -> str:
+    """One bullet: sizes, input (and the size the models saw), classes by name, source, split."""
+    size = ""
+    if info.image_size and list(info.image_size) != list(info.input_shape[:2]):
+        size = (
+            f" resized to {'x'.join(map(str, info.image_size))} ({info.aspect}) at the model input"
+        )
+    elif info.image_size:
+        size = f" (resized at load, {info.aspect})"
+    names = ", ".join(info.class_names[:20]) + (", ..." if len(info.class_names) > 20 else "")
+    text = (
+        f"- **Dataset** `{dataset}`: {info.train_images:,} train / {info.test_images:,} test "
+        f"images, input {'x'.join(map(str, info.input_shape))}{size}, {info.num_classes} classes "
+        f"({names}); source: {info.source}"
+    )
+    if info.split:
+        text += f"; split: {info.split}"
+    if info.skipped_files:
+        text += (
+            f"; {len(info.skipped_files)} unreadable file(s) skipped ({info.skipped_files[0]}, ...)"
+        )
+    return text
+
+
 def _first_step(e: Entry) -> float:
     """The first training step (tracing, compilation, one step): the calibration's in a budget
     run, where the training reuses the step compiled for it."""
@@ -50,11 +74,7 @@ def _environment_section(data: RunData) -> list[str]:
             (r.dataset_info for r in data.results if r.dataset == dataset and r.dataset_info), None
         )
         if info:
-            lines.append(
-                f"- **Dataset** `{dataset}`: {info.train_images:,} train / "
-                f"{info.test_images:,} test images, input {'x'.join(map(str, info.input_shape))}, "
-                f"{info.num_classes} classes; source: {info.source}"
-            )
+            lines.append(_dataset_line(dataset, info))
     settings: dict[str, list[str]] = {}
     for r in data.results:
         cfg = r.config
