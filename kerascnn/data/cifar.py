@@ -26,7 +26,6 @@ import numpy as np
 
 from kerascnn.data.dataset import (
     Dataset,
-    downloads_allowed,
     keras_cache,
     not_found,
     short_error,
@@ -198,15 +197,11 @@ def _load_cifar(name: str, data_dir, reader, classes) -> Dataset:
     if tar.is_file():
         _extract(tar)
         return _from_archive(tar, sub, needed, reader)
-    errors: list[str] = []
-    if data_dir is None and downloads_allowed():
-        from kerascnn.data.tfds_source import download_named
+    from kerascnn.data.tfds_source import last_resort
 
-        tried.append(f"tensorflow-datasets '{name}' (download)")
-        try:
-            return download_named(name, name, classes)
-        except Exception as exc:  # network, missing package, checksum: report, don't crash
-            errors.append(short_error(exc))
+    ds, errors = last_resort(name, name, classes, data_dir, tried)
+    if ds is not None:
+        return ds
     raise not_found(name, tried, how, errors)
 
 

@@ -49,16 +49,14 @@ from kerascnn.data.dataset import (
     Dataset,
     check_in_memory,
     check_test_fraction,
-    downloads_allowed,
     keras_cache,
     not_found,
-    short_error,
     user_dirs,
 )
 from kerascnn.data.folder import load_folder
 from kerascnn.data.idx import read_idx_images, read_idx_labels
 from kerascnn.data.resize import check_aspect, check_image_size, resize_images
-from kerascnn.data.tfds_source import check_splits, download_named, load_tfds
+from kerascnn.data.tfds_source import check_splits, last_resort, load_tfds
 from kerascnn.errors import ArgumentError, CorruptDataError, DatasetNotFoundError
 
 FASHION_MNIST_CLASSES = (
@@ -141,13 +139,9 @@ def _idx_dataset(
             tried.append(f"{npz} (Keras cache)")
             if npz.is_file():
                 return load_npz(npz, name=name, class_names=class_names)
-        errors: list[str] = []
-        if data_dir is None and downloads_allowed():
-            tried.append(f"tensorflow-datasets '{tfds_name}' (download)")
-            try:
-                return download_named(tfds_name, name, class_names)
-            except Exception as exc:  # network, missing package, checksum: report, don't crash
-                errors.append(short_error(exc))
+        ds, errors = last_resort(tfds_name, name, class_names, data_dir, tried)
+        if ds is not None:
+            return ds
         raise not_found(name, tried, how, errors)
 
     return load

@@ -288,6 +288,21 @@ def load_tfds(
     ).validate()
 
 
+def last_resort(tfds_name: str, name: str, class_names, data_dir, tried: list[str]):
+    """The last place a named set looks: ``(dataset, [])`` from tensorflow-datasets' download,
+    or ``(None, errors)`` when it failed or is not allowed (a --data-dir was given, or
+    ``$KERASCNN_NO_DOWNLOAD``); ``tried`` gets the attempt for the not-found message."""
+    from kerascnn.data.dataset import downloads_allowed, short_error
+
+    if data_dir is not None or not downloads_allowed():
+        return None, []
+    tried.append(f"tensorflow-datasets '{tfds_name}' (download)")
+    try:
+        return download_named(tfds_name, name, class_names), []
+    except Exception as exc:  # network, missing package, checksum: report, don't crash
+        return None, [short_error(exc)]
+
+
 def download_named(tfds_name: str, name: str, class_names) -> Dataset:
     """A named set through ``tfds.load`` (may download): the last place the named sets look."""
     import tensorflow_datasets as tfds  # lazy: heavy, and needs TensorFlow
