@@ -16,6 +16,7 @@ from kerascnn.bench.config import (
 )
 from kerascnn.bench.presets import QUICK
 from kerascnn.cli._base import EXIT_INTERRUPTED, uses_keras
+from kerascnn.data.resize import ASPECT_MODES
 
 _MAIN_JOB_MODELS = ",".join(QUICK["models"])
 _MAIN = BenchConfig.from_dict(QUICK)
@@ -165,7 +166,7 @@ _LR_DEFAULTS = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
 )
 @click.option(
     "--aspect",
-    type=click.Choice(["squash", "crop", "pad"]),
+    type=click.Choice(ASPECT_MODES),
     default=None,
     help="How --image-size treats a different aspect ratio: squash, centre crop, or pad "
     "with black. [default: squash]",

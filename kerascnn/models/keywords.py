@@ -33,10 +33,9 @@ IMAGENET_CLASSES = 1000
 
 def imagenet_models() -> list[str]:
     """The registered variants that load keras.applications' ImageNet weights."""
-    from kerascnn.registry import _REGISTRY, _ensure_models_imported
+    from kerascnn.registry import list_models, model_info
 
-    _ensure_models_imported()
-    return sorted(n for n, info in _REGISTRY.items() if getattr(info.builder, "imagenet", None))
+    return [n for n in list_models() if getattr(model_info(n).builder, "imagenet", None)]
 
 
 def _merge_classes(name: str, given: dict[str, Any], kwargs: dict[str, Any]) -> None:
