@@ -11,6 +11,7 @@ differently and nobody noticed) fails here. tests/test_on_jax.py runs this file 
 import keras
 import numpy as np
 import pytest
+from _random_weights import randomize
 
 from kerascnn import create_model
 from kerascnn import layers as L
@@ -23,26 +24,12 @@ from kerascnn.blocks import (
 from kerascnn.models.densenet import build_densenet
 
 
-def _randomize(model, seed):
-    """Random weights everywhere (BN statistics included), so outputs compare real numbers."""
-    rng = np.random.default_rng(seed)
-    for w in model.weights:
-        leaf = w.path.rsplit("/", 1)[-1]
-        if leaf in ("gamma", "moving_variance"):
-            value = rng.uniform(0.5, 1.5, w.shape)
-        elif leaf in ("beta", "moving_mean", "bias"):
-            value = rng.normal(0.0, 0.2, w.shape)
-        else:
-            value = rng.normal(0.0, 0.3, w.shape)
-        w.assign(value.astype(w.dtype))
-
-
 def assert_layer_is_block(model, prefix, start, end, layer, *, seed=0, training_check=True):
     """The part of ``model`` from layer ``start``'s output to layer ``end``'s output (the block
     named ``prefix``) equals ``layer`` once ``layer`` has the part's weights (matched by name)."""
     start_t = model.input if start is None else model.get_layer(start).output
     part = keras.Model(start_t, model.get_layer(end).output)
-    _randomize(part, seed)
+    randomize(part, seed, std=0.3)
     layer.build(tuple(start_t.shape))
     theirs = {la.name[len(prefix) :]: la for la in part.layers if la.weights}
     ours = {la.name[len(layer.name) :]: la for la in layer.graph.layers if la.weights}

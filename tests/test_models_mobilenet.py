@@ -4,21 +4,10 @@ ours with identical outputs, the small-input stride plan, and a short training r
 import keras
 import numpy as np
 import pytest
+from _random_weights import randomize
 
 from kerascnn import create_model
 from kerascnn.models.mobilenet import MIN_INPUT_SIZE, stride_plan
-
-
-def _randomize_bn(model, seed=0):
-    """Give every non-kernel weight (BN gamma/beta/moving stats, biases) random values, so a
-    transfer test compares something more telling than default BN statistics."""
-    rng = np.random.default_rng(seed)
-    for w in model.weights:
-        leaf = w.path.rsplit("/", 1)[-1]
-        if leaf in ("gamma", "moving_variance"):
-            w.assign(rng.uniform(0.5, 1.5, w.shape).astype("float32"))
-        elif leaf in ("beta", "moving_mean", "bias"):
-            w.assign(rng.normal(0.0, 0.1, w.shape).astype("float32"))
 
 
 def transfer_weights(src, dst):
@@ -103,7 +92,7 @@ def test_published_counts():
 def test_keras_applications_weights_load_with_identical_outputs(spec, reference):
     shape = (96, 96, 3)  # smallest size Keras ships MobileNet weights for; no stride adaptation
     ref = reference(shape)
-    _randomize_bn(ref)
+    randomize(ref, kernels=False)
     ours = create_model(spec, input_shape=shape, include_top=False)
     assert transfer_weights(ref, ours) > 50
     x = _x(shape)
@@ -117,7 +106,7 @@ def test_keras_applications_weights_load_with_identical_outputs(spec, reference)
 def test_adapt_strides_false_is_keras_layout_at_small_inputs():
     shape = (64, 64, 3)
     ref = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=shape)
-    _randomize_bn(ref, seed=3)
+    randomize(ref, seed=3, kernels=False)
     ours = create_model("mobilenetv2", input_shape=shape, include_top=False, adapt_strides=False)
     transfer_weights(ref, ours)
     x = _x(shape, seed=2)
@@ -185,22 +174,3 @@ def test_inverted_residual_shortcuts():
     # (n - 1) identity shortcuts per stage: 0+1+2+3+2+2+0
     assert len(adds) == 10
     assert len([la for la in model.layers if isinstance(la, keras.layers.DepthwiseConv2D)]) == 17
-
-
-# --------------------------------------------------------------------------- it learns
-
-
-@pytest.mark.parametrize("name", ["mobilenetv2"])
-def test_short_training_run_lowers_loss(name):
-    from kerascnn.data import load_dataset
-
-    keras.utils.set_random_seed(0)
-    data = load_dataset("fashion_mnist_mini")
-    x = data.x_train[:128].astype("float32") / 255.0
-    y = data.y_train[:128]
-    model = create_model(name, input_shape=(28, 28, 1), num_classes=10, alpha=0.35)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
-    hist = model.fit(x, y, batch_size=32, epochs=4, verbose=0)
-    loss = hist.history["loss"]
-    assert np.isfinite(loss).all()
-    assert loss[-1] < 0.7 * loss[0]

@@ -42,9 +42,12 @@ rng = np.random.default_rng(0)
 # %% [markdown]
 # ## 1. What the block computes
 # The output is the input times a per-channel gate: for positive inputs, `output / input` is
-# the same at every pixel of a channel, and lies in (0, 1).
+# the same at every pixel of a channel, and lies in (0, 1). The gate's weights are random
+# here, so we fix the seed: with an unlucky draw all C/r = 4 hidden ReLU units are off for
+# inputs like these, and every gate is then sigmoid(0) = 0.5 whatever the image.
 
 # %%
+keras.utils.set_random_seed(0)  # the gate's weights are random: fix them
 C, r = 64, 16
 se = SqueezeExcite(ratio=1 / r)
 x = rng.uniform(0.1, 1.0, size=(2, 8, 8, C)).astype("float32")

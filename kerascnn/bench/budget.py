@@ -94,12 +94,12 @@ def _state(net) -> list:
 def calibrate(net, data, run) -> Calibration:
     """Time training steps of the compiled ``net`` on ``data``; put its state back after.
 
-    ``net`` is compiled; its optimizer is built here so that its variables exist before the
-    snapshot (the moments, the iteration count, the loss scale, the schedule's length).
+    ``net`` is compiled and its optimizer built (``compile_for_training``), so its variables
+    exist before the snapshot (the moments, the iteration count, the loss scale, the schedule's
+    length).
     """
     cfg = run.config
     t0 = time.perf_counter()
-    net.optimizer.build(net.trainable_variables)
     saved = [np.array(keras.ops.convert_to_numpy(v)) for v in _state(net)]
 
     def fit(steps: int) -> StepTimer:  # a stream of exactly ``steps`` batches, run to its end

@@ -14,6 +14,8 @@ from typing import Any
 
 import keras
 
+from kerascnn._compile import compile_model
+
 SCHEDULE_KINDS = ("constant", "cosine", "one-cycle")
 
 
@@ -108,8 +110,10 @@ def make_optimizer(cfg, schedule):
 
 
 def compile_for_training(net, cfg, optimizer, num_classes: int) -> None:
-    """``net.compile`` with ``optimizer``, the run's loss, metrics and jit setting."""
-    net.compile(
+    """``net.compile`` with ``optimizer``, the run's loss, metrics and jit setting; the
+    optimizer is built (kerascnn._compile)."""
+    compile_model(
+        net,
         optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=float(cfg.label_smoothing)),
         metrics=[

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from kerascnn._compile import compile_model
+
 
 @dataclass
 class ExperimentResult:
@@ -170,7 +172,8 @@ def compile_fit(
 ) -> dict[str, list[float]]:
     """Compile with sparse cross-entropy + accuracy and fit; returns the history dict."""
     # jit_compile=False: XLA compiles slower than these tiny nets train on a CPU
-    model.compile(
+    compile_model(
+        model,
         optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],

@@ -6,6 +6,7 @@ import tempfile
 
 import numpy as np
 
+from kerascnn._compile import compile_model
 from kerascnn.errors import ConfigError
 from kerascnn.experiments._common import accuracy, load_data, settings, tiny_convnet, write_report
 
@@ -51,13 +52,13 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         lr = hp.Float("learning_rate", 1e-4, 3e-2, sampling="log")
         wd = hp.Float("weight_decay", 1e-6, 1e-1, sampling="log")
         model = tiny_convnet(data.input_shape, data.num_classes, name="hp_net")
-        model.compile(
+        return compile_model(
+            model,
             optimizer=keras.optimizers.AdamW(lr, weight_decay=wd),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
             jit_compile=False,
         )
-        return model
 
     keras.utils.set_random_seed(seed)
     with tempfile.TemporaryDirectory(prefix="kerascnn_tuner_") as tmp:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from kerascnn import checks
+from kerascnn._compile import compile_model
 from kerascnn.errors import ArgumentError, CorruptDataError
 
 
@@ -63,7 +64,8 @@ def train_quick(
     seed = checks.non_negative_int("train_quick", "seed", seed)
     keras.utils.set_random_seed(seed)
     net = create_model(model, input_shape=ds.input_shape, num_classes=ds.num_classes)
-    net.compile(
+    compile_model(
+        net,
         optimizer=keras.optimizers.Adam(1e-3),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
