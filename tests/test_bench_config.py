@@ -178,3 +178,18 @@ def test_fashion_cpu_suite_is_valid():
     cfg = BenchConfig.from_toml(ROOT / "benchmarks" / "fashion-cpu.toml").validate_values()
     assert cfg.datasets == ["fashion_mnist"]
     assert {"lenet", "simple_cnn"} <= set(cfg.targets)
+
+
+def test_the_main_job_keeps_its_name_only_while_its_description_holds():
+    from kerascnn.bench.presets import QUICK, main_job
+
+    assert main_job({}).name == "quick" and main_job({}).description == QUICK["description"]
+    assert main_job({"batch_size": 32, "seeds": [1]}).name == "quick"  # not what it describes
+    for flags in (
+        {"models": ["lenet", "resnet18"]},
+        {"datasets": ["folder:/tmp/photos"]},
+        {"epochs": 1},
+        {"image_size": [64, 64]},
+    ):
+        cfg = main_job(flags)
+        assert (cfg.name, cfg.description) == ("bench", ""), flags

@@ -30,3 +30,31 @@ QUICK = {
     "latency_batch": 32,
     "latency_seconds": 1.0,
 }
+
+# What QUICK's name and description speak of: a flag that changes one of these makes the run
+# another benchmark, which must not be reported as the main job.
+DESCRIBED_KEYS = (
+    "models",
+    "datasets",
+    "budget",
+    "steps",
+    "epochs",
+    "image_size",
+    "train_limit",
+    "test_limit",
+)
+
+
+def main_job(flags: dict):
+    """The main job's BenchConfig with the command line's ``flags`` applied (None = not given).
+
+    While the flags leave what QUICK's description states unchanged, the run keeps its name
+    ("quick") and description; otherwise it is named "bench" and described by its own settings
+    only (the report's command, dataset and training lines)."""
+    from kerascnn.bench.config import BenchConfig
+
+    main = BenchConfig.from_dict(QUICK)
+    cfg = main.updated(**flags)
+    if any(getattr(cfg, key) != getattr(main, key) for key in DESCRIBED_KEYS):
+        cfg = cfg.updated(name="bench", description="")
+    return cfg

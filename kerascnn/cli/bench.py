@@ -14,7 +14,7 @@ from kerascnn.bench.config import (
     SCHEDULES,
     BenchConfig,
 )
-from kerascnn.bench.presets import QUICK
+from kerascnn.bench.presets import QUICK, main_job
 from kerascnn.cli._base import EXIT_INTERRUPTED, uses_keras
 from kerascnn.data.resize import ASPECT_MODES
 
@@ -273,8 +273,7 @@ def bench_cmd(
     """
     from kerascnn.bench import run_suite
 
-    cfg = BenchConfig.from_toml(suite) if suite else BenchConfig.from_dict(QUICK)
-    cfg = cfg.updated(
+    flags = dict(
         models=models,
         datasets=datasets,
         budget=budget,
@@ -306,6 +305,7 @@ def bench_cmd(
         save_models=save_models,
         tensorboard=tensorboard,
     )
+    cfg = BenchConfig.from_toml(suite).updated(**flags) if suite else main_job(flags)
     outcome = run_suite(
         cfg,
         out=out,
