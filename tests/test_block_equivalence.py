@@ -78,7 +78,7 @@ ZOO_CASES = [
         "simple_cnn_block1",
         None,
         "simple_cnn_block1_relu",
-        lambda: L.ConvBNAct(8, 3),
+        lambda: L.ConvBNAct(8, 3, use_bias=True),
     ),
     (
         "conv_bn_act_plain_vgg",

@@ -57,7 +57,18 @@ def test_cifar_cnn_exactly_5852170_trainable():
         c.kernel_size == (3, 3) and c.padding == "same" for c in _layers(model, keras.layers.Conv2D)
     )
     assert [d.units for d in _layers(model, keras.layers.Dense)] == [1024, 512, 10]
-    assert [d.rate for d in _layers(model, keras.layers.Dropout)] == [0.25, 0.1, 0.1]
+    # the course's order: conv a -> BN -> ReLU, conv b -> ReLU, pool; whole channels dropped
+    # after the second block, 0.1 before and after the hidden dense layers
+    names = [layer.name.removeprefix("cifar_cnn_") for layer in model.layers]
+    block1 = ["block1_a_conv", "block1_a_bn", "block1_a_relu", "block1_b_conv", "block1_pool"]
+    assert names[1:6] == block1
+    (spatial,) = _layers(model, keras.layers.SpatialDropout2D)
+    assert spatial.rate == 0.05
+    assert names[names.index("block2_pool") + 1] == "block2_spatial_dropout"
+    dropouts = [d for d in _layers(model, keras.layers.Dropout) if d is not spatial]
+    assert [d.rate for d in dropouts] == [0.1, 0.1]
+    assert names.index("flatten_dropout") < names.index("fc1") < names.index("head_dropout")
+    assert all(c.use_bias for c in _layers(model, keras.layers.Conv2D))
     assert len(_layers(model, keras.layers.MaxPooling2D)) == 3
 
 
@@ -66,15 +77,23 @@ def test_simple_cnn_structure_and_count():
     assert model.input_shape == (None, 28, 28, 1)
     convs = _layers(model, keras.layers.Conv2D)
     assert [c.filters for c in convs] == [64, 128, 256] and all(
-        c.kernel_size == (3, 3) for c in convs
+        c.kernel_size == (3, 3) and c.use_bias for c in convs
     )
+    init = convs[0].kernel_initializer  # Kaiming normal, fan_out, as PyTorch's course code
+    assert (init.scale, init.mode, init.distribution) == (2.0, "fan_out", "untruncated_normal")
     assert len(_layers(model, keras.layers.BatchNormalization)) == 3
     assert len(_layers(model, keras.layers.MaxPooling2D)) == 3
     assert len(_layers(model, keras.layers.GlobalAveragePooling2D)) == 1
     assert [d.rate for d in _layers(model, keras.layers.Dropout)] == [0.5]
-    expected = 9 * 64 + 64 * 9 * 128 + 128 * 9 * 256 + 4 * (64 + 128 + 256) + 256 * 10 + 10
-    assert model.count_params() == expected == 373_578
-    assert _trainable(model) == 372_682
+    conv = 9 * 64 + 64 + 64 * 9 * 128 + 128 + 128 * 9 * 256 + 256
+    bn = 2 * (64 + 128 + 256)  # gamma and beta; the moving statistics are as many again
+    assert _trainable(model) == conv + bn + 256 * 10 + 10 == 373_130  # the course's count
+    assert model.count_params() == 373_130 + bn == 374_026
+    rgb = create_model("simple_cnn", input_shape=(32, 32, 3))
+    assert _trainable(rgb) == 373_130 + 2 * 9 * 64 == 374_282
+    earlier = create_model("simple_cnn", conv_bias=False)  # reports/fashion-cpu's layout
+    assert _trainable(earlier) == 373_130 - (64 + 128 + 256) == 372_682
+    assert not any(c.use_bias for c in _layers(earlier, keras.layers.Conv2D))
 
 
 def test_allconv_c_count_and_no_pooling():
