@@ -23,3 +23,26 @@ def fmt_duration(seconds: float) -> str:
     m, s = divmod(seconds, 60)
     h, m = divmod(m, 60)
     return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a model spec or dataset name."""
+    out = "".join(c if c.isalnum() or c in "-_." else "-" for c in text.strip())
+    return "-".join(p for p in out.split("-") if p) or "x"
+
+
+def split_list(text: str) -> list[str]:
+    """Split a comma-separated list, keeping commas inside parentheses: 'a,vgg11(width=0.5,x=1)'."""
+    items, depth, cur = [], 0, []
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            items.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    items.append("".join(cur).strip())
+    return [i for i in items if i]

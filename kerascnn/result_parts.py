@@ -64,6 +64,9 @@ class DatasetInfo:
     """How train and test were made when the source had no test split (or which it had)."""
     skipped_files: list[str] | None = later()
     """Files of an image folder skipped as unreadable (``--skip-bad-images``)."""
+    normalization: dict[str, list[float]] | None = later()
+    """``{"mean": [...], "std": [...]}`` per channel of the training images when the models'
+    inputs were normalized (``--normalize per_channel``), in [0, 1] units."""
 
 
 @dataclass

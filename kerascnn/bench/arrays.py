@@ -18,6 +18,8 @@ class Arrays:
     y_test: np.ndarray
     num_classes: int
     input_shape: tuple[int, ...]
+    normalization: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    """(mean, std) per channel when the run normalizes its inputs (``normalize="per_channel"``)."""
 
     @functools.cached_property
     def y_train_onehot(self) -> np.ndarray:
@@ -48,6 +50,7 @@ def prepare_data(ds, cfg, seed: int) -> Arrays:
         y_test=yte.astype(np.int64),
         num_classes=int(ds.num_classes),
         input_shape=tuple(ds.input_shape),
+        normalization=ds.channel_stats if cfg.normalize == "per_channel" else None,
     )
 
 

@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kerascnn._utils import slug, split_list  # noqa: F401 (part of this module's API)
 from kerascnn.errors import ConfigError
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "one-cycle")
+NORMALIZATIONS = ("none", "per_channel")
 AUGMENTATIONS = ("flip", "translate", "crop", "erasing", "mixup", "cutmix")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 JIT_CHOICES = ("auto", True, False)
@@ -51,6 +53,7 @@ DATA_DEFAULTS = {
     "test_fraction": 0.2,
     "skip_bad_images": False,
     "splits": None,
+    "normalize": "none",
 }
 """How data is read and sized; at these values a field stays out of the config hash (older hashes hold)."""
 DATA_FIELDS = tuple(DATA_DEFAULTS)
@@ -83,6 +86,7 @@ class BenchConfig:
     """[height, width] the models see: folders/TFDS are resized at load, arrays by a Resizing
     layer at the model's input (no memory cost: 224 px Fashion-MNIST as d2l feeds AlexNet)."""
     aspect: str = "squash"  # how a resize treats the aspect ratio: squash, crop or pad
+    normalize: str = "none"  # "per_channel": (x - mean) / std per channel, a layer at the input
     test_fraction: float = 0.2  # held out (stratified, first seed) where a source has no test split
     skip_bad_images: bool = False  # skip and count unreadable files of a folder instead of stopping
     splits: list[str] | None = None  # TFDS split names: training, test ("train[:90%]", ...)
@@ -372,26 +376,3 @@ class RunSpec:
     def key(self) -> str:
         """File stem of the run's JSON: dataset, model slug, config hash, seed."""
         return f"{slug(self.dataset)}__{slug(self.model)}__{self.config_hash}__s{self.seed}"
-
-
-def slug(text: str) -> str:
-    """A file-name-safe form of a model spec or dataset name."""
-    out = "".join(c if c.isalnum() or c in "-_." else "-" for c in text.strip())
-    return "-".join(p for p in out.split("-") if p) or "x"
-
-
-def split_list(text: str) -> list[str]:
-    """Split a comma-separated list, keeping commas inside parentheses: 'a,vgg11(width=0.5,x=1)'."""
-    items, depth, cur = [], 0, []
-    for ch in text:
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            items.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-    items.append("".join(cur).strip())
-    return [i for i in items if i]

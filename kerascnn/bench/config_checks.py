@@ -8,6 +8,7 @@ from typing import Any
 from kerascnn.bench.config import (
     AUGMENTATIONS,
     JIT_CHOICES,
+    NORMALIZATIONS,
     OPTIMIZERS,
     PRECISIONS,
     SCHEDULES,
@@ -132,6 +133,8 @@ def _validate_data_values(cfg: BenchConfig, is_int, is_num) -> BenchConfig:
         raise bad("image_size", "a size in pixels (96) or height,width (96,128), or None")
     if cfg.aspect not in ASPECT_MODES:
         raise bad("aspect", f"one of {', '.join(ASPECT_MODES)}")
+    if cfg.normalize not in NORMALIZATIONS:
+        raise bad("normalize", f"one of {', '.join(NORMALIZATIONS)}")
     if not is_num(cfg.test_fraction) or not 0 < cfg.test_fraction < 1:
         raise bad("test_fraction", "a number between 0 and 1 (the share held out for testing)")
     if not isinstance(cfg.skip_bad_images, bool):

@@ -73,4 +73,10 @@ def dataset_meta(ds, cfg: BenchConfig) -> DatasetInfo:
         aspect=cfg.aspect if cfg.image_size else None,
         split=ds.split or None,
         skipped_files=list(ds.skipped) if ds.skipped else None,
+        normalization=_normalization(ds) if cfg.normalize == "per_channel" else None,
     )
+
+
+def _normalization(ds) -> dict[str, list[float]]:
+    mean, std = ds.channel_stats
+    return {"mean": [round(m, 6) for m in mean], "std": [round(s, 6) for s in std]}

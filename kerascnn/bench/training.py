@@ -69,13 +69,22 @@ class RunFailure(Exception):
 
 
 def build_for_precision(
-    spec: str, input_shape, num_classes: int, precision: str, image_size=None, aspect="squash"
+    spec: str,
+    input_shape,
+    num_classes: int,
+    precision: str,
+    image_size=None,
+    aspect="squash",
+    normalization=None,
 ):
     """The model for a run; under a mixed policy its softmax runs in float32.
 
     With an ``image_size`` other than the data's, the model is built on a Resizing layer
     (:func:`kerascnn.data.resize.resizing_layer`) that takes the data as it is: the network is
-    the one for ``image_size`` (its parameters and MACs), fed resized images on the fly.
+    the one for ``image_size`` (its parameters and MACs), fed resized images on the fly. With
+    ``normalization=(mean, std)`` a Normalization layer (after any resize) subtracts the
+    per-channel mean and divides by the std; the statistics sit in its configuration (no
+    parameters), so a saved model carries its preprocessing.
 
     Keras' mixed-precision rule: a model's outputs should be float32, or the loss and metrics
     see float16/bfloat16 probabilities (TensorFlow's top-k op even rejects them). The builder
@@ -85,11 +94,17 @@ def build_for_precision(
     from kerascnn.registry import create_model
 
     where = {"input_shape": tuple(input_shape)}
-    if image_size and tuple(image_size) != tuple(input_shape[:2]):
+    resize = image_size and tuple(image_size) != tuple(input_shape[:2])
+    if resize or normalization:
         from kerascnn.data.resize import resizing_layer
 
-        images = keras.Input(tuple(input_shape), name="images")
-        where = {"input_tensor": resizing_layer(tuple(image_size), aspect, name="resize")(images)}
+        x = keras.Input(tuple(input_shape), name="images")
+        if resize:
+            x = resizing_layer(tuple(image_size), aspect, name="resize")(x)
+        if normalization:
+            mean, std = (np.asarray(v, "float32") for v in normalization)
+            x = keras.layers.Normalization(mean=mean, variance=np.square(std), name="normalize")(x)
+        where = {"input_tensor": x}
     if precision == "float32":
         return create_model(spec, num_classes=num_classes, **where)
     logits = create_model(spec, num_classes=num_classes, classifier_activation=None, **where)
@@ -112,7 +127,13 @@ def build_model(run: RunSpec, data: Arrays) -> tuple[keras.Model, Measurements]:
     """The run's model and its facts: name, parameters, MACs."""
     cfg = run.config
     model = build_for_precision(
-        run.model, data.input_shape, data.num_classes, cfg.precision, cfg.image_size, cfg.aspect
+        run.model,
+        data.input_shape,
+        data.num_classes,
+        cfg.precision,
+        cfg.image_size,
+        cfg.aspect,
+        data.normalization,
     )
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     return model, Measurements(

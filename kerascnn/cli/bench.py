@@ -9,6 +9,7 @@ import click
 from kerascnn.bench.config import (
     AUGMENTATIONS,
     DEFAULT_LR,
+    NORMALIZATIONS,
     OPTIMIZERS,
     PRECISIONS,
     SCHEDULES,
@@ -172,6 +173,13 @@ _LR_DEFAULTS = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
     "with black. [default: squash]",
 )
 @click.option(
+    "--normalize",
+    type=click.Choice(NORMALIZATIONS),
+    default=None,
+    help="per_channel: subtract the training images' per-channel mean and divide by their std, "
+    "in a Normalization layer at the model input (recorded in the result). [default: none]",
+)
+@click.option(
     "--test-fraction",
     type=float,
     default=None,
@@ -245,6 +253,7 @@ def bench_cmd(
     data_dir,
     image_size,
     aspect,
+    normalize,
     test_fraction,
     skip_bad_images,
     splits,
@@ -298,6 +307,7 @@ def bench_cmd(
         data_dir=data_dir,
         image_size=image_size,
         aspect=aspect,
+        normalize=normalize,
         test_fraction=test_fraction,
         skip_bad_images=skip_bad_images,
         splits=splits,

@@ -29,6 +29,10 @@ def _dataset_line(dataset: str, info) -> str:
     )
     if info.split:
         text += f"; split: {info.split}"
+    if info.normalization:
+        mean = ", ".join(f"{m:.3f}" for m in info.normalization["mean"])
+        std = ", ".join(f"{s:.3f}" for s in info.normalization["std"])
+        text += f"; inputs normalized per channel (mean {mean}; std {std})"
     if info.skipped_files:
         text += (
             f"; {len(info.skipped_files)} unreadable file(s) skipped ({info.skipped_files[0]}, ...)"
