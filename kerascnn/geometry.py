@@ -18,7 +18,10 @@ Names (kept stable; ``kerascnn.analysis.calc`` re-exports them for the lessons):
   with ``p`` any padding above; ``pool_output_size(n, k, s=None, p="valid")`` is the same
   function with Keras' pooling default ``s = k``.
 - ``conv_transpose_output_size(n, k, s=1, p=0, d=1, output_padding=None)``:
-  ``(n - 1) s + k_eff - 2p + output_padding`` (Keras' rules for "same"/"valid").
+  ``(n - 1) s + k_eff - 2p + output_padding`` (Keras' rules for "same"/"valid");
+  ``conv_transpose_crop(k, s=1, d=1, padding="valid")``: where Keras' output starts in the full
+  transposed convolution (every input stamps the kernel, ``s`` apart: ``(n - 1) s + k_eff``
+  positions): 0 for "valid", ``max(k_eff - s, 0) // 2`` for "same".
 - The receptive-field recursion (Araujo et al., "Computing Receptive Fields of Convolutional
   Neural Networks", Distill 2019), written once in ``rf_step(size, jump, start, k, s=1, d=1,
   left=0) -> (size, jump, start)``::
@@ -53,6 +56,7 @@ __all__ = [
     "conv_output_size",
     "pool_output_size",
     "conv_transpose_output_size",
+    "conv_transpose_crop",
     "valid_taps",
     "rf_step",
     "rf_union",
@@ -215,6 +219,24 @@ def conv_transpose_output_size(
     return out
 
 
+def conv_transpose_crop(k: int, s: int = 1, d: int = 1, padding: str = "valid") -> int:
+    """Where Keras' transposed convolution starts in the full one (``output_padding=None``).
+
+    The full transposed convolution of ``n`` inputs (each stamps the dilated kernel, ``s``
+    apart) has ``(n - 1) s + k_eff`` positions. Keras keeps :func:`conv_transpose_output_size`
+    of them from this offset on (positions past the end are zeros): 0 for ``"valid"``,
+    ``max(k_eff - s, 0) // 2`` for ``"same"`` (the smaller half of the crop on the left/top).
+
+    >>> conv_transpose_crop(4, 2, padding="same"), conv_transpose_crop(5, 2, padding="same")
+    (1, 1)
+    """
+    s, k_eff = check_int("s", s, 1), effective_kernel(k, d)
+    mode = padding.lower() if isinstance(padding, str) else None
+    if mode not in ("same", "valid"):
+        raise ArgumentError(f"padding must be 'valid' or 'same'. Received: padding={padding!r}")
+    return max(k_eff - s, 0) // 2 if mode == "same" else 0
+
+
 def valid_taps(n: int, out: int, k: int, s: int = 1, d: int = 1, left: int = 0) -> int:
     """How many (output position, kernel tap) pairs read a real input pixel, not padding.
 
@@ -273,17 +295,15 @@ def conv_transpose_window(k: int, s: int = 1, d: int = 1, padding: str = "valid"
     """``(k, s, left)`` for :func:`rf_step` of a transposed convolution (an upper bound).
 
     Each output sees at most ``ceil(k_eff / s)`` input pixels, outputs are ``1/s`` input
-    pixels apart, and output 0's first input pixel is ``(k_eff - 1 - pad) // s`` before
-    input 0 (``pad = (k_eff - s) // 2`` for "same", 0 for "valid").
+    pixels apart, and output 0's first input pixel is ``(k_eff - 1 - crop) // s`` before
+    input 0 (``crop``: :func:`conv_transpose_crop`).
 
     >>> conv_transpose_window(4, 2, padding="same")
     (2, Fraction(1, 2), 1)
     """
     s, k_eff = check_int("s", s, 1), effective_kernel(k, d)
-    if str(padding).lower() not in ("same", "valid"):
-        raise ArgumentError(f"padding must be 'valid' or 'same'. Received: padding={padding!r}")
-    pad = (k_eff - s) // 2 if str(padding).lower() == "same" else 0
-    return -(-k_eff // s), Fraction(1, s), (k_eff - 1 - pad) // s
+    crop = conv_transpose_crop(k, s, d, padding)
+    return -(-k_eff // s), Fraction(1, s), (k_eff - 1 - crop) // s
 
 
 def upsampling_window(size: int, interpolation: str = "nearest") -> tuple:

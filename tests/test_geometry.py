@@ -49,6 +49,7 @@ def test_plain_python_and_one_source_for_calc():
         "padding_amounts",
         "receptive_field",
         "conv_transpose_output_size",
+        "conv_transpose_crop",
         "effective_kernel",
         "ReceptiveField",
     ):
@@ -108,6 +109,52 @@ def test_conv_transpose_output_size_equals_keras(n, k, s, padding, data):
     else:  # Keras' shape rule, symbolically: TensorFlow's kernel aborts on some of these
         # (n=2, k=2, "same", output_padding=0: Keras says 1 row, TF cannot compute it)
         assert layer(keras.Input((n, n, 1))).shape[1] == expected
+
+
+def _one_channel(layer, kernel: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``layer`` (a 1-D conv, 1 filter, no bias) with ``kernel`` applied to the 1-D signal ``x``."""
+    layer.build((None, None, 1))
+    layer.kernel.assign(kernel.reshape(-1, 1, 1).astype("float32"))
+    return np.asarray(layer(x.reshape(1, -1, 1).astype("float32")))[0, :, 0]
+
+
+@GEOMETRY
+@given(n=st.integers(1, 8), k=st.integers(1, 5), s=st.integers(1, 3), padding=paddings)
+def test_conv_transpose_is_a_cropped_sum_of_stamped_kernels(n, k, s, padding):
+    """Conv1DTranspose: input i adds x_i * kernel at i s; Keras keeps a window of that sum."""
+    rng = np.random.default_rng(100 * n + 10 * k + s)
+    x, w = rng.standard_normal(n), rng.standard_normal(k)
+    full = np.zeros((n - 1) * s + k)
+    for i in range(n):
+        full[i * s : i * s + k] += x[i] * w
+    got = _one_channel(L.Conv1DTranspose(1, k, strides=s, padding=padding, use_bias=False), w, x)
+    out, left = (
+        G.conv_transpose_output_size(n, k, s, padding),
+        G.conv_transpose_crop(k, s, 1, padding),
+    )
+    expected = np.pad(full, (0, max(left + out - full.size, 0)))[left : left + out]
+    assert got.shape == (out,)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@GEOMETRY
+@given(n=st.integers(1, 16), k=st.integers(1, 5), d=st.integers(1, 3))
+def test_full_padding_is_numpy_full_convolution(n, k, d):
+    """Keras has no padding="full"; ZeroPadding1D(k_eff - 1) + "valid" is np.convolve(x, flipped
+    kernel, "full"), and a stride-1 "valid" transposed convolution is np.convolve(x, kernel, "full")."""
+    rng = np.random.default_rng(100 * n + 10 * k + d)
+    x, w = rng.standard_normal(n), rng.standard_normal(k)
+    left, right = G.padding_amounts("full", n, k, 1, d)
+    spread = np.zeros(G.effective_kernel(k, d))
+    spread[::d] = w  # the dilated kernel, zeros between its taps
+    padded = np.pad(x, (left, right))
+    got = _one_channel(L.Conv1D(1, k, dilation_rate=d, use_bias=False), w, padded)
+    assert got.size == G.conv_output_size(n, k, 1, "full", d) == n + spread.size - 1
+    np.testing.assert_allclose(got, np.convolve(x, spread[::-1], "full"), rtol=1e-5, atol=1e-5)
+    transposed = _one_channel(L.Conv1DTranspose(1, k, use_bias=False), w, x)
+    assert transposed.size == G.conv_transpose_output_size(n, k, 1, "valid")
+    assert transposed.size == G.conv_output_size(n, k, 1, "full")
+    np.testing.assert_allclose(transposed, np.convolve(x, w, "full"), rtol=1e-5, atol=1e-5)
 
 
 # ------------------------------------------------ padding amounts: same values, not only shapes
@@ -289,6 +336,7 @@ def test_fractional_strides_undo_integer_strides():
         (lambda: G.rf_step(1, 1, 0, 3, s=Fraction(-1, 2)), r"Received: s=Fraction\(-1, 2\)"),
         (lambda: G.rf_union([]), r"Received: \[\]"),
         (lambda: G.conv_transpose_window(3, 2, padding="causal"), r"Received: padding='causal'"),
+        (lambda: G.conv_transpose_crop(3, 2, padding="full"), r"Received: padding='full'"),
         (lambda: G.valid_taps(8, 0, 3), r"Received: out=0"),
     ],
 )
