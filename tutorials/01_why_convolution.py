@@ -87,6 +87,24 @@ print(
     f"{mlp_224 * 4 / 2**20:.0f} MiB of float32."
 )
 
+# %% [markdown]
+# The same comparison between two feature maps: a 32x32x3 image fully connected to a 32x32x64
+# map (every output value sees every input value) against a 5x5 convolution producing the same
+# map. The course writes the dense count as "192M": that is 192 binary mega (2^20), not 192
+# million.
+
+# %%
+fc_weights = (32 * 32 * 3) * (32 * 32 * 64)  # weights only, no biases
+conv5 = keras.layers.Conv2D(64, 5, padding="same", use_bias=False)
+conv5.build((None, 32, 32, 3))
+assert fc_weights == 201_326_592 == 192 * 2**20  # "192M" in binary mega
+assert conv5.count_params() == 5 * 5 * 3 * 64 == 4_800
+print(
+    f"32x32x3 -> 32x32x64: fully connected {fc_weights:,} weights ({fc_weights / 2**20:.0f} Mi, "
+    f"{fc_weights / 1e6:.1f} M), a 5x5 conv {conv5.count_params():,}: "
+    f"{fc_weights // conv5.count_params():,}x fewer"
+)
+
 # %%
 fig = new_figure((6, 3.5))
 ax = fig.add_subplot(111)

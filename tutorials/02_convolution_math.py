@@ -61,6 +61,23 @@ manual = np.array([[np.sum(x[i : i + 3, j : j + 3] * k) for j in range(2)] for i
 print("2x2 output by sliding the window:\n", manual)
 
 # %% [markdown]
+# The course's worked example: a 3x3 input and the kernel whose rows are [1, 0, -1] (a
+# horizontal gradient). Every row contributes left minus right: (10 - 30) + (40 - 60) +
+# (70 - 90) = -60 at the centre, which is the one "valid" output, and the centre of the
+# "same" output.
+
+# %%
+x3 = np.array([[10, 20, 30], [40, 50, 60], [70, 80, 90]], dtype="float32")
+k3 = np.array([[1, 0, -1], [1, 0, -1], [1, 0, -1]], dtype="float32")
+centre = float(np.sum(x3 * k3))
+same = keras.layers.Conv2D(1, 3, padding="same", use_bias=False)
+same.build((None, 3, 3, 1))
+same.set_weights([k3[:, :, None, None]])
+same_out = np.asarray(same(x3[None, :, :, None]))[0, :, :, 0]
+print("centre by hand:", centre, "| Keras 'same' output:\n", same_out)
+assert centre == -60 and same_out[1, 1] == -60
+
+# %% [markdown]
 # ## 2. The same map three ways
 #
 # Deep-learning "convolution" is a cross-correlation (the kernel is not flipped). Shapes are

@@ -85,6 +85,26 @@ print(
 )
 
 # %% [markdown]
+# **A naming trap.** OpenCV names its border modes differently from NumPy: its documentation
+# draws `BORDER_REFLECT` as `fedcba|abcdefgh|hgfedcb` (the edge pixel repeated: NumPy's and
+# our `symmetric`) and `BORDER_REFLECT_101` as `gfedcb|abcdefgh|gfedcba` (no repeat: NumPy's
+# and our `reflect`). A "reflect" ported from OpenCV code to NumPy silently changes the border.
+
+# %%
+row = np.array(list("abcdefgh"))
+opencv_docs = {  # 6 pixels of border on the left and 7 on the right, as OpenCV draws them
+    "BORDER_REFLECT": "fedcba|abcdefgh|hgfedcb",
+    "BORDER_REFLECT_101": "gfedcb|abcdefgh|gfedcba",
+}
+letters = np.arange(8, dtype="float32").reshape(1, 1, 8, 1)  # a..h as 0..7 on one row
+for ours, opencv in (("symmetric", "BORDER_REFLECT"), ("reflect", "BORDER_REFLECT_101")):
+    drawn = opencv_docs[opencv].replace("|", "")
+    assert "".join(np.pad(row, (6, 7), mode=ours)) == drawn, ours  # NumPy's mode of that name
+    out = np.asarray(Padding2D((0, 6), mode=ours)(letters))[0, 0, :, 0].astype(int)
+    assert "".join("abcdefgh"[i] for i in out) == drawn[:-1], ours  # ours: 6 on each side
+    print(f"NumPy/our {ours!r:12} = OpenCV {opencv}: {opencv_docs[opencv]}")
+
+# %% [markdown]
 # ## 2. Why the mode matters: borders that are not there
 #
 # On a bright, uniform image there are no edges. A Sobel edge detector after **zero**

@@ -63,6 +63,39 @@ for n in (28, 27, 7):
     print(f"2x2/2 'same' pooling: {n} -> {got}; 'valid': {calc.conv_output_size(n, 2, s=2)}")
 
 # %% [markdown]
+# The course's example pools the 3x3 grid 0..8 with a 2x2 window and shows [[4, 5], [7, 8]].
+# It says stride 2; without padding a 2x2/2 pool of a 3x3 map has a single window ([[4]]).
+# [[4, 5], [7, 8]] comes from stride 1, or from stride 2 with "same" padding (the padded
+# border never wins a max of non-negative values).
+
+# %%
+grid = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
+pooled = {
+    (s, p): np.asarray(keras.layers.MaxPooling2D(2, strides=s, padding=p)(grid))[0, :, :, 0]
+    for s in (1, 2)
+    for p in ("valid", "same")
+}
+for (s, p), out in pooled.items():
+    print(f"stride {s}, {p}: {out.astype(int).tolist()}")
+assert pooled[(1, "valid")].tolist() == [[4, 5], [7, 8]]
+assert pooled[(2, "valid")].tolist() == [[4]]
+assert pooled[(2, "same")].tolist() == [[4, 5], [7, 8]]
+
+# %% [markdown]
+# Pool size sets how fast a map shrinks. Two 2x2 pools take 28x28x16 to 7x7x16 (784 values to
+# flatten); two 3x3 pools (stride 3) take it to 3x3x16: 28 -> 9 -> 3, 144 values.
+
+# %%
+for size, want in ((2, [28, 14, 7]), (3, [28, 9, 3])):
+    sides, t = [28], np.zeros((1, 28, 28, 16), "float32")
+    for _ in range(2):
+        t = keras.layers.MaxPooling2D(size)(t)
+        sides.append(t.shape[1])
+    flat = int(np.prod(t.shape[1:]))
+    print(f"{size}x{size} pooling twice: {' -> '.join(map(str, sides))}, flatten {flat}")
+    assert sides == want and flat == {2: 784, 3: 144}[size]
+
+# %% [markdown]
 # ## 3. Robustness to small shifts
 #
 # Take real images, apply the same random conv + ReLU, then shift the image by one pixel.
