@@ -1,4 +1,4 @@
-"""Lessons 07-11, 13 and 14 run as scripts in fast mode (KERASCNN_FAST=1) and exit 0.
+"""Lessons 07-11 and 13-15 run as scripts in fast mode (KERASCNN_FAST=1) and exit 0.
 
 Each lesson asserts its own claims, so exit 0 means every number it states was checked.
 """
@@ -19,6 +19,7 @@ LESSONS = [
     "11_attention_se",
     "13_visualising_cnns",
     "14_convolution_variants",
+    "15_batch_normalization",
 ]
 
 

@@ -17,12 +17,14 @@ TensorFlow does). NumPy only: no Keras, no TensorFlow here.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from kerascnn.errors import ArgumentError
 from kerascnn.geometry import same_padding
 
-__all__ = ["pair", "resolve_padding", "im2col", "col2im"]
+__all__ = ["pair", "fraction", "resolve_padding", "im2col", "col2im"]
 
 
 def pair(value, name: str) -> tuple[int, int]:
@@ -43,6 +45,14 @@ def pair(value, name: str) -> tuple[int, int]:
             f"{name} must be a positive int or a pair of them. Received: {name}={value!r}"
         )
     return out
+
+
+def fraction(name: str, value) -> float:
+    """A number in ``[0, 1)``, e.g. a dropout rate or a momentum."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 <= value < 1.0
+    if not ok:
+        raise ArgumentError(f"{name} must be a number in [0, 1). Received: {name}={value!r}")
+    return float(value)
 
 
 def resolve_padding(

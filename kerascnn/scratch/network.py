@@ -10,6 +10,7 @@ Channels-last input ``(N, H, W, C)``; parameters ``W1, b1`` (conv, HWIO), ``W2, 
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 
 import numpy as np
@@ -18,7 +19,14 @@ from kerascnn.errors import ArgumentError
 from kerascnn.scratch.layers import Affine, Convolution, MaxPooling, Relu, SoftmaxWithLoss
 from kerascnn.scratch.optimizers import Optimizer
 
-__all__ = ["SimpleConvNet", "numerical_gradient", "train", "preprocess"]
+__all__ = [
+    "Classifier",
+    "SimpleConvNet",
+    "numerical_gradient",
+    "gradient_speed",
+    "train",
+    "preprocess",
+]
 
 
 def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
@@ -42,12 +50,96 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
     return grad
 
 
+def gradient_speed(
+    network, x, t, *, entries: int | None = 200, repeats: int = 5, h: float = 1e-5, seed: int = 0
+) -> dict:
+    """Seconds for one backprop gradient vs one numerical gradient of ``network.loss(x, t)``.
+
+    Backprop: the median of ``repeats`` calls of ``network.gradient(x, t)``. Numerical: central
+    differences cost two ``loss`` evaluations per parameter entry, the same for every entry, so
+    ``entries`` entries drawn at random (seeded) are timed and the time per entry is multiplied
+    by the number of entries (``entries=None``, or at least the total, times them all). Returns
+    ``{"backprop_s", "numerical_s", "numerical_s_per_entry", "entries_timed", "total_entries",
+    "ratio"}`` with ``ratio = numerical_s / backprop_s``. Entries are restored exactly; the
+    ``gradient`` calls act as in training (a BatchNorm layer's moving statistics move), and
+    ``loss`` runs as the network defines it (inference mode for :class:`MultiLayerNet`).
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ArgumentError(f"repeats must be a positive int. Received: repeats={repeats!r}")
+    if entries is not None and (
+        isinstance(entries, bool) or not isinstance(entries, int) or entries < 1
+    ):
+        raise ArgumentError(
+            f"entries must be a positive int or None. Received: entries={entries!r}"
+        )
+    keys = list(network.params)
+    sizes = np.array([network.params[k].size for k in keys])
+    total = int(sizes.sum())
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        network.gradient(x, t)
+        timings.append(time.perf_counter() - start)
+    flat = np.arange(total)
+    if entries is not None and entries < total:
+        flat = np.sort(np.random.default_rng(seed).choice(total, entries, replace=False))
+    owner = np.searchsorted(np.cumsum(sizes), flat, side="right")
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    start = time.perf_counter()
+    for i, j in zip(owner, flat):
+        arr = network.params[keys[i]]
+        idx = np.unravel_index(j - offsets[i], arr.shape)
+        old = arr[idx]
+        arr[idx] = old + h
+        fp = network.loss(x, t)
+        arr[idx] = old - h
+        fm = network.loss(x, t)
+        arr[idx] = old
+        _ = (fp - fm) / (2 * h)
+    per_entry = (time.perf_counter() - start) / len(flat)
+    backprop = float(np.median(timings))
+    return {
+        "backprop_s": backprop,
+        "numerical_s": per_entry * total,
+        "numerical_s_per_entry": per_entry,
+        "entries_timed": int(len(flat)),
+        "total_entries": total,
+        "ratio": per_entry * total / backprop,
+    }
+
+
 def preprocess(x_uint8: np.ndarray, dtype=np.float32) -> np.ndarray:
     """uint8 NHWC images -> floats in [0, 1]."""
     return (np.asarray(x_uint8, dtype=dtype) / 255.0).astype(dtype)
 
 
-class SimpleConvNet:
+class Classifier:
+    """What every NumPy network here shares: ``params``, ``predict`` (logits) and ``accuracy``."""
+
+    params: dict[str, np.ndarray]
+
+    def predict(self, x):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def count_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def accuracy(self, x, t, batch_size: int = 500) -> float:
+        """Top-1 accuracy against integer or one-hot labels, ``batch_size`` images at a time."""
+        t = np.asarray(t)
+        if t.ndim != 1:
+            t = np.argmax(t, axis=1)
+        hits = 0
+        for i in range(0, len(x), batch_size):
+            hits += int(
+                np.sum(
+                    np.argmax(self.predict(x[i : i + batch_size]), axis=1) == t[i : i + batch_size]
+                )
+            )
+        return hits / max(len(x), 1)
+
+
+class SimpleConvNet(Classifier):
     """conv - relu - pool - affine - relu - affine - softmax, forward and backward by hand.
 
     ``weight_init_std="he"`` (default) scales each layer by sqrt(2 / fan_in); a float gives a
@@ -114,9 +206,6 @@ class SimpleConvNet:
             "b3": ("Affine2", "b"),
         }
 
-    def count_params(self) -> int:
-        return int(sum(p.size for p in self.params.values()))
-
     def predict(self, x):
         for layer in self.layers.values():
             x = layer.forward(x)
@@ -124,19 +213,6 @@ class SimpleConvNet:
 
     def loss(self, x, t) -> float:
         return self.last_layer.forward(self.predict(x), t)
-
-    def accuracy(self, x, t, batch_size: int = 500) -> float:
-        t = np.asarray(t)
-        if t.ndim != 1:
-            t = np.argmax(t, axis=1)
-        hits = 0
-        for i in range(0, len(x), batch_size):
-            hits += int(
-                np.sum(
-                    np.argmax(self.predict(x[i : i + batch_size]), axis=1) == t[i : i + batch_size]
-                )
-            )
-        return hits / max(len(x), 1)
 
     def gradient(self, x, t) -> dict:
         """Backpropagation: gradients of the mean loss w.r.t. every parameter."""
