@@ -15,9 +15,11 @@ EXPECTED_PNGS = {
     "transfer": ["transfer.png"],
     "tta": ["tta.png"],
     "fgsm": ["accuracy_vs_epsilon.png", "examples.png"],
+    "depth": ["training_curves.png", "error_vs_depth.png"],
 }
 
-# one row per optimizer / (init, BN) pair / regularizer / trial / transfer method / view + 2 TTA / epsilon
+# one row per optimizer / (init, BN) pair / regularizer / trial / transfer method / view + 2 TTA /
+# epsilon / (depth, plain or residual)
 EXPECTED_ROWS = {
     "optimizers": 4,
     "init": 6,
@@ -26,6 +28,7 @@ EXPECTED_ROWS = {
     "transfer": 3,
     "tta": 8,
     "fgsm": 3,
+    "depth": 4,
 }
 
 
@@ -175,3 +178,99 @@ def test_fgsm_perturbation_has_a_centred_diverging_scale_and_a_colorbar():
     assert all(ax.images[0].get_clim() == (0.0, 1.0) for ax in panels[0::3] + panels[2::3])
     (bar,) = [ax for ax in fig.axes if not ax.images]
     assert "pixel change" in bar.get_ylabel()
+
+
+# ------------------------------------------------------------------ depth: plain vs residual
+
+
+def test_depth_plain_net_is_the_residual_net_without_shortcuts():
+    """Same convs (names, kernels, strides, padding) and BN; the residual net adds only the
+    additions and the 1x1 projections where the channels change."""
+    import keras
+
+    from kerascnn.experiments.depth import build_net
+
+    nets = {kind: build_net(14, kind, (28, 28, 1), 10) for kind in ("plain", "residual")}
+
+    def convs(model, prefix):
+        return {
+            la.name.removeprefix(prefix): (la.kernel.shape, la.strides, la.padding, la.use_bias)
+            for la in model.layers
+            if isinstance(la, keras.layers.Conv2D)
+        }
+
+    plain, residual = convs(nets["plain"], "plain14"), convs(nets["residual"], "residual14")
+    projections = {k: v for k, v in residual.items() if k.endswith("_0_conv")}
+    assert sorted(projections) == ["_s2_b1_0_conv", "_s3_b1_0_conv"]  # 8 -> 16 -> 32 channels
+    assert {k: v for k, v in residual.items() if k not in projections} == plain
+    # weighted layers: stem + 3 stages x 2 blocks x 2 convs + the classifier = 14
+    assert len(plain) + 1 == 14
+    for kind, model in nets.items():
+        pads = [
+            la.name.split(kind + "14")[1]
+            for la in model.layers
+            if "ZeroPadding" in type(la).__name__
+        ]
+        assert pads == ["_s2_b1_1_pad", "_s3_b1_1_pad"], kind  # strided convs padded by 1
+        adds = sum(isinstance(la, keras.layers.Add) for la in model.layers)
+        assert adds == (6 if kind == "residual" else 0)
+        assert model.output_shape == (None, 10)
+    # the two 1x1 projections (no bias) and their BN (4 values per channel) are the difference
+    extra = (8 * 16 + 4 * 16) + (16 * 32 + 4 * 32)
+    assert nets["residual"].count_params() - nets["plain"].count_params() == extra
+
+
+def test_depth_rejects_a_depth_that_is_not_6n_plus_2():
+    from kerascnn.experiments.depth import blocks_per_stage, build_net
+
+    assert [blocks_per_stage(d) for d in (8, 20, 32, 56)] == [1, 3, 5, 9]
+    for bad in (2, 9, 18, 8.0, True):
+        with pytest.raises(ArgumentError, match=rf"Received: depth={bad!r}$"):
+            blocks_per_stage(bad)
+    with pytest.raises(ArgumentError, match=r"Received: kind='wide'$"):
+        build_net(8, "wide", (28, 28, 1), 10)
+
+
+def test_depth_full_run_reads_the_full_fashion_mnist():
+    from kerascnn.experiments.depth import run_dataset
+
+    assert run_dataset("fashion_mnist_mini", fast=False) == "fashion_mnist"
+    assert run_dataset("fashion_mnist_mini", fast=True) == "fashion_mnist_mini"
+    assert run_dataset("cifar10", fast=False) == "cifar10"
+
+
+def _depth_rows(errors):
+    return [
+        {"depth": d, "kind": k, "final train error": e, "test error": e + 0.01}
+        for (k, d), e in errors.items()
+    ]
+
+
+def test_depth_verdict_is_measured_and_only_in_full_mode():
+    from kerascnn.experiments.depth import PLANS, _findings, degradation
+
+    shown = _depth_rows(
+        {("plain", 8): 0.10, ("residual", 8): 0.10, ("plain", 32): 0.15, ("residual", 32): 0.08}
+    )
+    degr = degradation(shown)
+    assert degr == {
+        "shallow": 8,
+        "deep": 32,
+        "plain_deep_worse": True,
+        "residual_deep_not_worse": True,
+        "showed": True,
+    }
+    full = _findings(shown, degr, False, PLANS[False], 1000)
+    assert full[-1].startswith("The degradation showed in this run")
+    assert "0.1500 is above the 8-layer plain net's 0.1000 (+0.0500)" in full[-1]
+    fast = _findings(shown, degr, True, PLANS[True], 256)
+    assert not any("degradation showed" in f for f in fast)
+    assert "smoke run" in fast[-1]
+
+    not_shown = _depth_rows(
+        {("plain", 8): 0.10, ("residual", 8): 0.10, ("plain", 32): 0.09, ("residual", 32): 0.08}
+    )
+    degr = degradation(not_shown)
+    assert degr["showed"] is False and degr["plain_deep_worse"] is False
+    verdict = _findings(not_shown, degr, False, PLANS[False], 1000)[-1]
+    assert verdict.startswith("The degradation did not show") and "is not above" in verdict

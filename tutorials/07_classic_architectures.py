@@ -173,3 +173,201 @@ ax.set(
 )
 ax.grid(alpha=0.3)
 print(save_figure(fig, OUT / "params_vs_macs.png"))
+
+# %% [markdown]
+# ## 5. VGG's idea in numbers: stacks of 3x3 convolutions
+# Two stacked 3x3 convolutions see a 5x5 window, three see 7x7, like one 5x5 or 7x7 conv. With
+# C channels in and out (no bias) one k x k conv has k^2 C^2 weights, so the stacks are cheaper:
+# **18 C^2 instead of 25 C^2**, and **27 C^2 instead of 49 C^2**, with a ReLU between the convs
+# (more non-linearity). We count real Keras layers and read the field from our profile.
+
+# %%
+C = 64
+
+
+def conv_stack(kernels, channels=C):
+    inputs = keras.Input((32, 32, channels))
+    x = inputs
+    for k in kernels:
+        x = keras.layers.Conv2D(channels, k, padding="same", use_bias=False, activation="relu")(x)
+    return keras.Model(inputs, x)
+
+
+vgg_rows = []
+for n_stacked, big in ((2, 5), (3, 7)):
+    stacked, single = conv_stack([3] * n_stacked), conv_stack([big])
+    field_stacked = profile(stacked).receptive_field
+    field_single = profile(single).receptive_field
+    assert field_stacked == field_single == (big, big)
+    assert stacked.count_params() == 9 * n_stacked * C**2  # 18 C^2, 27 C^2
+    assert single.count_params() == big**2 * C**2  # 25 C^2, 49 C^2
+    vgg_rows.append(
+        {
+            "layers": f"{n_stacked} x 3x3",
+            "receptive field": field_stacked[0],
+            "weights / C^2": stacked.count_params() // C**2,
+            "one conv of that field": f"{big}x{big}",
+            "its weights / C^2": single.count_params() // C**2,
+            "saving": 1 - stacked.count_params() / single.count_params(),
+        }
+    )
+vgg_table = pd.DataFrame(vgg_rows)
+print(f"C = {C} channels in and out")
+print(vgg_table.round(3).to_markdown(index=False))
+assert [r["weights / C^2"] for r in vgg_rows] == [18, 27]
+assert [r["its weights / C^2"] for r in vgg_rows] == [25, 49]
+keras.backend.clear_session()
+
+# %% [markdown]
+# ## 6. How far does ResNet-50 see?
+# Every 3x3 conv adds to the receptive field and every stride multiplies what later layers add,
+# so after the 7x7/2 stem, the 3x3/2 max pool and 16 bottleneck blocks a unit of ResNet-50's
+# last feature map sees more than the whole 224x224 image. The profile follows every layer; the
+# last spatial layer is the output of the last block (`conv5_block3_out`, 7x7x2048), before the
+# global average pool.
+
+# %%
+resnet50 = kerascnn.create_model("resnet50")
+prof50 = profile(resnet50)
+last_spatial = [r for r in prof50.rows if r.rf_jump is not None and None not in r.rf_jump][-1]
+print(
+    f"ResNet-50 ({resnet50.input_shape[1]}x{resnet50.input_shape[2]} input): layer "
+    f"{last_spatial.name} ({last_spatial.type}, output {last_spatial.output_shape}) has a "
+    f"receptive field of {last_spatial.rf_size[0]}x{last_spatial.rf_size[1]} pixels, jump "
+    f"{last_spatial.rf_jump[0]} (its total stride), first pixel at {last_spatial.rf_start[0]}"
+)
+assert last_spatial.name.endswith("conv5_block3_out")
+assert prof50.receptive_field == last_spatial.rf_size
+assert last_spatial.rf_size[0] > 400 and last_spatial.rf_jump[0] == 32
+del resnet50
+keras.backend.clear_session()
+
+# %% [markdown]
+# ## 7. Why shortcuts help: the gradient of a residual block is 1 + dF/dx
+# A residual block computes y = x + F(x), so its Jacobian is dy/dx = I + dF/dx: the gradient
+# reaching x is the gradient at y *plus* what flows through F. A plain block passes only
+# dF/dx. We measure both Jacobians by central differences on a real `basic_block` (inference
+# mode, a 4x4x2 input) whose residual branch is weak (its last BatchNorm scale set to 0.1, so
+# dF/dx is small), then stack eight such blocks, with and without the shortcuts (the plain block
+# is the same two conv-BN units, from the depth experiment of section 8).
+
+# %%
+from functools import partial  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from kerascnn.blocks import basic_block  # noqa: E402
+from kerascnn.experiments.depth import plain_block  # noqa: E402
+
+SHAPE = (4, 4, 2)
+keras.utils.set_random_seed(0)
+
+
+def weak_stack(kind, blocks):
+    """``blocks`` plain or residual blocks of 2 channels, each last BN scale set to 0.1."""
+    inputs = keras.Input(SHAPE)
+    x = inputs
+    for b in range(blocks):
+        make = basic_block if kind == "residual" else plain_block
+        x = make(x, SHAPE[-1], name=f"{kind}{blocks}_b{b}")
+    model = keras.Model(inputs, x)
+    for layer in model.layers:
+        if layer.name.endswith("_2_bn"):
+            layer.gamma.assign(0.1 * np.ones(layer.gamma.shape, "float32"))
+    return model
+
+
+def jacobian(fn, x0, eps=1e-2):
+    """d fn(x) / dx at x0 by central differences: (outputs, inputs), all perturbations at once."""
+    n = x0.size
+    steps = eps * np.eye(n, dtype="float32").reshape((n, *x0.shape[1:]))
+    diff = np.asarray(fn(x0 + steps)) - np.asarray(fn(x0 - steps))
+    return (diff.reshape(n, -1) / (2 * eps)).T
+
+
+x0 = np.random.default_rng(0).normal(size=(1, *SHAPE)).astype("float32")
+one = weak_stack("residual", 1)
+branch = keras.Model(
+    one.input, [one.get_layer("residual1_b0_add").output, one.get_layer("residual1_b0_2_bn").output]
+)
+j_y = jacobian(lambda v: branch(v, training=False)[0], x0)  # y = x + F(x), before the final ReLU
+j_f = jacobian(lambda v: branch(v, training=False)[1], x0)  # F(x), the residual branch
+identity = np.eye(x0.size)
+norm_f = np.linalg.norm(j_f, 2)
+singular = np.linalg.svd(j_y, compute_uv=False)
+print(f"max |dy/dx - (I + dF/dx)| = {np.abs(j_y - identity - j_f).max():.1e}")
+print(
+    f"||dF/dx|| = {norm_f:.3f}; singular values of dy/dx in [{singular.min():.3f}, {singular.max():.3f}]"
+)
+assert np.abs(j_y - identity - j_f).max() < 1e-3
+# Weyl: every singular value of I + dF/dx lies within ||dF/dx|| of 1
+assert 1 - norm_f - 1e-3 <= singular.min() <= singular.max() <= 1 + norm_f + 1e-3
+
+gradient_norms = {}
+for kind in ("plain", "residual"):
+    stack = weak_stack(kind, 8)
+    gradient_norms[kind] = np.linalg.norm(jacobian(partial(stack, training=False), x0), 2)
+print(
+    "8 weak blocks, norm of d(output)/d(input): "
+    + ", ".join(f"{k} {v:.2e}" for k, v in gradient_norms.items())
+)
+assert gradient_norms["plain"] < 1e-2 < 0.5 < gradient_norms["residual"]
+keras.backend.clear_session()
+
+# %% [markdown]
+# ## 8. Plain vs residual with depth: the degradation problem
+# He et al. (2015) trained plain nets of 20 and 56 layers on CIFAR-10 and found the deeper one
+# with the *higher training error*: not overfitting (that would show as a low training error
+# and a high test error) but an optimisation difficulty. The same depths with shortcuts did
+# not degrade. `kerascnn experiment depth` repeats this at small scale on Fashion-MNIST: CIFAR-
+# style nets of 6n + 2 layers (3 stages of 8/16/32 filters, BatchNorm after every conv), plain
+# and residual, the residual blocks being `basic_block` and the plain ones the same two conv-BN
+# units without the shortcut. Training all six takes tens of minutes on two CPU cores (the wall
+# time is printed below), so this lesson reads the published run (`reports/experiments/depth/results.json`, made with
+# `kerascnn experiment depth --seed 0 --out reports/experiments/depth`) and only builds the nets.
+
+# %%
+import json  # noqa: E402
+
+from kerascnn.experiments.depth import build_net  # noqa: E402
+
+nets = {kind: build_net(20, kind, (28, 28, 1), 10) for kind in ("plain", "residual")}
+for net in nets.values():
+    print(
+        f"{net.name}: {net.count_params():,} parameters, {count(net, keras.layers.Add)} additions"
+    )
+assert (
+    count(nets["plain"], keras.layers.Add) == 0 and count(nets["residual"], keras.layers.Add) == 9
+)
+keras.backend.clear_session()
+
+published = HERE.parent / "reports" / "experiments" / "depth" / "results.json"
+depth_run = json.loads(published.read_text(encoding="utf-8"))
+setting = depth_run["settings"]
+assert depth_run["experiment"] == "depth" and setting["fast"] is False
+assert setting["dataset"] == "fashion_mnist"
+print(
+    f"published run: {setting['train_samples']} {setting['dataset']} training images, "
+    f"{setting['epochs']} epochs, {setting['optimizer']}, {setting['device']}, "
+    f"{setting['wall_time_s'] / 60:.1f} minutes in all"
+)
+runs = pd.DataFrame(depth_run["rows"])
+train_error = runs.pivot(index="depth", columns="kind", values="final train error")
+test_error = runs.pivot(index="depth", columns="kind", values="test error")
+errors = pd.concat(
+    [train_error.add_suffix(" train error"), test_error.add_suffix(" test error")], axis=1
+)
+print(errors.round(4).to_markdown())
+
+shallow, deep = int(train_error.index.min()), int(train_error.index.max())
+plain, residual = train_error["plain"], train_error["residual"]
+print(
+    f"plain: {deep} layers train to {plain[deep]:.4f} error vs {plain[shallow]:.4f} at "
+    f"{shallow} layers ({plain[deep] - plain[shallow]:+.4f}): deeper trains worse. "
+    f"residual: {residual[deep]:.4f} vs {residual[shallow]:.4f} "
+    f"({residual[deep] - residual[shallow]:+.4f})."
+)
+assert plain[deep] > plain[shallow]  # the degradation: more layers, higher *training* error
+assert residual[deep] <= residual[shallow]  # shortcuts remove it
+assert residual[deep] < plain[deep]
+assert depth_run["extra"]["degradation"]["showed"] is True  # what the report itself concluded

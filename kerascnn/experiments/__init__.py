@@ -44,10 +44,13 @@ EXPERIMENTS = {
     "hparam": Experiment("hparam", "KerasTuner random search over learning rate and weight decay"),
     "transfer": Experiment(
         "transfer",
-        "pretrain on 5 classes; frozen features vs fine-tuning vs scratch on the other 5",
+        "pretrain on 5 classes; frozen, partly frozen, fine-tuned, layer-wise rates, scratch",
     ),
     "tta": Experiment("tta", "test-time augmentation (flips, shifts) vs a single view"),
     "fgsm": Experiment("fgsm", "FGSM adversarial examples: accuracy vs epsilon + a picture"),
+    "depth": Experiment(
+        "depth", "plain vs residual nets of 8-32 layers: deeper plain nets train worse (He et al.)"
+    ),
 }
 """name -> :class:`Experiment`; ``kerascnn experiment`` takes these names and shows these texts."""
 
