@@ -25,7 +25,7 @@ EXPECTED_ROWS = {
     "init": 6,
     "overfitting": 3,
     "hparam": 2,
-    "transfer": 3,
+    "transfer": 5,
     "tta": 8,
     "fgsm": 3,
     "depth": 4,
