@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[test,jax,tune,tensorboard]"
+	$(BIN)/python -m pip install -q -e ".[test,jax,tune,tensorboard,deploy]"
 	touch $(STAMP)
 
 install: $(STAMP)

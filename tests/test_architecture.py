@@ -87,6 +87,12 @@ RULES = [
         )
     ),
     ("kerascnn.report", ("kerascnn.accel",), "report reads stored results only"),
+    (
+        "kerascnn.report",
+        ("kerascnn.deploy.runner", "kerascnn.deploy.export", "kerascnn.deploy.runtimes"),
+        "report reads stored deployment records only",
+    ),
+    ("kerascnn.deploy.rows", ("kerascnn.bench", "kerascnn.report", "keras"), "neutral"),
     ("kerascnn.geometry", ("keras", "numpy", "tensorflow", "jax"), "plain Python"),
     ("kerascnn.checks", ("kerascnn.models", "kerascnn.layers", "kerascnn.blocks"), "shared by all"),
 ]

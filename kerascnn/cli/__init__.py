@@ -12,7 +12,7 @@ import os
 
 import click
 
-from kerascnn.cli import bench, experiment, info, throughput, viz
+from kerascnn.cli import bench, deploy, experiment, info, throughput, viz
 from kerascnn.cli._base import KerasCNNGroup
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter off the terminal
@@ -44,6 +44,8 @@ def main(debug: bool) -> None:
       kerascnn summary resnet50               per-layer shapes, params, MACs, receptive field
       kerascnn throughput --models resnet18 --batch-sizes 1,8,32
                                               images/s per mode and batch size
+      kerascnn deploy reports/runs/<time>     trained models through LiteRT (int8),
+                                              ONNX Runtime and OpenVINO, measured
 
     Data defaults to 'fashion_mnist_mini', a real Fashion-MNIST subset embedded in the package,
     so everything works offline.
@@ -67,5 +69,7 @@ for _command in (
     throughput.throughput_cmd,
     viz.viz_group,
     experiment.experiment_cmd,
+    deploy.export_cmd,
+    deploy.deploy_cmd,
 ):
     main.add_command(_command)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kerascnn.deploy.rows import DEPLOY_DIR, DEPLOY_MD
+from kerascnn.errors import ReportError
+from kerascnn.report.deploy import deploy_section, load_deploy, write_deploy_report
 from kerascnn.report.load import Entry, RunData, entries, load_run
 from kerascnn.report.tables import dataset_table, failures_table, protocol_section
 from kerascnn.result_rows import RESULTS_CSV, write_results_csv
@@ -210,6 +213,16 @@ def compare_section(data: RunData, other: RunData) -> str:
     return "\n".join(lines)
 
 
+def _deployed(run_dir: Path):
+    """The run's deployment rows and environment, or None when it has none yet."""
+    if not (run_dir / DEPLOY_DIR).is_dir():
+        return None
+    try:
+        return load_deploy(run_dir)
+    except ReportError:  # deploy/ without a finished (model, target): nothing to show yet
+        return None
+
+
 def build_report(
     run_dir: str | Path, compare: str | Path | None = None, *, plots: bool = True
 ) -> Path:
@@ -321,6 +334,18 @@ def build_report(
         ]
     if other is not None:
         lines += [compare_section(data, other), ""]
+    deployed = _deployed(out_dir)
+    if deployed:  # `kerascnn deploy` measured this run's models
+        rows, env = deployed
+        write_deploy_report(out_dir, plots=plots)
+        lines += [
+            "## Deployment",
+            "",
+            *deploy_section(rows, env),
+            "",
+            f"Details: [{DEPLOY_MD}]({DEPLOY_MD}).",
+            "",
+        ]
     shown = [(t, p) for t, p in figures if p is not None]
     if shown:
         lines += ["## Plots", ""]
