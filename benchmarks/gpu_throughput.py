@@ -302,6 +302,13 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=20, help="steps per timed window")
     ap.add_argument("--windows", type=int, default=5, help="timed windows (median reported)")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per (framework, model)")
+    ap.add_argument(
+        "--deadline",
+        type=float,
+        default=None,
+        help="seconds from the start after which no new (framework, model) starts; the ones "
+        "left are recorded as skipped and the README is still written",
+    )
     ap.add_argument("--out", default="reports/gpu-throughput")
     ap.add_argument(
         "--smoke",
@@ -333,6 +340,7 @@ def main(argv=None) -> int:
     )
     date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M")
     records = []
+    started = time.monotonic()
     passthrough = [
         "--batch-size",
         str(args.batch_size),
@@ -356,6 +364,9 @@ def main(argv=None) -> int:
                 "date": date,
             }
             why = available(fw)
+            left = None if args.deadline is None else args.deadline - (time.monotonic() - started)
+            if left is not None and left <= 1:
+                why = f"the {args.deadline:.0f} s deadline had passed"
             if why:
                 rec["error"] = f"skipped: {why}"
                 print(f"[{fw} {model}] skipped: {why}", flush=True)
@@ -375,7 +386,7 @@ def main(argv=None) -> int:
                         env=env,
                         capture_output=True,
                         text=True,
-                        timeout=args.timeout,
+                        timeout=args.timeout if left is None else min(args.timeout, left),
                     )
                     found = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
                     if proc.returncode == 0 and found:
@@ -385,8 +396,8 @@ def main(argv=None) -> int:
                             f"exit {proc.returncode}: "
                             + (proc.stderr.strip().splitlines() or ["?"])[-1]
                         )
-                except subprocess.TimeoutExpired:
-                    rec["error"] = f"timed out after {args.timeout}s"
+                except subprocess.TimeoutExpired as exc:
+                    rec["error"] = f"timed out after {exc.timeout:.0f}s"
                 print(
                     f"[{fw} {model}] "
                     + (
