@@ -200,7 +200,8 @@ def test_bench_save_models_then_deploy_writes_csv_md_and_the_report(tmp_path):
     assert CliRunner().invoke(main, ["report", str(run)]).exit_code == 0
     assert "## Deployment" in (run / "README.md").read_text()
     exported = tmp_path / "exported"
-    for fmt, quantize, says in [("litert", "int8", "top-1 agreement"), ("saved_model", "none", "")]:
+    calibrated = "int8 calibrated on 300 training images"
+    for fmt, quantize, says in [("litert", "int8", calibrated), ("saved_model", "none", "within")]:
         args = ["export", str(run), "--format", fmt, "--quantize", quantize]
         args += ["--out", str(exported)]
         result = CliRunner().invoke(main, [*args, "--check-images", "64"])

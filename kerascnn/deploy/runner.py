@@ -307,7 +307,15 @@ def export_models(
         reference = predict_all(open_runtime(TARGETS["keras"], model.path), data.x_test, 64)
         scores = predict_all(open_runtime(target, path, settings.threads), data.x_test, 64)
         check = check_artifact(scores, reference, target.quantize != "none")
-        echo(f"{model.model}: wrote {path} ({artifact_bytes(path):,} bytes); {check.message}")
+        calibrated = (
+            f", int8 calibrated on {len(data.x_calibration)} training images"
+            if target.quantize == "int8"
+            else ""
+        )
+        echo(
+            f"{model.model}: wrote {path} ({artifact_bytes(path):,} bytes{calibrated}); "
+            f"{check.message}"
+        )
         done.append((path, check))
     return done
 
