@@ -185,7 +185,9 @@ def test_bench_save_models_then_deploy_writes_csv_md_and_the_report(tmp_path):
     assert all(r["status"] == "ok" and r["model"] == "lenet" for r in rows), rows
     by = {r["target"]: r for r in rows}
     with open(run / "results.csv", newline="") as fh:  # the run's own test images and top-1
-        assert float(by["keras"]["top1"]) == pytest.approx(float(next(csv.DictReader(fh))["top1"]))
+        bench_top1 = float(next(csv.DictReader(fh))["top1"])
+    # the same 200 images through another compiled graph: one borderline image may flip
+    assert float(by["keras"]["top1"]) == pytest.approx(bench_top1, abs=0.006)
     assert float(by["keras"]["top1_drop"]) == 0.0
     for r in rows:
         assert float(r["latency_b1_p50_ms"]) > 0 and float(r["images_per_s"]) > 0
