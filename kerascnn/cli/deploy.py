@@ -110,8 +110,8 @@ def export_cmd(
 @click.option(
     "--targets",
     default=None,
-    help=f"Comma-separated, from: {', '.join(TARGETS)}. [default: {','.join(DEFAULT_TARGETS)}, "
-    "those whose runtime is installed]",
+    help=f"Comma-separated, from: {', '.join(TARGETS)}. [default: {','.join(DEFAULT_TARGETS)}; "
+    "a target whose runtime is not installed is skipped with one line]",
 )
 @click.option(
     "--out",
@@ -156,24 +156,13 @@ def deploy_cmd(
       kerascnn bench --models lenet --epochs 1 --save-models --out runs/a && kerascnn deploy runs/a
       kerascnn deploy runs/a --targets keras,litert-int8,onnx --threads 1
     """
-    from pathlib import Path
-
-    from kerascnn.deploy.runner import DeploySettings, models_of, run_deploy
+    from kerascnn.deploy.runner import DeploySettings, default_out, models_of, run_deploy
     from kerascnn.deploy.targets import parse_targets
-    from kerascnn.errors import ArgumentError
     from kerascnn.report.deploy import write_deploy_report
 
     chosen = parse_targets(targets)
-    if targets is None:
-        chosen = [t for t in chosen if not t.missing()]
     models = models_of(list(sources), dataset)
-    if out is None:
-        folders = [Path(s) for s in sources if Path(s).is_dir()]
-        if len(folders) != 1 or len(sources) != 1:
-            raise ArgumentError(
-                f"Give --out when the sources are not one run folder. Received: {' '.join(sources)}"
-            )
-        out = folders[0]
+    out = out or default_out(list(sources))
     settings = DeploySettings(
         threads=threads,
         batch=batch,

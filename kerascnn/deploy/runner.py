@@ -20,6 +20,7 @@ draws ``DEPLOY.md`` and ``deploy.png`` from them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable
@@ -37,8 +38,8 @@ from kerascnn.deploy.export import (
     export_artifact,
 )
 from kerascnn.deploy.rows import COLUMNS, DEPLOY_CSV, DEPLOY_DIR
-from kerascnn.deploy.runtimes import open_runtime, runtime_version
-from kerascnn.deploy.targets import EXTRA, TARGETS, Target
+from kerascnn.deploy.runtimes import KerasPredictor, open_runtime, runtime_version
+from kerascnn.deploy.targets import EXTRA, Target
 from kerascnn.errors import ArgumentError
 
 
@@ -103,6 +104,16 @@ def models_of(sources: list[str], dataset: str | None = None) -> list[DeployMode
     return found
 
 
+def default_out(sources: list[str]) -> Path:
+    """Where ``kerascnn deploy`` writes without ``--out``: the one run folder it was given."""
+    folders = [Path(s).expanduser() for s in sources if Path(s).expanduser().is_dir()]
+    if len(folders) != 1 or len(sources) != 1:
+        raise ArgumentError(
+            f"Give --out when the sources are not one run folder. Received: {' '.join(sources)}"
+        )
+    return folders[0]
+
+
 def load_data(model: DeployModel, settings: DeploySettings) -> DeployData:
     """The model's test images as its run read them (the bench's own seeded subset, float32 in
     [0, 1], so the Keras top-1 here is the run's test accuracy), and ``calibration_images``
@@ -122,6 +133,16 @@ def load_data(model: DeployModel, settings: DeploySettings) -> DeployData:
     n = min(settings.calibration_images, len(arrays.x_train))
     pick = np.sort(rng.choice(len(arrays.x_train), n, replace=False))
     return DeployData(arrays.x_test, arrays.y_test, arrays.x_train[pick])
+
+
+def load_reference(model: DeployModel, x: np.ndarray, batch: int):
+    """The model's Keras file loaded once (in a fresh session) and its scores on ``x``: what
+    every artifact is exported from and compared with."""
+    import keras
+
+    keras.backend.clear_session()
+    keras_model = keras.saving.load_model(model.path, compile=False)
+    return keras_model, predict_all(KerasPredictor(model.path, model=keras_model), x, batch)
 
 
 def predict_all(predictor, x: np.ndarray, batch: int) -> np.ndarray:
@@ -261,8 +282,6 @@ def set_tensorflow_threads(threads: int | None) -> None:
 
 def write_environment(folder: Path, settings: DeploySettings, argv: list[str] | None) -> Path:
     """``deploy/environment.json``: the machine, versions (runtimes included), settings, command."""
-    import dataclasses
-
     from kerascnn.bench.environment import environment
     from kerascnn.bench.store import write_json_atomic
     from kerascnn.deploy.runtimes import dist_version
@@ -286,8 +305,6 @@ def export_models(
 ) -> list[tuple[Path, Check]]:
     """``kerascnn export``: each model written as ``target``'s artifact, then loaded in its runtime
     and checked against the Keras model on ``check_images`` test images."""
-    import keras
-
     require_tensorflow([target])
     if target.missing():
         raise ArgumentError(
@@ -296,15 +313,13 @@ def export_models(
         )
     done = []
     for model in models:
-        data = load_data(model, DeploySettings(**{**vars(settings), "test_limit": check_images}))
-        keras.backend.clear_session()
-        keras_model = keras.saving.load_model(model.path, compile=False)
+        data = load_data(model, dataclasses.replace(settings, test_limit=check_images))
+        keras_model, reference = load_reference(model, data.x_test, 64)
         folder = Path(out) if out else model.path.parent
         path = artifact_path(folder, model.key, target)
         export_artifact(
             keras_model, path, target, representative=data.x_calibration, int8_io=settings.int8_io
         )
-        reference = predict_all(open_runtime(TARGETS["keras"], model.path), data.x_test, 64)
         scores = predict_all(open_runtime(target, path, settings.threads), data.x_test, 64)
         check = check_artifact(scores, reference, target.quantize != "none")
         calibrated = (
@@ -330,8 +345,6 @@ def run_deploy(
     argv: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Every (model, target) measured; ``out/deploy.csv`` and ``out/deploy/*.json`` written."""
-    import keras
-
     from kerascnn.bench.store import write_json_atomic
     from kerascnn.tabular import write_csv
 
@@ -345,15 +358,10 @@ def run_deploy(
         if target.missing():
             echo(f"skipping {target.name}: {', '.join(target.missing())} not installed ({EXTRA})")
     rows: list[dict[str, Any]] = []
-    keras_target = TARGETS["keras"]
     for i, model in enumerate(models, start=1):
-        keras.backend.clear_session()
         try:  # a model that does not load (a corrupt file) fails its own rows only
             data = load_data(model, settings)
-            keras_model = keras.saving.load_model(model.path, compile=False)
-            reference = predict_all(
-                open_runtime(keras_target, model.path), data.x_test, settings.batch
-            )
+            keras_model, reference = load_reference(model, data.x_test, settings.batch)
         except Exception as exc:
             cannot = f"cannot load {model.path}: {failure_message(exc)}"
             keras_model = reference = data = None

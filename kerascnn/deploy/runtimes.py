@@ -36,14 +36,15 @@ def dist_version(dist: str) -> str | None:
 class KerasPredictor:
     runtime, dist = "keras", "keras"
 
-    def __init__(self, path: Path, threads: int | None = None):
+    def __init__(self, path: Path, threads: int | None = None, model=None):
+        """``model``: the file already loaded (the runner's reference), else ``path`` is loaded."""
         import keras
 
         import kerascnn  # noqa: F401 (registers kerascnn's layers for loading)
         from kerascnn.bench.timing import compile_inference
 
         self.threads = threads  # TensorFlow's pools are process-wide: set before it starts
-        self.model = keras.saving.load_model(path, compile=False)
+        self.model = model if model is not None else keras.saving.load_model(path, compile=False)
         self.inference = compile_inference(self.model, jit="auto")
 
     def predict(self, x: np.ndarray) -> np.ndarray:

@@ -56,7 +56,7 @@ TARGETS = {
     )
 }
 DEFAULT_TARGETS = ("keras", "litert", "litert-dynamic", "litert-int8", "onnx", "openvino")
-"""``kerascnn deploy`` without ``--targets``: these, less the ones whose runtime is missing."""
+"""``kerascnn deploy`` without ``--targets`` (a missing runtime: a skipped row and one line)."""
 
 
 def target_for(fmt: str, quantize: str = "none") -> Target:
