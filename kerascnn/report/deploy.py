@@ -19,6 +19,7 @@ from typing import Any
 from kerascnn.deploy.rows import COLUMNS, DEPLOY_DIR, DEPLOY_MD
 from kerascnn.deploy.targets import TARGETS
 from kerascnn.errors import ReportError
+from kerascnn.report.tables import number
 from kerascnn.tabular import markdown_table, write_text_atomic
 
 ENVIRONMENT = "environment.json"
@@ -53,10 +54,6 @@ def _index(order: list[str], name: str) -> int:
     return order.index(name) if name in order else len(order)
 
 
-def _fmt(value, spec: str, missing: str = "") -> str:
-    return missing if value is None else format(value, spec)
-
-
 def _ratio(value, reference) -> str:
     return f"{value / reference:.2f}x" if value and reference else ""
 
@@ -64,8 +61,8 @@ def _ratio(value, reference) -> str:
 def deploy_table(rows: list[dict[str, Any]]) -> str:
     """The markdown table of the ok rows, each beside its model's Keras and float LiteRT rows."""
     by = {(r["key"], r["target"]): r for r in rows}
-    header = ["model", "target", "top-1", "drop (points)", "agreement", "size (bytes)",
-              "size vs float", "b1 p50 / p95 (ms)", "b1 speed-up", "img/s", "throughput vs keras"]  # fmt: skip
+    header = "model,target,top-1,drop (points),agreement,size (bytes),size vs float".split(",")
+    header += ["b1 p50 / p95 (ms)", "b1 speed-up", "img/s", "throughput vs keras"]
     cells = []
     for r in rows:
         if r["status"] != "ok":
@@ -76,14 +73,16 @@ def deploy_table(rows: list[dict[str, Any]]) -> str:
             [
                 r["model"],
                 r["target"],
-                _fmt(r["top1"], ".4f"),
-                _fmt(None if r["top1_drop"] is None else r["top1_drop"] * 100, "+.2f"),
-                _fmt(r["agreement"], ".4f"),
-                _fmt(r["size_bytes"], ","),
+                number(r["top1"], "{:.4f}"),
+                number(None if r["top1_drop"] is None else r["top1_drop"] * 100, "{:+.2f}"),
+                number(r["agreement"], "{:.4f}"),
+                number(r["size_bytes"], "{:,}"),
                 _ratio((float_file or {}).get("size_bytes"), r["size_bytes"]),
-                f"{_fmt(r['latency_b1_p50_ms'], '.3f')} / {_fmt(r['latency_b1_p95_ms'], '.3f')}",
+                " / ".join(
+                    number(r[k], "{:.3f}") for k in ("latency_b1_p50_ms", "latency_b1_p95_ms")
+                ),
                 _ratio(keras.get("latency_b1_p50_ms"), r["latency_b1_p50_ms"]),
-                _fmt(r["images_per_s"], ",.0f"),
+                number(r["images_per_s"], "{:,.0f}"),
                 _ratio(r["images_per_s"], keras.get("images_per_s")),
             ]
         )

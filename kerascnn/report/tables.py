@@ -7,7 +7,7 @@ from kerascnn.result_rows import COLUMNS, RISING_MARGIN, flat_rows, still_rising
 from kerascnn.tabular import markdown_table, render
 
 
-def _num(v: float | None, fmt: str = "{:,.0f}") -> str:
+def number(v: float | None, fmt: str = "{:,.0f}") -> str:
     return "n/a" if v is None else fmt.format(v)
 
 
@@ -45,8 +45,8 @@ def _steps(e: Entry) -> str:
 
 def _epochs(e: Entry) -> str:
     if e.runs[0].protocol is not None and e.runs[0].protocol.kind != "epochs":
-        return _num(e.mean("train", "epochs_equivalent"), "{:.2f}")
-    return _num(e.epochs, "{}")
+        return number(e.mean("train", "epochs_equivalent"), "{:.2f}")
+    return number(e.epochs, "{}")
 
 
 def dataset_table(data: RunData, dataset: str) -> str:
@@ -74,17 +74,17 @@ def dataset_table(data: RunData, dataset: str) -> str:
         rows.append(
             [
                 e.label,
-                _num(e.params),
+                number(e.params),
                 _si(e.macs),
                 top1,
                 _acc(e.top5, e.top5_std, len(e.runs)),
                 _lat(e, "latency_b1"),
                 _lat(e, "latency_bN"),
-                _num(e.mean("train", "images_per_s")),
-                _num(e.mean("inference", "device_throughput", "images_per_s")),
+                number(e.mean("train", "images_per_s")),
+                number(e.mean("inference", "device_throughput", "images_per_s")),
                 _steps(e),
                 _epochs(e),
-                _num(e.mean("train", "seconds"), "{:,.1f}"),
+                number(e.mean("train", "seconds"), "{:,.1f}"),
             ]
         )
     return markdown_table(header, rows)
@@ -127,7 +127,7 @@ def protocol_section(data: RunData) -> list[str]:
     if kinds.get("epochs"):
         lines.append(
             "**Protocol: epochs**: "
-            + "; ".join(f"{e.label} {_num(e.epochs, '{}')}" for e in kinds["epochs"])
+            + "; ".join(f"{e.label} {number(e.epochs, '{}')}" for e in kinds["epochs"])
             + ". Models given different epochs are not compared at equal training cost."
         )
     up = [e.label for e in entries(data) if rising(e)]
