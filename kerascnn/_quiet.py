@@ -14,7 +14,9 @@ import os
 import sys
 
 
-def quiet_backend_import() -> None:
+def quiet_backend_import(list_devices: bool = True) -> None:
+    """Import Keras quietly; ``list_devices=False`` leaves JAX's backend uninitialized (a
+    process that joins a multi-process run must initialize it after joining)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "keras" in sys.modules or os.environ.get("KERASCNN_VERBOSE_IMPORT"):
         import keras  # noqa: F401
@@ -38,7 +40,7 @@ def quiet_backend_import() -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices()
-        elif backend == "jax":
+        elif backend == "jax" and list_devices:
             import jax
 
             jax.devices()

@@ -81,7 +81,15 @@ class RunError:
 class DataParallelUse:
     engine: str
     replicas: int
+    """Devices over all processes."""
     devices: list[str]
+    num_processes: int | None = later()
+    coordinator: str | None = later()
+    """``HOST:PORT`` of process 0 in a multi-process run."""
+    global_batch: int | None = later()
+    per_device_batch: int | None = later()
+    weights_in_sync: bool | None = later()
+    """Whether every process held bit-identical weights after training (checked by hash)."""
 
 
 @dataclass

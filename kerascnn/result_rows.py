@@ -27,6 +27,7 @@ COLUMNS = (
     *("train_images_per_s", "infer_images_per_s"),
     *("protocol", "budget_seconds", "steps", "epochs", "train_seconds", "still_rising"),
     *("batch_size", "optimizer", "learning_rate", "precision", "jit_compile"),
+    *("num_processes", "replicas"),
     *("backend", "device", "keras", "config_hash", "key", "error_type", "finished", "commit"),
 )
 """The columns of ``results.csv``, in order."""
@@ -126,6 +127,9 @@ def flat_row(record: RunRecord) -> dict[str, Any]:
         "learning_rate": (r.config or {}).get("learning_rate"),
         "precision": (r.config or {}).get("precision"),
         "jit_compile": r.jit_compile,
+        "num_processes": _get(r, "data_parallel", "num_processes")
+        or (1 if r.data_parallel else None),
+        "replicas": _get(r, "data_parallel", "replicas"),
         "backend": env.backend if env else None,
         "device": env.device if env else None,
         "keras": env.versions.get("keras") if env else None,

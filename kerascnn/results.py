@@ -45,6 +45,9 @@ from kerascnn.typed_json import parse
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed")
+CLUSTER_FAILURE = "ClusterFailure"
+"""Error type of a run whose processes could not finish together (a peer died, hung or never
+joined): not the model's failure, so ``--resume`` runs it again."""
 
 
 @dataclass(kw_only=True)
@@ -116,6 +119,11 @@ class RunRecord(Measurements):
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def finished_run(self) -> bool:
+        """Whether resuming the suite skips this run: all but cluster failures."""
+        return self.error is None or self.error.type != CLUSTER_FAILURE
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON layout: identity and status first, measurements, then finish time."""
@@ -259,6 +267,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Calibration",
     "CurvePoint",
+    "CLUSTER_FAILURE",
     "DataParallelUse",
     "DatasetInfo",
     "DeviceThroughput",

@@ -7,30 +7,31 @@ Backend-specific code lives here and imports jax/tensorflow lazily, inside funct
 ``import kerascnn.accel`` works on any backend.
 """
 
-from kerascnn.accel.distribute import (
-    DataParallelInfo,
-    check_global_batch,
-    data_parallel,
-    split_cpu_for_tensorflow,
-)
-from kerascnn.accel.throughput import (
-    MODES,
-    choose_path,
-    dtype_policy,
-    measure_point,
-    measure_throughput,
-)
-from kerascnn.errors import is_out_of_memory as is_oom  # the sweep's "oom" status
+from importlib import import_module
 
-__all__ = [
-    "DataParallelInfo",
-    "check_global_batch",
-    "data_parallel",
-    "split_cpu_for_tensorflow",
-    "MODES",
-    "choose_path",
-    "dtype_policy",
-    "is_oom",
-    "measure_point",
-    "measure_throughput",
-]
+_SOURCES = {
+    "DataParallelInfo": "distribute",
+    "check_global_batch": "distribute",
+    "data_parallel": "distribute",
+    "split_cpu_for_tensorflow": "distribute",
+    "MODES": "throughput",
+    "choose_path": "throughput",
+    "dtype_policy": "throughput",
+    "measure_point": "throughput",
+    "measure_throughput": "throughput",
+}
+
+
+def __getattr__(name: str):
+    """The package's names, imported on first use: ``kerascnn.accel.cluster`` and ``.watchdog``
+    stay light (the command line reads their defaults without loading Keras)."""
+    if name == "is_oom":  # the sweep's "oom" status
+        from kerascnn.errors import is_out_of_memory
+
+        return is_out_of_memory
+    if name in _SOURCES:
+        return getattr(import_module(f"kerascnn.accel.{_SOURCES[name]}"), name)
+    raise AttributeError(f"module 'kerascnn.accel' has no attribute {name!r}")
+
+
+__all__ = [*_SOURCES, "is_oom"]

@@ -1,7 +1,9 @@
 """Data-parallel training through each backend's own engine (no home-made all-reduce).
 
 * JAX: ``keras.distribution.DataParallel`` over all devices: variables replicated, the
-  batch sharded along its first axis, gradients reduced by XLA.
+  batch sharded along its first axis, gradients reduced by XLA. After
+  :func:`kerascnn.accel.cluster.join` the devices are those of every process, and each process
+  feeds its shard of the global batch (``auto_shard_dataset = False``).
 * TensorFlow: ``tf.distribute.MirroredStrategy`` over the GPUs, or over the logical CPU
   devices when there is no GPU (so it can be tested on a CPU machine split in two).
 
@@ -29,6 +31,8 @@ class DataParallelInfo:
     num_replicas: int
     devices: tuple[str, ...]
     engine: str
+    num_processes: int = 1
+    """Processes the replicas span (JAX's distributed runtime, :mod:`kerascnn.accel.cluster`)."""
 
 
 def split_cpu_for_tensorflow(n: int = 2) -> None:
@@ -54,14 +58,23 @@ def data_parallel():
     """Context in which models built and compiled train data-parallel on all local devices."""
     backend = keras.backend.backend()
     if backend == "jax":
+        import jax
         from keras import distribution
 
-        devices = distribution.list_devices()
+        devices = distribution.list_devices()  # every process's, after cluster.join
         previous = distribution.distribution()
-        distribution.set_distribution(distribution.DataParallel(devices=devices))
+        dp = distribution.DataParallel(devices=devices)
+        processes = jax.process_count()
+        if processes > 1:  # each process feeds its own shard of every global batch
+            dp.auto_shard_dataset = False
+        distribution.set_distribution(dp)
         try:
             yield DataParallelInfo(
-                backend, len(devices), tuple(devices), "keras.distribution.DataParallel"
+                backend,
+                len(devices),
+                tuple(devices),
+                "keras.distribution.DataParallel",
+                processes,
             )
         finally:
             distribution.set_distribution(previous)

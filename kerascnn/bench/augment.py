@@ -98,7 +98,8 @@ class BatchStream(keras.utils.PyDataset):
     with ``steps_per_epoch``: Keras then keeps one iterator across its epochs) nor on when its
     prefetching thread asks for them, so a budget run and its ``--steps`` repeat see the same
     data. ``steps`` (the length) defaults to one pass; ``mix`` is ``"mixup"``, ``"cutmix"``
-    or None.
+    or None. ``shard=(k, n)``: item ``i`` is the ``k``-th of ``n`` equal parts of stream batch
+    ``i`` (after mixing), process ``k``'s share of a global batch in a multi-process run.
     """
 
     def __init__(
@@ -110,9 +111,16 @@ class BatchStream(keras.utils.PyDataset):
         *,
         steps: int | None = None,
         mix: str | None = None,
+        shard: tuple[int, int] = (0, 1),
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not (0 <= shard[0] < shard[1] and batch_size % shard[1] == 0):
+            raise ArgumentError(
+                f"shard=(k, n) needs 0 <= k < n and a batch size divisible by n. "
+                f"Received: shard={shard}, batch_size={batch_size}"
+            )
+        self.shard = (int(shard[0]), int(shard[1]))
         if mix is not None and mix not in MIXING:
             raise ArgumentError(f"mix must be one of {list(MIXING)} or None. Received: mix={mix!r}")
         self.x, self.y, self.batch_size, self.seed = x, y_onehot, int(batch_size), int(seed)
@@ -148,10 +156,12 @@ class BatchStream(keras.utils.PyDataset):
     def __getitem__(self, i):
         idx = self.indices(int(i))
         x, y = self.x[idx], self.y[idx]
-        if self.layer is None:
+        if self.layer is not None:
+            out = self.layer({"images": x, "labels": y}, training=True)
+            x = keras.ops.convert_to_numpy(out["images"])
+            y = keras.ops.convert_to_numpy(out["labels"])
+        k, n = self.shard
+        if n == 1:
             return x, y
-        out = self.layer({"images": x, "labels": y}, training=True)
-        return (
-            keras.ops.convert_to_numpy(out["images"]),
-            keras.ops.convert_to_numpy(out["labels"]),
-        )
+        part = slice(k * self.batch_size // n, (k + 1) * self.batch_size // n)
+        return x[part], y[part]

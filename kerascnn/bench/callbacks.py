@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from kerascnn._utils import fmt_duration
+from kerascnn.accel.watchdog import beat
 from kerascnn.results import TrainStats
 
 
@@ -49,6 +50,7 @@ class StepTimer(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         now = time.perf_counter()
+        beat()  # a multi-process run's watchdog: this process is making progress
         self.steps.append((self.epoch, batch, now))
         loss = (logs or {}).get("loss")
         where = f"epoch {self.epoch + 1}, step {batch + 1}"

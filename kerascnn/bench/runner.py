@@ -28,10 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from kerascnn._utils import fmt_duration
+from kerascnn.accel.cluster import Cluster
+from kerascnn.accel.watchdog import EXIT_CLUSTER
 from kerascnn.bench import store
 from kerascnn.bench.config import BenchConfig, RunSpec
+from kerascnn.bench.store import resolve_run_dir
 from kerascnn.bench.suite_data import check_models_build, dataset_meta, load_datasets
-from kerascnn.errors import ConfigError, is_out_of_memory
+from kerascnn.errors import is_out_of_memory
 from kerascnn.results import (
     SCHEMA_VERSION,
     Environment,
@@ -51,6 +54,8 @@ class SuiteOutcome:
     skipped_failed: list[str] = field(default_factory=list)
     interrupted: bool = False
     wall_seconds: float = 0.0
+    cluster_failure: str | None = None
+    """Why a multi-process suite stopped early (its run is stored as a ClusterFailure)."""
 
     @property
     def any_failed(self) -> bool:
@@ -60,6 +65,8 @@ class SuiteOutcome:
     def exit_code(self) -> int:
         if self.interrupted:
             return 130
+        if self.cluster_failure:
+            return EXIT_CLUSTER
         return 1 if self.any_failed else 0
 
 
@@ -89,32 +96,6 @@ def protocol_text(cfg: BenchConfig) -> str:
     if cfg.protocol == "steps":
         return f"{cfg.steps} steps per model"
     return f"{cfg.epochs} epoch(s)"
-
-
-def resolve_run_dir(
-    out: str | os.PathLike | None, resume: bool, root: str | os.PathLike = "reports/runs"
-) -> Path:
-    if out is not None:
-        run_dir = Path(out)
-        if (
-            not resume
-            and (run_dir / store.RESULTS).is_dir()
-            and any((run_dir / store.RESULTS).glob("*.json"))
-        ):
-            raise ConfigError(
-                f"The output folder {run_dir} already holds results. Pass --resume to continue that "
-                f"suite, or choose another --out. Received: --out {str(out)!r}"
-            )
-        return run_dir
-    if resume:
-        latest = store.latest_run_dir(root)
-        if latest is None:
-            raise ConfigError(
-                f"--resume without --out continues the latest run under {root}, but there "
-                f"is none. Pass --out RUN_DIR. Received: --resume"
-            )
-        return latest
-    return store.default_run_dir(root)
 
 
 def _identity(run: RunSpec, cfg: BenchConfig, ds, env: Environment) -> dict[str, Any]:
@@ -150,11 +131,14 @@ def describe_error(exc: BaseException) -> RunError:
 
 
 def _attempt(
-    run: RunSpec, ds, run_dir: Path, label: str, echo, verbose
+    run: RunSpec, ds, run_dir: Path | None, label: str, echo, verbose, cluster=None
 ) -> tuple[str, RunError | None, Measurements]:
     """Execute one run: ("ok", None, measurements) or ("failed", error, what was measured).
 
-    Any exception but KeyboardInterrupt is caught here: a failing run never stops the suite.
+    Any exception but KeyboardInterrupt is caught here: a failing run never stops the suite,
+    except in a multi-process suite, where an exception of one process leaves the others out
+    of step: it comes back as a ClusterFailure, which stops the suite. Without ``run_dir``
+    (processes other than 0) nothing is written.
     """
     import keras
 
@@ -166,9 +150,9 @@ def _attempt(
             ds,
             label=label,
             echo=echo,
-            models_dir=run_dir / "models",
-            log_path=store.log_path(run_dir, run.key),
-            tensorboard_dir=store.tensorboard_dir(run_dir, run.key),
+            models_dir=run_dir / "models" if run_dir else None,
+            log_path=store.log_path(run_dir, run.key) if run_dir else None,
+            tensorboard_dir=store.tensorboard_dir(run_dir, run.key) if run_dir else None,
             verbose=verbose,
         )
         return "ok", None, measured
@@ -176,9 +160,34 @@ def _attempt(
         return "failed", RunError(type=exc.kind, message=str(exc)), exc.partial
     # any other error (MemoryError included): recorded, the suite continues
     except Exception as exc:
+        if cluster is not None:
+            from kerascnn.bench.multiprocess import cluster_failure
+
+            return "failed", cluster_failure(describe_error(exc), cluster), Measurements()
         return "failed", describe_error(exc), Measurements()
     finally:
         keras.backend.clear_session()
+
+
+def _write_suite(run_dir: Path, cfg: BenchConfig, runs, env, resume: bool) -> None:
+    """``RUN_DIR/suite.json`` (this session appended to its list); stray temp files go."""
+    for stray in (run_dir / store.RESULTS).glob(".*.tmp"):  # a killed write's; never a result
+        stray.unlink(missing_ok=True)
+    suite_path = run_dir / "suite.json"
+    previous = store.read_json(suite_path) if suite_path.is_file() else None
+    sessions = (previous or {}).get("sessions", [])
+    sessions.append({"started": store.utc_now(), "command": env.command, "resume": resume})
+    store.write_json_atomic(
+        suite_path,
+        {
+            "schema": SCHEMA_VERSION,
+            "name": cfg.name,
+            "config": cfg.to_dict(),
+            "runs": [r.key for r in runs],
+            "environment": dataclasses.asdict(env),
+            "sessions": sessions,
+        },
+    )
 
 
 def run_suite(
@@ -191,12 +200,15 @@ def run_suite(
     argv: list[str] | None = None,
     verbose: int | None = None,
     runs_root: str | os.PathLike = "reports/runs",
+    cluster: Cluster | None = None,
 ) -> SuiteOutcome:
     """Validate, then run every (dataset, model, seed) of ``cfg``; see the module docstring.
 
     Before any data loads, the run folder is resolved, proven writable
     (:func:`store.prepare_run_dir`) and locked (:class:`kerascnn.bench.lock.RunLock`, held
     until the suite ends, by an error or Ctrl-C too): a second suite on it is a ConfigError.
+    With a ``cluster`` (:mod:`kerascnn.bench.multiprocess`) only process 0 does that; every
+    process joins, then trains each run with the others.
     """
     import shlex
     import sys
@@ -204,6 +216,22 @@ def run_suite(
     from kerascnn.bench.lock import RunLock
 
     cfg.validate()
+    if cluster is not None:
+        import keras
+
+        from kerascnn.bench.multiprocess import check_suite
+
+        cfg = check_suite(cfg, cluster, keras.backend.backend())
+        if not cluster.is_chief:  # writes nothing: no folder, no lock
+            return _run_locked(
+                cfg,
+                run_dir=None,
+                retry_failed=retry_failed,
+                echo=lambda text: echo(f"[{cluster.label}] {text}"),
+                argv=argv,
+                verbose=verbose,
+                cluster=cluster,
+            )
     run_dir = resolve_run_dir(out, resume, runs_root)
     created = store.prepare_run_dir(run_dir)
     try:
@@ -220,6 +248,7 @@ def run_suite(
                 echo=echo,
                 argv=argv,
                 verbose=verbose,
+                cluster=cluster,
             )
     finally:
         if created:
@@ -229,47 +258,49 @@ def run_suite(
 def _run_locked(
     cfg: BenchConfig,
     *,
-    run_dir: Path,
+    run_dir: Path | None,
     resume: bool = False,
     retry_failed: bool = False,
     echo: Callable[[str], None] = print,
     argv: list[str] | None = None,
     verbose: int | None = None,
+    cluster: Cluster | None = None,
 ) -> SuiteOutcome:
-    """The body of :func:`run_suite`, once ``run_dir`` is resolved, writable and locked."""
+    """The body of :func:`run_suite`, once ``run_dir`` is resolved, writable and locked (or,
+    on a process other than 0 of a ``cluster``, without a folder: it writes nothing)."""
+    from contextlib import nullcontext
+
     from kerascnn.bench.environment import environment
 
+    watchdog = recorder = None
+    if cluster is not None:
+        from kerascnn.accel.watchdog import Watchdog
+        from kerascnn.bench.multiprocess import FailureRecorder, share_todo, start
+
+        recorder = FailureRecorder(run_dir)
+        watchdog = Watchdog(cluster.timeout, recorder, context=cluster.describe()).activate()
+        start(cluster, cfg, watchdog, echo)
     t_suite = time.perf_counter()
     datasets = load_datasets(cfg)  # cfg is validated and run_dir prepared by run_suite
     check_models_build(cfg, datasets)
-    results_dir = run_dir / store.RESULTS
-    for stray in results_dir.glob(".*.tmp"):  # left by a killed write; never a result
-        stray.unlink(missing_ok=True)
-
     env = environment(argv)
-    suite_path = run_dir / "suite.json"
-    previous = store.read_json(suite_path) if suite_path.is_file() else None
-    sessions = (previous or {}).get("sessions", [])
-    sessions.append({"started": store.utc_now(), "command": env.command, "resume": resume})
     runs = cfg.runs()
-    store.write_json_atomic(
-        suite_path,
-        {
-            "schema": SCHEMA_VERSION,
-            "name": cfg.name,
-            "config": cfg.to_dict(),
-            "runs": [r.key for r in runs],
-            "environment": dataclasses.asdict(env),
-            "sessions": sessions,
-        },
-    )
-
-    outcome = SuiteOutcome(run_dir=run_dir)
-    done = store.finished_keys(run_dir)
-    done_ok = store.finished_keys(run_dir, include_failed=False)
+    if run_dir is not None:
+        _write_suite(run_dir, cfg, runs, env, resume)
+    outcome = SuiteOutcome(run_dir=run_dir or Path("."))
+    done = store.finished_keys(run_dir) if run_dir else set()
+    done_ok = store.finished_keys(run_dir, include_failed=False) if run_dir else set()
+    if cluster is not None:  # process 0's list of runs left, on every process
+        left = {
+            r.key for r in runs if not (r.key in done_ok or (r.key in done and not retry_failed))
+        }
+        left = share_todo(runs, left, watchdog)
+        done_ok = done_ok | {r.key for r in runs if r.key not in left}
+        done = done | done_ok
     echo(
         f"kerascnn bench: {len(runs)} run(s) [{', '.join(cfg.models)}] on [{', '.join(cfg.datasets)}], "
-        f"{protocol_text(cfg)}, backend {env.backend}, {env.device}; results in {run_dir}"
+        f"{protocol_text(cfg)}, backend {env.backend}, {env.device}; results in "
+        + (str(run_dir) if run_dir else "process 0's folder")
     )
     durations: dict[tuple[str, str], list[float]] = {}
     todo = [r for r in runs if not (r.key in done_ok or (r.key in done and not retry_failed))]
@@ -287,15 +318,20 @@ def _run_locked(
             f"{label}: starting" + (f"; suite ETA ~{fmt_duration(eta)}" if eta is not None else "")
         )
         identity = _identity(run, cfg, datasets[run.dataset], env)
-        store.discard_partial(run_dir, run.key)  # left by an unfinished attempt
+        if run_dir is not None:
+            store.discard_partial(run_dir, run.key)  # left by an unfinished attempt
         t0 = time.perf_counter()
+        if recorder is not None:
+            recorder.current = identity
         try:
-            status, error, measured = _attempt(
-                run, datasets[run.dataset], run_dir, label, echo, verbose
-            )
+            with watchdog.phase(f"running {label}") if watchdog else nullcontext():
+                status, error, measured = _attempt(
+                    run, datasets[run.dataset], run_dir, label, echo, verbose, cluster
+                )
         except KeyboardInterrupt:
             outcome.interrupted = True
-            store.discard_partial(run_dir, run.key)  # its partial logs go too
+            if run_dir is not None:
+                store.discard_partial(run_dir, run.key)  # its partial logs go too
             echo(
                 f"\nInterrupted during {run.model} on {run.dataset}: that run is not stored. "
                 f"{len(outcome.ok) + len(outcome.failed) + len(outcome.skipped) + len(outcome.skipped_failed)} "
@@ -312,8 +348,11 @@ def _run_locked(
             wall_seconds=wall,
             **measured.fields_dict(),
         )
-        store.write_result(run_dir, record)
-        store.write_results_table(run_dir)  # results.csv: the flat view, kept current
+        if recorder is not None:
+            recorder.current = None
+        if run_dir is not None:
+            store.write_result(run_dir, record)
+            store.write_results_table(run_dir)  # results.csv: the flat view, kept current
         if record.ok:
             outcome.ok.append(run.key)
             echo(
@@ -323,6 +362,9 @@ def _run_locked(
         else:
             outcome.failed.append(run.key)
             echo(f"{label}: FAILED ({record.error.type}): {record.error.message[:300]}")
+            if not record.finished_run:
+                outcome.cluster_failure = record.error.message
+                break
     outcome.wall_seconds = time.perf_counter() - t_suite
     return outcome
 

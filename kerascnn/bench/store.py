@@ -198,13 +198,14 @@ def read_result(path: str | os.PathLike) -> RunRecord | None:
 
 
 def finished_keys(run_dir: str | os.PathLike, *, include_failed: bool = True) -> set[str]:
-    """Keys of complete results in ``run_dir`` (failed ones too unless ``include_failed=False``)."""
+    """Keys of complete results in ``run_dir`` (failed ones too unless ``include_failed=False``;
+    never a cluster failure, which resuming runs again)."""
     folder = Path(run_dir) / RESULTS
     keys = set()
     if folder.is_dir():
         for p in folder.glob("*.json"):
             record = read_result(p)
-            if record and (include_failed or record.ok):
+            if record and record.finished_run and (include_failed or record.ok):
                 keys.add(p.stem)
     return keys
 
@@ -229,3 +230,25 @@ def load_results(run_dir: str | os.PathLike) -> list[RunRecord]:
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def resolve_run_dir(
+    out: str | os.PathLike | None, resume: bool, root: str | os.PathLike = "reports/runs"
+) -> Path:
+    if out is not None:
+        run_dir = Path(out)
+        if not resume and (run_dir / RESULTS).is_dir() and any((run_dir / RESULTS).glob("*.json")):
+            raise ConfigError(
+                f"The output folder {run_dir} already holds results. Pass --resume to continue that "
+                f"suite, or choose another --out. Received: --out {str(out)!r}"
+            )
+        return run_dir
+    if resume:
+        latest = latest_run_dir(root)
+        if latest is None:
+            raise ConfigError(
+                f"--resume without --out continues the latest run under {root}, but there "
+                f"is none. Pass --out RUN_DIR. Received: --resume"
+            )
+        return latest
+    return default_run_dir(root)

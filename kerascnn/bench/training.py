@@ -43,10 +43,10 @@ from kerascnn.bench.budget import budget_plan, calibrate, closed_curve, plan_ste
 from kerascnn.bench.callbacks import Progress, StepTimer
 from kerascnn.bench.config import RunSpec
 from kerascnn.bench.environment import load_average, peak_rss_mib
+from kerascnn.bench.metrics import classification_metrics
 from kerascnn.bench.optim import compile_for_training, make_optimizer, make_schedule
+from kerascnn.bench.parallel import enter_data_parallel, local_copy, process_shard, weights_in_sync
 from kerascnn.results import (
-    DataParallelUse,
-    EvalMetrics,
     InferenceTimings,
     Measurements,
     ModelSize,
@@ -144,15 +144,6 @@ def build_model(run: RunSpec, data: Arrays) -> tuple[keras.Model, Measurements]:
     )
 
 
-def enter_data_parallel(scope: contextlib.ExitStack, batch_size: int) -> DataParallelUse:
-    """Enter the backend's data-parallel scope on ``scope``; check the global batch splits."""
-    from kerascnn.accel import check_global_batch, data_parallel
-
-    dp = scope.enter_context(data_parallel())
-    check_global_batch(batch_size, dp.num_replicas)
-    return DataParallelUse(engine=dp.engine, replicas=dp.num_replicas, devices=list(dp.devices))
-
-
 # --------------------------------------------------------------------------- train
 
 
@@ -207,8 +198,9 @@ def train_model(
         fit_kwargs["validation_batch_size"] = max(cfg.batch_size, EVAL_BATCH)
         fit_kwargs["validation_freq"] = validated
     kind = mixing_kind(cfg.augment)
+    shard = process_shard()  # several processes: each feeds its part of every global batch
     t0 = time.perf_counter()
-    if kind or stepped:
+    if kind or stepped or shard[1] > 1:
         batches = BatchStream(
             data.x_train,
             data.y_train_onehot,
@@ -216,6 +208,7 @@ def train_model(
             run.seed,
             steps=plan.steps,  # exactly: a stream left mid-way is slow to finalize later
             mix=kind,
+            shard=shard,
         )
         with warnings.catch_warnings():  # the last segment ends with the stream, by design
             warnings.filterwarnings("ignore", message="Your input ran out of data")
@@ -249,25 +242,6 @@ def train_model(
 
 
 # --------------------------------------------------------------------------- evaluate
-
-
-def classification_metrics(probs: np.ndarray, y: np.ndarray, num_classes: int) -> EvalMetrics:
-    """Top-1, top-5 (top-k for fewer classes), cross-entropy and the confusion matrix."""
-    probs = probs.astype(np.float64)
-    pred = probs.argmax(axis=1)
-    k = min(5, num_classes)
-    topk = np.argpartition(-probs, kth=k - 1, axis=1)[:, :k]
-    conf = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(conf, (y, pred), 1)
-    p_true = np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0)
-    loss = float(-np.log(p_true).mean())
-    return EvalMetrics(
-        top1=float((pred == y).mean()),
-        top5=float((topk == y[:, None]).any(axis=1).mean()),
-        loss=loss if math.isfinite(loss) else None,
-        confusion=conf.tolist(),
-        n=int(len(y)),
-    )
 
 
 @dataclass
@@ -388,9 +362,21 @@ def _measure_run(
                 verbose=verbose,
             )
             measured = measured.merged(trained)
+        rank, processes = process_shard()
+        if processes > 1:  # every process checks, evaluates a local copy; process 0 measures
+            measured.data_parallel.weights_in_sync = weights_in_sync(model)
+            if not measured.data_parallel.weights_in_sync:
+                raise RunFailure(
+                    "ReplicasDiverged",
+                    "The processes ended training with different weights.",
+                    partial=measured,
+                )
+            model = local_copy(model)
         ev = evaluate_model(model, data, cfg)  # on the trained (replicated) model as usual
         measured = measured.merged(ev.measured)
         measured.curve = closed_curve(measured)
+        if rank > 0:  # timing here would share the host with process 0's; it writes nothing
+            return measured
         measured.inference = measure_inference(ev, data, cfg)
         keep = (models_dir / f"{run.key}.keras") if (models_dir and cfg.save_models) else None
         return record_measurements(measured, model, keep)

@@ -2,7 +2,7 @@
 
 Heavy imports (Keras, TensorFlow) happen inside each command so that ``kerascnn --help``
 answers at once. The commands live by topic in :mod:`~kerascnn.cli.info` (models, datasets,
-summary), :mod:`~kerascnn.cli.bench` (bench, report), :mod:`~kerascnn.cli.viz` and
+summary), :mod:`~kerascnn.cli.bench`, :mod:`~kerascnn.cli.report`, :mod:`~kerascnn.cli.viz` and
 :mod:`~kerascnn.cli.experiment`; the error contract and exit codes in :mod:`kerascnn.cli._base`.
 """
 
@@ -12,7 +12,7 @@ import os
 
 import click
 
-from kerascnn.cli import bench, deploy, experiment, info, throughput, viz
+from kerascnn.cli import bench, deploy, experiment, info, report, throughput, viz
 from kerascnn.cli._base import KerasCNNGroup
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter off the terminal
@@ -65,7 +65,7 @@ for _command in (
     info.datasets_cmd,
     info.summary_cmd,
     bench.bench_cmd,
-    bench.report_cmd,
+    report.report_cmd,
     throughput.throughput_cmd,
     viz.viz_group,
     experiment.experiment_cmd,

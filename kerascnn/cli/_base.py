@@ -74,6 +74,13 @@ def select_backend(backend: str) -> None:
     os.environ["KERAS_BACKEND"] = backend
 
 
+def joins_cluster(kwargs) -> bool:
+    """Whether the command will join a multi-process run (flags or a launcher's variables)."""
+    from kerascnn.accel.cluster import ENVIRONMENTS
+
+    return bool(kwargs.get("num_processes")) or any(os.environ.get(n[1]) for n in ENVIRONMENTS)
+
+
 def uses_keras(fn):
     """For a command that runs Keras: select its ``--backend`` (if it has one), then import the
     backend quietly (without TensorFlow's C++ start-up chatter) before the command runs."""
@@ -85,7 +92,7 @@ def uses_keras(fn):
         if kwargs.get("backend"):
             select_backend(kwargs["backend"])
         try:
-            quiet_backend_import()
+            quiet_backend_import(list_devices=not joins_cluster(kwargs))
         except ImportError as exc:  # the chosen backend's package is not installed
             backend = os.environ.get("KERAS_BACKEND", "tensorflow")
             raise ConfigError(

@@ -1,4 +1,4 @@
-"""``kerascnn bench`` (train and measure, store results) and ``kerascnn report`` (rebuild one)."""
+"""``kerascnn bench``: train and measure, store results (``kerascnn report`` rebuilds one)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from kerascnn.bench.config import (
 )
 from kerascnn.bench.presets import QUICK, main_job
 from kerascnn.cli._base import EXIT_INTERRUPTED, uses_keras
+from kerascnn.cli._cluster import cluster_options, leave, run_joined
 from kerascnn.data.resize import ASPECT_MODES
 
 _MAIN_JOB_MODELS = ",".join(QUICK["models"])
@@ -204,6 +205,7 @@ _LR_DEFAULTS = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
     help="Continue the run folder (--out, or the latest), skipping finished runs.",
 )
 @click.option("--retry-failed", is_flag=True, help="With --resume: run failed runs again.")
+@cluster_options
 @click.option(
     "--save-models",
     is_flag=True,
@@ -260,6 +262,10 @@ def bench_cmd(
     out,
     resume,
     retry_failed,
+    coordinator,
+    num_processes,
+    process_id,
+    cluster_timeout,
     save_models,
     tensorboard,
     report,
@@ -276,11 +282,19 @@ def bench_cmd(
       kerascnn bench --models lenet,resnet18 --dataset folder:~/photos --image-size 64
     A suite file, full Fashion-MNIST, resumable:
       kerascnn bench --suite benchmarks/fashion-cpu.toml --out reports/fashion-cpu --resume
+    Two processes training together (JAX), here on one machine; on N hosts give process 0's
+    HOST:PORT and --process-id 0..N-1 on each:
+      kerascnn bench --backend jax --models lenet --steps 200 --coordinator 127.0.0.1:8476 \
+        --num-processes 2 --process-id 0 --out reports/runs/two   # and --process-id 1
     Flags override the suite's values for every model, per-model [overrides] included;
     one of --budget, --steps and --epochs picks how long every model trains.
-    Exit code: 0 when every run succeeded, 1 when any failed (listed in the report), 130 on Ctrl-C.
+    Exit code: 0 when every run succeeded, 1 when any failed (listed in the report), 130 on
+    Ctrl-C, 75 when the processes of a multi-process run could not finish together.
     """
+    from kerascnn.accel.cluster import resolve_cluster
     from kerascnn.bench import run_suite
+
+    cluster = resolve_cluster(coordinator, num_processes, process_id, timeout=cluster_timeout)
 
     flags = dict(
         models=models,
@@ -316,15 +330,27 @@ def bench_cmd(
         tensorboard=tensorboard,
     )
     cfg = BenchConfig.from_toml(suite).updated(**flags) if suite else main_job(flags)
-    outcome = run_suite(
-        cfg,
-        out=out,
-        resume=resume,
-        retry_failed=retry_failed,
-        echo=click.echo,
-        argv=["kerascnn", *sys.argv[1:]],
+    outcome = run_joined(
+        cluster,
+        lambda: run_suite(
+            cfg,
+            out=out,
+            resume=resume,
+            retry_failed=retry_failed,
+            echo=click.echo,
+            argv=["kerascnn", *sys.argv[1:]],
+            cluster=cluster,
+        ),
     )
+    if outcome.cluster_failure:
+        leave(outcome.exit_code, f"Error: {outcome.cluster_failure}")
     skipped = len(outcome.skipped) + len(outcome.skipped_failed)
+    if cluster is not None and not cluster.is_chief:
+        click.echo(
+            f"[{cluster.label}] {len(outcome.ok)} ok, {len(outcome.failed)} failed; "
+            "process 0 wrote the results"
+        )
+        return
     if report and (outcome.ok or outcome.failed or skipped):
         from kerascnn.report import build_report
 
@@ -341,45 +367,4 @@ def bench_cmd(
             f"{len(failed)} run(s) failed: {', '.join(failed)}. Their "
             f"errors are in the JSON files and the report's 'Failed runs' "
             f"section."
-        )
-
-
-@click.command("report")
-@click.argument("run_dir", type=click.Path())
-@click.option(
-    "--compare", default=None, type=click.Path(), help="Another run folder: add a table of deltas."
-)
-@click.option("--plots/--no-plots", default=True, show_default=True, help="Draw the PNG figures.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["md", "csv", "json"]),
-    default=None,
-    help="Print the results instead of rebuilding the README: md = the README's result "
-    "tables, csv/json = one flat row per run (the columns of RUN_DIR/results.csv).",
-)
-@uses_keras
-def report_cmd(run_dir, compare, plots, fmt) -> None:
-    """Rebuild RUN_DIR/README.md, results.csv and the plots from the stored JSON results alone.
-
-    \b
-    Examples:
-      kerascnn report reports/runs/20260101T120000Z --compare reports/runs/20251201T090000Z
-      kerascnn report reports/runs/20260101T120000Z --format csv > results.csv
-    """
-    from kerascnn.report import build_report, load_run
-    from kerascnn.report.load import describe_unreadable
-
-    if fmt is not None:
-        from kerascnn.report.tables import results_text
-
-        click.echo(results_text(load_run(run_dir), fmt), nl=False)
-    else:
-        click.echo(f"Report: {build_report(run_dir, compare=compare, plots=plots)}")
-    unreadable = load_run(run_dir).unreadable
-    if unreadable:
-        click.echo(
-            f"Warning: {len(unreadable)} result file(s) in {run_dir}/results cannot be read and "
-            f"are left out of the tables (listed in the report): {describe_unreadable(unreadable)}",
-            err=True,
         )

@@ -1,0 +1,128 @@
+"""A suite run by several processes (``kerascnn bench --num-processes N``), around the runner.
+
+Every process runs the same suite, in the same order, and trains each run together with the
+others (:mod:`kerascnn.accel.cluster`, :mod:`kerascnn.bench.parallel`). Process 0 owns the run
+folder: it alone locks it, writes the results, logs, models and report. The others write
+nothing there and prefix what they print with their process.
+
+At start-up, before any data loads: the launch is checked (:func:`check_suite`), every process
+joins, the processes compare their suite's config hash and process 0 shares which runs are left
+(:func:`share_todo`). A :class:`~kerascnn.accel.watchdog.Watchdog` bounds every wait; when it
+fires on process 0, :class:`FailureRecorder` stores the run in progress as failed
+(``ClusterFailure``: ``--resume`` runs it again) before the process ends.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from kerascnn.accel.cluster import (
+    Cluster,
+    ClusterError,
+    allgather,
+    check_launch,
+    differing,
+    digest_words,
+    join,
+)
+from kerascnn.accel.watchdog import Watchdog
+from kerascnn.bench import store
+from kerascnn.bench.config import BenchConfig, RunSpec
+from kerascnn.errors import ConfigError
+from kerascnn.results import CLUSTER_FAILURE, RunError, RunRecord
+
+
+def check_suite(cfg: BenchConfig, cluster: Cluster, backend: str) -> BenchConfig:
+    """The suite as several processes run it (data parallel), or a ConfigError saying why not."""
+    check_launch(cluster, backend)
+    for run in cfg.runs():
+        c = run.config
+        if c.protocol == "budget":
+            raise ConfigError(
+                "A --budget run calibrates its steps on each process, and processes must take "
+                "the same steps: give --steps N or --epochs N with several processes (a budget "
+                f"run's report names its steps). Received: budget={c.budget:g} for {run.model}"
+            )
+        if c.time_budget is not None:
+            raise ConfigError(
+                "--time-budget stops each process on its own clock, and processes must stop "
+                f"at the same step: leave it out with several processes. Received: "
+                f"time_budget={c.time_budget:g}"
+            )
+    return cfg.updated(distribute=True)
+
+
+def config_words(cfg: BenchConfig) -> list[int]:
+    """Hash words of everything that must agree across processes: the config and the runs."""
+    text = json.dumps([cfg.to_dict(), [r.key for r in cfg.runs()]], sort_keys=True, default=str)
+    return digest_words(text.encode())
+
+
+def start(cluster: Cluster, cfg: BenchConfig, watchdog: Watchdog, echo: Callable) -> None:
+    """Join the others, then check that they run the same suite and its batches split."""
+    import jax
+
+    echo(
+        f"{cluster.label}: joining {cluster.num_processes} processes at {cluster.coordinator} "
+        f"(from the {cluster.source}; waiting up to {cluster.timeout:g} s)"
+    )
+    with watchdog.phase(f"waiting for {cluster.num_processes} processes to join"):
+        join(cluster)
+    with watchdog.phase("comparing the suites of the processes"):
+        rows = allgather(config_words(cfg))
+    if differing(rows):
+        raise ClusterError(
+            f"Process(es) {', '.join(map(str, differing(rows)))} run another suite than process "
+            "0 (their config hash differs): start every process with the same flags and suite "
+            f"file. Received: {cluster.num_processes} processes, hash {int(rows[0][0]) & 0xFFFFFFFF:08x} "
+            "on process 0"
+        )
+    devices = jax.device_count()
+    for run in cfg.runs():
+        if run.config.batch_size % devices:
+            raise ConfigError(
+                f"The global batch is split over {devices} devices in {cluster.num_processes} "
+                f"processes, so it must be a multiple of {devices}. "
+                f"Received: batch_size={run.config.batch_size} for {run.model}"
+            )
+    echo(f"{cluster.label}: joined; {devices} devices in all")
+
+
+def share_todo(runs: Sequence[RunSpec], todo: set[str], watchdog: Watchdog) -> set[str]:
+    """Process 0's runs left to do, on every process (the others cannot read its folder)."""
+    with watchdog.phase("sharing the list of runs left"):
+        rows = allgather([int(r.key in todo) for r in runs] or [0])
+    return {r.key for r, left in zip(runs, rows[0]) if left}
+
+
+class FailureRecorder:
+    """Process 0's record of the run in progress, written as a ClusterFailure when the watchdog
+    ends the process (from the watchdog's thread; the main thread is stuck in a collective)."""
+
+    def __init__(self, run_dir: Path | None):
+        self.run_dir = run_dir
+        self.current: dict | None = None
+
+    def __call__(self, message: str) -> None:
+        if self.run_dir is None or self.current is None:
+            return
+        record = RunRecord(
+            **self.current,
+            status="failed",
+            error=RunError(type=CLUSTER_FAILURE, message=message),
+            finished=store.utc_now(),
+        )
+        store.write_result(self.run_dir, record)
+        store.write_results_table(self.run_dir)
+
+
+def cluster_failure(error: RunError, cluster: Cluster) -> RunError:
+    """An error that ends a multi-process suite: the processes may no longer be in step."""
+    return RunError(
+        type=CLUSTER_FAILURE,
+        message=f"{error.type}: {error.message} (on {cluster.describe()}; the suite stops "
+        "here, --resume runs this run again)",
+        traceback=error.traceback,
+    )

@@ -1,0 +1,48 @@
+"""``kerascnn report``: rebuild a run folder's README, results.csv and plots, or print them."""
+
+from __future__ import annotations
+
+import click
+
+from kerascnn.cli._base import uses_keras
+
+
+@click.command("report")
+@click.argument("run_dir", type=click.Path())
+@click.option(
+    "--compare", default=None, type=click.Path(), help="Another run folder: add a table of deltas."
+)
+@click.option("--plots/--no-plots", default=True, show_default=True, help="Draw the PNG figures.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "csv", "json"]),
+    default=None,
+    help="Print the results instead of rebuilding the README: md = the README's result "
+    "tables, csv/json = one flat row per run (the columns of RUN_DIR/results.csv).",
+)
+@uses_keras
+def report_cmd(run_dir, compare, plots, fmt) -> None:
+    """Rebuild RUN_DIR/README.md, results.csv and the plots from the stored JSON results alone.
+
+    \b
+    Examples:
+      kerascnn report reports/runs/20260101T120000Z --compare reports/runs/20251201T090000Z
+      kerascnn report reports/runs/20260101T120000Z --format csv > results.csv
+    """
+    from kerascnn.report import build_report, load_run
+    from kerascnn.report.load import describe_unreadable
+
+    if fmt is not None:
+        from kerascnn.report.tables import results_text
+
+        click.echo(results_text(load_run(run_dir), fmt), nl=False)
+    else:
+        click.echo(f"Report: {build_report(run_dir, compare=compare, plots=plots)}")
+    unreadable = load_run(run_dir).unreadable
+    if unreadable:
+        click.echo(
+            f"Warning: {len(unreadable)} result file(s) in {run_dir}/results cannot be read and "
+            f"are left out of the tables (listed in the report): {describe_unreadable(unreadable)}",
+            err=True,
+        )

@@ -1,0 +1,166 @@
+"""Several ``kerascnn bench`` processes on 127.0.0.1 (JAX, CPU, one device each): they train like
+one process on two devices, a dead or missing process stops the other within a bounded time,
+and mismatched launches stop before training. Every process is ended by the test."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("jax")
+
+SMALL = ["--models", "lenet", "--batch-size", "32", "--train-limit", "512", "--test-limit", "256"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env(**extra):
+    out = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONUNBUFFERED": "1", **extra}
+    out.pop("XLA_FLAGS", None)
+    out.update(extra)
+    return out
+
+
+def start(tmp_path: Path, args, process_id=None, port=None, n=2, **environ):
+    """One bench process, its output in tmp_path/p<id>.log."""
+    cluster = (
+        []
+        if process_id is None
+        else [
+            "--coordinator",
+            f"127.0.0.1:{port}",
+            "--num-processes",
+            str(n),
+            "--process-id",
+            str(process_id),
+        ]
+    )
+    log = open(tmp_path / f"p{process_id}.log", "w")
+    command = [sys.executable, "-m", "kerascnn.cli", "bench", "--no-report", *args, *cluster]
+    return subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env=env(**environ), cwd=tmp_path
+    )
+
+
+def finish(procs, timeout):
+    """Return codes of ``procs`` (all killed if any is still running at ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    try:
+        return [p.wait(timeout=max(1, deadline - time.monotonic())) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def text(tmp_path, process_id):
+    return (tmp_path / f"p{process_id}.log").read_text()
+
+
+def weights(path):
+    import keras
+
+    return keras.saving.load_model(path, compile=False).get_weights()
+
+
+def test_two_processes_train_like_one_process_on_two_devices(tmp_path):
+    port, run = free_port(), ["--steps", "6", "--save-models", *SMALL]
+    two = [start(tmp_path, [*run, "--out", "two"], i, port) for i in (0, 1)]
+    assert finish(two, 120) == [0, 0], text(tmp_path, 0)[-3000:] + text(tmp_path, 1)[-3000:]
+    one = start(
+        tmp_path,
+        [*run, "--distribute", "--out", "one"],
+        XLA_FLAGS="--xla_force_host_platform_device_count=2",
+    )
+    assert finish([one], 120) == [0], text(tmp_path, None)[-3000:]
+
+    assert "[process 1/2] 1 ok, 0 failed; process 0 wrote the results" in text(tmp_path, 1)
+    results = list((tmp_path / "two" / "results").glob("*.json"))
+    assert len(results) == 1 and len(list((tmp_path / "two" / "logs").iterdir())) == 1
+    record = json.loads(results[0].read_text())
+    dp = record["data_parallel"]
+    assert (dp["num_processes"], dp["replicas"], dp["global_batch"], dp["per_device_batch"]) == (
+        2,
+        2,
+        32,
+        16,
+    )
+    assert dp["coordinator"] == f"127.0.0.1:{port}" and dp["weights_in_sync"] is True
+    row = (tmp_path / "two" / "results.csv").read_text().splitlines()
+    assert ",num_processes,replicas," in row[0]
+    # same global batches, same seed: the same weights as one process over two devices
+    (a,), (b,) = ((tmp_path / d / "models").glob("*.keras") for d in ("two", "one"))
+    for wa, wb in zip(weights(a), weights(b), strict=True):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+
+
+def test_a_dead_process_stops_the_other_and_resume_runs_it_again(tmp_path):
+    port, run = free_port(), ["--steps", "400", "--out", "run", "--cluster-timeout", "60", *SMALL]
+    procs = [start(tmp_path, run, i, port) for i in (0, 1)]
+    try:
+        deadline = time.monotonic() + 90
+        while "segment 1/" not in text(tmp_path, 1) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "segment 1/" in text(tmp_path, 1), text(tmp_path, 1)[-2000:]
+        procs[1].send_signal(signal.SIGKILL)
+        t0 = time.monotonic()
+        assert finish(procs[:1], 90) == [75]
+        assert time.monotonic() - t0 < 80
+    finally:
+        finish(procs, 1)
+    log = text(tmp_path, 0)
+    assert "FAILED (ClusterFailure)" in log and "--resume runs this run again" in log
+    (result,) = (tmp_path / "run" / "results").glob("*.json")
+    assert json.loads(result.read_text())["error"]["type"] == "ClusterFailure"
+
+    port = free_port()
+    again = [start(tmp_path, [*run, "--resume"], i, port) for i in (0, 1)]
+    assert finish(again, 120) == [0, 0], text(tmp_path, 0)[-3000:]
+    assert json.loads(result.read_text())["status"] == "ok"
+
+
+def test_a_process_that_never_joins_stops_the_other_in_bounded_time(tmp_path):
+    t0 = time.monotonic()
+    alone = start(
+        tmp_path, ["--steps", "6", "--out", "run", "--cluster-timeout", "8", *SMALL], 0, free_port()
+    )
+    assert finish([alone], 120) == [75]
+    assert time.monotonic() - t0 < 60
+    log = text(tmp_path, 0)
+    assert "No progress for 8 s while waiting for 2 processes to join" in log
+    assert not list((tmp_path / "run").glob("results/*.json"))  # no run had started
+
+
+@pytest.mark.parametrize(
+    "second, expected",
+    [
+        (["--steps", "7"], "Process(es) 1 run another suite than process 0"),
+        (["--steps", "6", "--batch-size", "33"], None),
+    ],
+)
+def test_mismatched_launches_stop_before_training(tmp_path, second, expected):
+    port = free_port()
+    first = ["--steps", "6", *SMALL, "--out", "run"]
+    if expected is None:  # both take the odd batch: the same suite, a batch that does not split
+        first = [*first, "--batch-size", "33"]
+        expected = "it must be a multiple of 2. Received: batch_size=33"
+    procs = [
+        start(tmp_path, first, 0, port),
+        start(tmp_path, [*SMALL, "--out", "run", *second], 1, port),
+    ]
+    assert finish(procs, 120) == [1, 1]
+    for i in (0, 1):
+        assert expected in " ".join(text(tmp_path, i).split())
+        assert "starting" not in text(tmp_path, i)
