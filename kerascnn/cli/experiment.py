@@ -17,6 +17,15 @@ _HELP = "\n".join(
         "",
         "\b",
         *(f"{name:<{_WIDTH}}{exp.summary}" for name, exp in EXPERIMENTS.items()),
+        "",
+        "A distributed search (KerasTuner's chief and workers), one command per process, the",
+        "same --tuner-dir (a shared folder) for all; the chief writes the report:",
+        "",
+        "\b",
+        "  KERASTUNER_TUNER_ID=chief  KERASTUNER_ORACLE_IP=10.0.0.1 KERASTUNER_ORACLE_PORT=8000 \\",
+        "    kerascnn experiment hparam --tuner-dir /shared/tuner --out reports/hparam",
+        "  KERASTUNER_TUNER_ID=tuner0 KERASTUNER_ORACLE_IP=10.0.0.1 KERASTUNER_ORACLE_PORT=8000 \\",
+        "    kerascnn experiment hparam --tuner-dir /shared/tuner      # tuner1, tuner2, ...",
     ]
 )
 
@@ -35,11 +44,23 @@ _HELP = "\n".join(
 )
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--dataset", default="fashion_mnist_mini", show_default=True)
+@click.option(
+    "--trials", type=int, default=None, help="hparam: trials to run. [default: 10, fast 2]"
+)
+@click.option(
+    "--tuner-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="hparam: KerasTuner's folder, shared by the chief and the workers of a distributed "
+    "search (KERASTUNER_TUNER_ID/_ORACLE_IP/_ORACLE_PORT set per process). [default: a temp dir]",
+)
 @uses_keras
-def experiment_cmd(name, out, fast, seed, dataset) -> None:
+def experiment_cmd(name, out, fast, seed, dataset, trials, tuner_dir) -> None:
     from kerascnn.experiments import run_experiment
 
-    result = run_experiment(name, out, fast=fast, seed=seed, dataset=dataset)
+    own = {k: v for k, v in dict(trials=trials, tuner_dir=tuner_dir).items() if v is not None}
+    result = run_experiment(name, out, fast=fast, seed=seed, dataset=dataset, **own)
     for finding in result.findings:
         click.echo(f"- {finding}")
-    click.echo(f"wrote {result.out_dir}/README.md")
+    if result.out_dir is not None:
+        click.echo(f"wrote {result.out_dir}/README.md")

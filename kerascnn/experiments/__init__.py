@@ -15,6 +15,7 @@ A run writes a fresh folder by default (:func:`default_out_dir`:
 from __future__ import annotations
 
 import importlib
+import inspect
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -89,12 +90,19 @@ def default_out_dir(name: str, root=RUNS_ROOT, now: datetime | None = None) -> P
 
 
 def run_experiment(
-    name: str, out=None, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"
+    name: str,
+    out=None,
+    *,
+    fast: bool = False,
+    seed: int = 0,
+    dataset: str = "fashion_mnist_mini",
+    **options,
 ) -> ExperimentResult:
     """Run experiment ``name`` and write its report into ``out``.
 
     Without ``out`` the report goes to a fresh :func:`default_out_dir`; the published report
-    (``reports/experiments/NAME``) is rewritten only when ``out`` names it.
+    (``reports/experiments/NAME``) is rewritten only when ``out`` names it. ``options`` are an
+    experiment's own keywords (hparam: ``trials``, ``tuner_dir``).
     """
     if name not in EXPERIMENTS:
         raise ArgumentError(
@@ -102,5 +110,12 @@ def run_experiment(
         )
     seed = checks.non_negative_int("run_experiment", "seed", seed)
     module = importlib.import_module(f"kerascnn.experiments.{EXPERIMENTS[name].module}")
+    own = set(inspect.signature(module.run).parameters) - {"out", "fast", "seed", "dataset"}
+    unknown = sorted(set(options) - own)
+    if unknown:
+        raise ArgumentError(
+            f"The {name} experiment takes {', '.join(sorted(own)) or 'no options of its own'}. "
+            f"Received: {', '.join(unknown)}"
+        )
     out = Path(out) if out is not None else default_out_dir(name)
-    return module.run(out, fast=fast, seed=seed, dataset=dataset)
+    return module.run(out, fast=fast, seed=seed, dataset=dataset, **options)

@@ -26,7 +26,8 @@ class ExperimentResult:
     """What :func:`kerascnn.experiments.run_experiment` returns."""
 
     name: str
-    out_dir: Path
+    out_dir: Path | None
+    """None for a process that writes no report (a distributed search's worker)."""
     rows: list[dict[str, Any]]
     findings: list[str]
     files: list[Path] = field(default_factory=list)

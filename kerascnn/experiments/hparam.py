@@ -1,8 +1,18 @@
-"""Random hyper-parameter search with KerasTuner (keras_tuner.RandomSearch) over lr and weight decay."""
+"""Random hyper-parameter search with KerasTuner (keras_tuner.RandomSearch) over lr and weight decay.
+
+Distributed, in KerasTuner's own mode: one chief process runs the oracle (it hands out the trials
+and collects their scores, and writes the report) and any number of workers run trials. Each
+process gets ``KERASTUNER_TUNER_ID`` ("chief", or a worker's name such as "tuner0"),
+``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` (the chief's address), and the same
+``tuner_dir``, a folder every process can read and write (the workers save their trials there;
+the chief loads the best one from it).
+"""
 
 from __future__ import annotations
 
+import os
 import tempfile
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -21,13 +31,48 @@ def _random_search(kt):
             if any(c.__class__.__name__ == "TensorBoard" for c in callbacks):
                 super()._configure_tensorboard_dir(callbacks, trial, execution)
 
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.trials_run = []  # ids of the trials this process ran (a worker reports them)
+
+        def on_trial_end(self, trial):
+            self.trials_run.append(trial.trial_id)
+            super().on_trial_end(trial)
+
     return RandomSearch
+
+
+DISTRIBUTED = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+
+
+def search_role(environ=os.environ) -> str | None:
+    """None (one process), "chief" or the worker's tuner id, from KerasTuner's variables."""
+    present = [n for n in DISTRIBUTED if environ.get(n)]
+    if not present:
+        return None
+    if len(present) < len(DISTRIBUTED):
+        raise ConfigError(
+            f"A distributed search needs all of {', '.join(DISTRIBUTED)}. "
+            f"Received: only {', '.join(f'{n}={environ[n]}' for n in present)}"
+        )
+    return environ["KERASTUNER_TUNER_ID"]
 
 
 TITLE = "Random search over learning rate and weight decay (KerasTuner)"
 
 
-def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
+def run(
+    out,
+    *,
+    fast: bool = False,
+    seed: int = 0,
+    dataset: str = "fashion_mnist_mini",
+    trials: int | None = None,
+    tuner_dir=None,
+):
+    """The search and its report; ``trials`` overrides the count (10, or 2 with ``fast``).
+    Under KerasTuner's distributed variables (:func:`search_role`) a worker runs trials and
+    returns what it ran (``out_dir`` None); the chief writes the report."""
     import keras
 
     try:
@@ -40,7 +85,16 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
 
     from kerascnn.viz import new_figure
 
-    train, trials, epochs = (400, 2, 1) if fast else (2400, 10, 3)
+    role = search_role()
+    if role is not None and tuner_dir is None:
+        raise ConfigError(
+            "A distributed search needs --tuner-dir, one folder that the chief and every worker "
+            f"can read and write. Received: KERASTUNER_TUNER_ID={role} without --tuner-dir"
+        )
+    if trials is not None and trials < 1:
+        raise ConfigError(f"--trials must be 1 or more. Received: --trials {trials}")
+    train, default_trials, epochs = (400, 2, 1) if fast else (2400, 10, 3)
+    trials = trials or default_trials
     data = load_data(dataset, train=train, seed=seed)
     n_val = (
         train // 5
@@ -61,7 +115,8 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         )
 
     keras.utils.set_random_seed(seed)
-    with tempfile.TemporaryDirectory(prefix="kerascnn_tuner_") as tmp:
+    folder = nullcontext(str(tuner_dir)) if tuner_dir else tempfile.TemporaryDirectory()
+    with folder as tmp:
         tuner = _random_search(kt)(
             build,
             objective="val_accuracy",
@@ -69,11 +124,13 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
             seed=seed,
             directory=tmp,
             project_name="hparam",
-            overwrite=True,
+            overwrite=role in (None, "chief"),  # a worker must not wipe the chief's project
         )
         tuner.search(
             x_fit, y_fit, epochs=epochs, batch_size=64, validation_data=(x_val, y_val), verbose=0
         )
+        if role not in (None, "chief"):
+            return _worker_result(role, tuner.trials_run)
         done = [t for t in tuner.oracle.trials.values() if t.score is not None]
         rows = []
         for t in sorted(done, key=lambda t: -t.score):
@@ -115,7 +172,8 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         val_samples=n_val,
         trials=trials,
         epochs=epochs,
-        search="keras_tuner.RandomSearch",
+        search="keras_tuner.RandomSearch"
+        + (" (distributed: this chief's oracle, trials run by workers)" if role else ""),
         space="lr log[1e-4,3e-2], wd log[1e-6,1e-1] (AdamW)",
         fast=fast,
         seed=seed,
@@ -132,4 +190,17 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         figures={"search.png": fig},
         settings_=st,
         extra={"best_test_accuracy": test_acc},
+    )
+
+
+def _worker_result(tuner_id: str, trial_ids: list[str]):
+    """A worker's answer: the trials it ran (the chief writes the report)."""
+    from kerascnn.experiments._common import ExperimentResult
+
+    ran = ", ".join(trial_ids) or "none"
+    return ExperimentResult(
+        name="hparam",
+        out_dir=None,
+        rows=[{"trial": t, "tuner": tuner_id} for t in trial_ids],
+        findings=[f"worker {tuner_id} ran trial(s) {ran}; the chief writes the report"],
     )
