@@ -131,6 +131,27 @@ def test_a_dead_process_stops_the_other_and_resume_runs_it_again(tmp_path):
     assert json.loads(result.read_text())["status"] == "ok"
 
 
+def test_a_hung_process_makes_the_other_record_the_run_and_stop(tmp_path):
+    port, run = free_port(), ["--steps", "400", "--out", "run", "--cluster-timeout", "10", *SMALL]
+    procs = [start(tmp_path, run, i, port) for i in (0, 1)]
+    try:
+        deadline = time.monotonic() + 90
+        while "segment 1/" not in text(tmp_path, 1) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        procs[1].send_signal(signal.SIGSTOP)  # alive but silent: only the watchdog can tell
+        t0 = time.monotonic()
+        assert finish(procs[:1], 90) == [75]
+        assert time.monotonic() - t0 < 60
+    finally:
+        procs[1].send_signal(signal.SIGCONT)
+        finish(procs, 1)
+    (result,) = (tmp_path / "run" / "results").glob("*.json")
+    error = json.loads(result.read_text())["error"]
+    assert error["type"] == "ClusterFailure"
+    assert error["message"].startswith("No progress for 10 s while running [1/1] lenet")
+    assert "process 0/2, coordinator 127.0.0.1:" in error["message"]
+
+
 def test_a_process_that_never_joins_stops_the_other_in_bounded_time(tmp_path):
     t0 = time.monotonic()
     alone = start(
@@ -139,7 +160,8 @@ def test_a_process_that_never_joins_stops_the_other_in_bounded_time(tmp_path):
     assert finish([alone], 120) == [75]
     assert time.monotonic() - t0 < 60
     log = text(tmp_path, 0)
-    assert "No progress for 8 s while waiting for 2 processes to join" in log
+    assert "No progress for 8 s while waiting for 2 processes to join at 127.0.0.1:" in log
+    assert "no run had started" in log and "reachable from here" in log
     assert not list((tmp_path / "run").glob("results/*.json"))  # no run had started
 
 

@@ -68,7 +68,11 @@ def start(cluster: Cluster, cfg: BenchConfig, watchdog: Watchdog, echo: Callable
         f"{cluster.label}: joining {cluster.num_processes} processes at {cluster.coordinator} "
         f"(from the {cluster.source}; waiting up to {cluster.timeout:g} s)"
     )
-    with watchdog.phase(f"waiting for {cluster.num_processes} processes to join"):
+    waiting = (
+        f"waiting for {cluster.num_processes} processes to join at {cluster.coordinator} (no run "
+        "had started; is every process started, and process 0's address reachable from here?)"
+    )
+    with watchdog.phase(waiting):
         join(cluster)
     with watchdog.phase("comparing the suites of the processes"):
         rows = allgather(config_words(cfg))
