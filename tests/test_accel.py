@@ -186,6 +186,9 @@ def test_bench_on_jax_without_tensorflow_data_parallel(tmp_path):
         "engine": "keras.distribution.DataParallel",
         "replicas": 2,
         "devices": ["cpu:0", "cpu:1"],
+        "num_processes": 1,
+        "global_batch": 32,
+        "per_device_batch": 16,
     }
     assert r["config"]["steps_per_execution"] == 2 and r["config"]["distribute"] is True
     assert '"backend": "jax"' in json.dumps(r["environment"])

@@ -39,6 +39,7 @@ def _register_throwaway_models(monkeypatch):
 
     from kerascnn import registry
 
+    list_models()  # the zoo registered first: the copy restored after the test must hold it
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     if "_kc_test_boom" not in list_models():
 
