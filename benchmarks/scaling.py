@@ -22,7 +22,6 @@ import csv
 import os
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,12 +32,6 @@ COLUMNS = (
     *("model", "processes", "round", "status", "global_batch", "replicas"),
     *("train_images_per_s", "step_p50_ms", "steps", "run_dir"),
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bench_command(args, processes: int, run_dir: Path) -> list[str]:
@@ -52,6 +45,8 @@ def bench_command(args, processes: int, run_dir: Path) -> list[str]:
 
 def launch(args, processes: int, run_dir: Path) -> list[int]:
     """Run ``processes`` bench processes together; their return codes (killed at the timeout)."""
+    from kerascnn.accel.cluster import free_port
+
     port, procs = free_port(), []
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     for i in range(processes):

@@ -5,7 +5,6 @@ and mismatched launches stop before training. Every process is ended by the test
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kerascnn.accel.cluster import free_port
+
 pytest.importorskip("jax")
 
 SMALL = ["--models", "lenet", "--batch-size", "32", "--train-limit", "512", "--test-limit", "256"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def env(**extra):
@@ -69,6 +64,18 @@ def text(tmp_path, process_id):
     return (tmp_path / f"p{process_id}.log").read_text()
 
 
+def start_training(tmp_path, run, port):
+    """Two processes of ``run``, returned once process 1 is training (or both killed)."""
+    procs = [start(tmp_path, run, i, port) for i in (0, 1)]
+    deadline = time.monotonic() + 90
+    while "segment 1/" not in text(tmp_path, 1) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if "segment 1/" not in text(tmp_path, 1):
+        finish(procs, 1)
+        pytest.fail("process 1 did not start training: " + text(tmp_path, 1)[-2000:])
+    return procs
+
+
 def weights(path):
     import keras
 
@@ -108,12 +115,8 @@ def test_two_processes_train_like_one_process_on_two_devices(tmp_path):
 
 def test_a_dead_process_stops_the_other_and_resume_runs_it_again(tmp_path):
     port, run = free_port(), ["--steps", "400", "--out", "run", "--cluster-timeout", "60", *SMALL]
-    procs = [start(tmp_path, run, i, port) for i in (0, 1)]
+    procs = start_training(tmp_path, run, port)
     try:
-        deadline = time.monotonic() + 90
-        while "segment 1/" not in text(tmp_path, 1) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert "segment 1/" in text(tmp_path, 1), text(tmp_path, 1)[-2000:]
         procs[1].send_signal(signal.SIGKILL)
         t0 = time.monotonic()
         assert finish(procs[:1], 90) == [75]
@@ -133,11 +136,8 @@ def test_a_dead_process_stops_the_other_and_resume_runs_it_again(tmp_path):
 
 def test_a_hung_process_makes_the_other_record_the_run_and_stop(tmp_path):
     port, run = free_port(), ["--steps", "400", "--out", "run", "--cluster-timeout", "10", *SMALL]
-    procs = [start(tmp_path, run, i, port) for i in (0, 1)]
+    procs = start_training(tmp_path, run, port)
     try:
-        deadline = time.monotonic() + 90
-        while "segment 1/" not in text(tmp_path, 1) and time.monotonic() < deadline:
-            time.sleep(0.2)
         procs[1].send_signal(signal.SIGSTOP)  # alive but silent: only the watchdog can tell
         t0 = time.monotonic()
         assert finish(procs[:1], 90) == [75]

@@ -4,10 +4,11 @@ show it; when this test fails because they trained, Keras has fixed it: lift the
 kerascnn/accel/cluster.py (TENSORFLOW_REFUSAL) and give the TensorFlow path its own tests."""
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
+
+from kerascnn.accel.cluster import free_port
 
 WORKER = textwrap.dedent(
     """
@@ -32,19 +33,9 @@ WORKER = textwrap.dedent(
 )
 
 
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 def test_keras_fit_still_fails_under_multi_worker_mirrored_strategy():
-    ports = ",".join(map(str, free_ports(2)))
+    first = free_port()
+    ports = f"{first},{next(p for p in iter(free_port, None) if p != first)}"
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
     procs = [
         subprocess.Popen(

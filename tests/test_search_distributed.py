@@ -4,22 +4,16 @@
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 
 import pytest
 
+from kerascnn.accel.cluster import free_port
 from kerascnn.errors import ConfigError
 from kerascnn.experiments.hparam import DISTRIBUTED, search_role
 
 pytest.importorskip("keras_tuner")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_chief_and_two_workers_run_each_trial_once(tmp_path):

@@ -218,6 +218,13 @@ def allgather(words: Sequence[int]) -> np.ndarray:
     return np.asarray(multihost_utils.process_allgather(local)).reshape(-1, len(local))
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``host`` now (for a coordinator started right after)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
 def digest_words(data: bytes, n: int = 4) -> list[int]:
     """The first ``n`` int32 words of the SHA-256 of ``data`` (for comparing across processes)."""
     raw = hashlib.sha256(data).digest()[: 4 * n]
@@ -238,6 +245,7 @@ __all__ = [
     "check_launch",
     "differing",
     "digest_words",
+    "free_port",
     "join",
     "joined",
     "parse_address",
