@@ -15,8 +15,8 @@ import sys
 
 
 def quiet_backend_import(list_devices: bool = True) -> None:
-    """Import Keras quietly; ``list_devices=False`` leaves JAX's backend uninitialized (a
-    process that joins a multi-process run must initialize it after joining)."""
+    """Import Keras quietly; ``list_devices=False`` leaves the backend's devices uninitialized
+    (a process that joins a multi-process run must start its runtime first)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "keras" in sys.modules or os.environ.get("KERASCNN_VERBOSE_IMPORT"):
         import keras  # noqa: F401
@@ -36,7 +36,7 @@ def quiet_backend_import(list_devices: bool = True) -> None:
         import keras
 
         backend = keras.backend.backend()
-        if backend == "tensorflow":
+        if backend == "tensorflow" and list_devices:
             import tensorflow as tf
 
             tf.config.list_physical_devices()

@@ -83,6 +83,7 @@ class DataParallelUse:
     replicas: int
     """Devices over all processes."""
     devices: list[str]
+    """Every process's devices on JAX; this process's on TensorFlow."""
     num_processes: int | None = later()
     coordinator: str | None = later()
     """``HOST:PORT`` of process 0 in a multi-process run."""

@@ -1,6 +1,7 @@
-"""Several ``kerascnn bench`` processes on 127.0.0.1 (JAX, CPU, one device each): they train like
-one process on two devices, a dead or missing process stops the other within a bounded time,
-and mismatched launches stop before training. Every process is ended by the test."""
+"""Several ``kerascnn bench`` processes on 127.0.0.1 (CPU, one device each), on JAX and
+TensorFlow: they end training with identical weights (on JAX, those of one process on two
+devices), a dead, hung or missing process stops the other within a bounded time, and mismatched
+launches stop before training. Every process is ended by the test."""
 
 import json
 import os
@@ -18,10 +19,11 @@ from kerascnn.accel.cluster import free_port
 pytest.importorskip("jax")
 
 SMALL = ["--models", "lenet", "--batch-size", "32", "--train-limit", "512", "--test-limit", "256"]
+BACKENDS = pytest.mark.parametrize("backend", ["jax", "tensorflow"])
 
 
 def env(**extra):
-    out = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONUNBUFFERED": "1", **extra}
+    out = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONUNBUFFERED": "1"}
     out.pop("XLA_FLAGS", None)
     out.update(extra)
     return out
@@ -29,18 +31,10 @@ def env(**extra):
 
 def start(tmp_path: Path, args, process_id=None, port=None, n=2, **environ):
     """One bench process, its output in tmp_path/p<id>.log."""
-    cluster = (
-        []
-        if process_id is None
-        else [
-            "--coordinator",
-            f"127.0.0.1:{port}",
-            "--num-processes",
-            str(n),
-            "--process-id",
-            str(process_id),
-        ]
-    )
+    cluster = []
+    if process_id is not None:
+        cluster = ["--coordinator", f"127.0.0.1:{port}", "--num-processes", str(n)]
+        cluster += ["--process-id", str(process_id)]
     log = open(tmp_path / f"p{process_id}.log", "w")
     command = [sys.executable, "-m", "kerascnn.cli", "bench", "--no-report", *args, *cluster]
     return subprocess.Popen(
@@ -64,9 +58,9 @@ def text(tmp_path, process_id):
     return (tmp_path / f"p{process_id}.log").read_text()
 
 
-def start_training(tmp_path, run, port):
+def start_training(tmp_path, run, port, **environ):
     """Two processes of ``run``, returned once process 1 is training (or both killed)."""
-    procs = [start(tmp_path, run, i, port) for i in (0, 1)]
+    procs = [start(tmp_path, run, i, port, **environ) for i in (0, 1)]
     deadline = time.monotonic() + 90
     while "segment 1/" not in text(tmp_path, 1) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -82,35 +76,49 @@ def weights(path):
     return keras.saving.load_model(path, compile=False).get_weights()
 
 
-def test_two_processes_train_like_one_process_on_two_devices(tmp_path):
+@BACKENDS
+def test_two_processes_train_like_one_process_on_two_devices(tmp_path, backend):
     port, run = free_port(), ["--steps", "6", "--save-models", *SMALL]
-    two = [start(tmp_path, [*run, "--out", "two"], i, port) for i in (0, 1)]
+    two = [start(tmp_path, [*run, "--out", "two"], i, port, KERAS_BACKEND=backend) for i in (0, 1)]
     assert finish(two, 120) == [0, 0], text(tmp_path, 0)[-3000:] + text(tmp_path, 1)[-3000:]
-    one = start(
-        tmp_path,
-        [*run, "--distribute", "--out", "one"],
-        XLA_FLAGS="--xla_force_host_platform_device_count=2",
-    )
-    assert finish([one], 120) == [0], text(tmp_path, None)[-3000:]
 
     assert "[process 1/2] 1 ok, 0 failed; process 0 wrote the results" in text(tmp_path, 1)
     results = list((tmp_path / "two" / "results").glob("*.json"))
     assert len(results) == 1 and len(list((tmp_path / "two" / "logs").iterdir())) == 1
     record = json.loads(results[0].read_text())
     dp = record["data_parallel"]
-    assert (dp["num_processes"], dp["replicas"], dp["global_batch"], dp["per_device_batch"]) == (
-        2,
-        2,
-        32,
-        16,
-    )
-    assert dp["coordinator"] == f"127.0.0.1:{port}" and dp["weights_in_sync"] is True
-    row = (tmp_path / "two" / "results.csv").read_text().splitlines()
-    assert ",num_processes,replicas," in row[0]
+    batches = (dp["num_processes"], dp["replicas"], dp["global_batch"], dp["per_device_batch"])
+    assert batches == (2, 2, 32, 16) and dp["coordinator"] == f"127.0.0.1:{port}"
+    assert dp["weights_in_sync"] is True  # both processes hold the same weights (hashes)
+    assert record["environment"]["backend"] == backend
+    assert ",num_processes,replicas," in (tmp_path / "two" / "results.csv").read_text()
+    if backend != "jax":  # XLA on a CPU is deterministic; TensorFlow's kernels need not be
+        return
     # same global batches, same seed: the same weights as one process over two devices
+    one = start(
+        tmp_path,
+        [*run, "--distribute", "--out", "one"],
+        XLA_FLAGS="--xla_force_host_platform_device_count=2",
+    )
+    assert finish([one], 120) == [0], text(tmp_path, None)[-3000:]
     (a,), (b,) = ((tmp_path / d / "models").glob("*.keras") for d in ("two", "one"))
     for wa, wb in zip(weights(a), weights(b), strict=True):
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+
+
+def test_a_dead_tensorflow_worker_stops_the_other(tmp_path):
+    port, run = free_port(), ["--steps", "400", "--out", "run", "--cluster-timeout", "60", *SMALL]
+    procs = start_training(tmp_path, run, port, KERAS_BACKEND="tensorflow")
+    try:
+        procs[1].send_signal(signal.SIGKILL)
+        t0 = time.monotonic()
+        assert finish(procs[:1], 90) == [75]
+        assert time.monotonic() - t0 < 80
+    finally:
+        finish(procs, 1)
+    (result,) = (tmp_path / "run" / "results").glob("*.json")
+    error = json.loads(result.read_text())["error"]
+    assert error["type"] == "ClusterFailure" and "on process 0/2" in error["message"]
 
 
 def test_a_dead_process_stops_the_other_and_resume_runs_it_again(tmp_path):
@@ -152,15 +160,17 @@ def test_a_hung_process_makes_the_other_record_the_run_and_stop(tmp_path):
     assert "process 0/2, coordinator 127.0.0.1:" in error["message"]
 
 
-def test_a_process_that_never_joins_stops_the_other_in_bounded_time(tmp_path):
+@BACKENDS
+def test_a_process_that_never_joins_stops_the_other_in_bounded_time(tmp_path, backend):
     t0 = time.monotonic()
-    alone = start(
-        tmp_path, ["--steps", "6", "--out", "run", "--cluster-timeout", "8", *SMALL], 0, free_port()
-    )
-    assert finish([alone], 120) == [75]
+    run = ["--steps", "6", "--out", "run", "--cluster-timeout", "8", *SMALL]
+    alone = start(tmp_path, run, 0, free_port(), KERAS_BACKEND=backend)
+    # TensorFlow waits for its workers holding the GIL: a watcher process ends it (SIGKILL)
+    assert finish([alone], 120) == [75 if backend == "jax" else -9]
     assert time.monotonic() - t0 < 60
     log = text(tmp_path, 0)
     assert "No progress for 8 s while waiting for 2 processes to join at 127.0.0.1:" in log
+    assert f"exit status {75 if backend == 'jax' else 137}" in log
     assert "no run had started" in log and "reachable from here" in log
     assert not list((tmp_path / "run").glob("results/*.json"))  # no run had started
 

@@ -1,7 +1,8 @@
-"""Why multi-process training refuses TensorFlow: Keras 3's ``fit`` cannot train under
-``MultiWorkerMirroredStrategy`` (keras-team/keras#20585). Two TensorFlow workers on 127.0.0.1
-show it; when this test fails because they trained, Keras has fixed it: lift the refusal in
-kerascnn/accel/cluster.py (TENSORFLOW_REFUSAL) and give the TensorFlow path its own tests."""
+"""Why :class:`kerascnn.accel.multiworker.MultiWorkerModel` exists: a plain Keras 3 model cannot
+``fit`` under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585). Two TensorFlow workers
+on 127.0.0.1 show it. When this test fails because they trained, Keras has fixed it: drop the
+workaround (MultiWorkerModel) and this test; tests/test_cluster_processes.py keeps the TensorFlow
+path tested."""
 
 import os
 import subprocess
@@ -56,6 +57,6 @@ def test_keras_fit_still_fails_under_multi_worker_mirrored_strategy():
                 p.wait()
     for p, out in zip(procs, outputs):
         assert "TRAINED" not in out, "Keras now trains under MultiWorkerMirroredStrategy: " + (
-            "lift TENSORFLOW_REFUSAL in kerascnn/accel/cluster.py"
+            "drop kerascnn.accel.multiworker.MultiWorkerModel's workaround"
         )
         assert p.returncode != 0 and "PerReplica" in out, out[-3000:]

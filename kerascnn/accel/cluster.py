@@ -1,24 +1,27 @@
 """Several processes (on one or many hosts) training one data-parallel model.
 
-The engine does the work: ``keras.distribution.initialize`` starts JAX's distributed runtime
-(process 0 runs its coordinator), ``keras.distribution.DataParallel`` then spans the devices of
-every process and XLA reduces the gradients across them. This module holds what surrounds it:
+The engines do the work. On JAX, ``keras.distribution.initialize`` starts JAX's distributed
+runtime (process 0 runs its coordinator), ``keras.distribution.DataParallel`` then spans the
+devices of every process and XLA reduces the gradients across them. On TensorFlow,
+``tf.distribute.MultiWorkerMirroredStrategy`` reads the ``TF_CONFIG`` this module writes (every
+process listens at its own address) and all-reduces with collective ops; Keras 3's ``fit`` needs
+:class:`kerascnn.accel.multiworker.MultiWorkerModel` under it (keras-team/keras#20585). This
+module holds what surrounds them:
 
 * :func:`resolve_cluster`: the launch facts, from ``--coordinator/--num-processes/--process-id``
   or, when those are absent, from the variables a cluster launcher sets (Keras'
-  ``KERAS_DISTRIBUTION_*`` or JAX's ``JAX_COORDINATOR_ADDRESS/JAX_NUM_PROCESSES/JAX_PROCESS_ID``);
+  ``KERAS_DISTRIBUTION_*``, JAX's ``JAX_COORDINATOR_ADDRESS/JAX_NUM_PROCESSES/JAX_PROCESS_ID``
+  or TensorFlow's ``TF_CONFIG``);
 * :func:`check_launch`: bad launches as clear errors before anything starts (backend, address,
   a coordinator port this host cannot bind);
 * :func:`join` (under a :class:`~kerascnn.accel.watchdog.Watchdog` phase) and :func:`allgather`,
   which the suite uses to compare config hashes and to share process 0's list of runs.
-
-TensorFlow's ``MultiWorkerMirroredStrategy`` is refused: Keras 3's ``fit`` cannot train under it
-(keras-team/keras#20585; ``tests/test_cluster_tensorflow.py`` reproduces both failures).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 from collections.abc import Mapping, Sequence
@@ -41,15 +44,10 @@ ENVIRONMENTS = (
 )
 """(addresses, count, id) variable names read when the flags are absent, in this order."""
 
-TENSORFLOW_REFUSAL = (
-    "Multi-process training runs on the JAX backend (--backend jax). Keras 3's fit cannot train "
-    "under TensorFlow's MultiWorkerMirroredStrategy: it reduces a whole (x, y) batch and then "
-    "every scalar metric along axis 0 across workers, and both fail (keras-team/keras#20585). "
-    "On one machine, --distribute uses MirroredStrategy over its local devices."
-)
-
+BACKENDS = ("jax", "tensorflow")
 
 _joined: Cluster | None = None
+_strategy = None  # TensorFlow's MultiWorkerMirroredStrategy, once joined
 
 
 class ClusterError(KerasCNNError):
@@ -74,6 +72,20 @@ class Cluster:
     @property
     def is_chief(self) -> bool:
         return self.process_id == 0
+
+    def worker_address(self, i: int) -> str:
+        """Where process ``i`` listens on TensorFlow: its own address, or with one address
+        given (one machine), the coordinator's port plus ``i``."""
+        if len(self.addresses) == self.num_processes:
+            return self.addresses[i]
+        host, port = parse_address(self.coordinator)
+        return f"{host}:{port + i}" if ":" not in host else f"[{host}]:{port + i}"
+
+    def tf_config(self) -> str:
+        """The ``TF_CONFIG`` of this process (every worker's address, this task's index)."""
+        workers = [self.worker_address(i) for i in range(self.num_processes)]
+        task = {"type": "worker", "index": self.process_id}
+        return json.dumps({"cluster": {"worker": workers}, "task": task})
 
     @property
     def label(self) -> str:
@@ -125,7 +137,10 @@ def resolve_cluster(
             f"a launcher set {', '.join(ENVIRONMENTS[0])}). Missing: {', '.join(missing)}. "
             f"Received: {', '.join(f'{n} {flags[n]}' for n in given)}"
         )
-    if not given:
+    if not given and environ.get("TF_CONFIG"):
+        coordinator, num_processes, process_id = _from_tf_config(environ["TF_CONFIG"])
+        source = "environment (TF_CONFIG)"
+    elif not given:
         for names in ENVIRONMENTS:
             present = [n for n in names if environ.get(n)]
             if present and len(present) < 3:
@@ -162,47 +177,81 @@ def resolve_cluster(
     return Cluster(addresses, n, i, wait, source) if n > 1 else None
 
 
-def check_launch(cluster: Cluster, backend: str) -> None:
-    """Errors a launch would otherwise meet later (or as a hang): the backend, an address
-    that does not resolve, a coordinator port process 0 cannot bind."""
-    if backend == "tensorflow":
-        raise ConfigError(f"{TENSORFLOW_REFUSAL} Received: KERAS_BACKEND=tensorflow")
-    if backend != "jax":
-        raise ConfigError(
-            f"Multi-process training runs on the JAX backend (--backend jax). "
-            f"Received: KERAS_BACKEND={backend}"
-        )
-    host, port = parse_address(cluster.coordinator)
+def _from_tf_config(text: str) -> tuple[str, int, int]:
     try:
-        family, kind, proto, _, where = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        spec = json.loads(text)
+        workers, index = spec["cluster"]["worker"], spec["task"]["index"]
+        assert spec["task"].get("type", "worker") == "worker" and workers
+    except (ValueError, KeyError, TypeError, AssertionError):
+        raise ConfigError(
+            'TF_CONFIG must be {"cluster": {"worker": ["HOST:PORT", ...]}, "task": {"type": '
+            f'"worker", "index": I}}. Received: TF_CONFIG={text[:300]!r}'
+        ) from None
+    return ",".join(workers), len(workers), index
+
+
+def _resolve_host(address: str, what: str):
+    host, port = parse_address(address)
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as exc:
         raise ConfigError(
-            f"The coordinator's host does not resolve ({exc.strerror}). "
-            f"Received: --coordinator {cluster.coordinator}"
+            f"The {what}'s host does not resolve ({exc.strerror}). Received: {address}"
         ) from None
-    if not cluster.is_chief:
+
+
+def check_launch(cluster: Cluster, backend: str) -> None:
+    """Errors a launch would otherwise meet later (or as a hang): the backend, an address
+    that does not resolve, a port this process must listen on but cannot (process 0's
+    coordinator on JAX; every process's own address on TensorFlow)."""
+    if backend not in BACKENDS:
+        raise ConfigError(
+            "Multi-process training runs on the JAX and TensorFlow backends. "
+            f"Received: KERAS_BACKEND={backend}"
+        )
+    _resolve_host(cluster.coordinator, "coordinator")
+    if backend == "jax" and not cluster.is_chief:
         return
+    own = cluster.coordinator if backend == "jax" else cluster.worker_address(cluster.process_id)
+    family, kind, proto, _, where = _resolve_host(own, f"process {cluster.process_id}")
     with socket.socket(family, kind, proto) as s:
         try:
             s.bind(where)
         except OSError as exc:
             raise ConfigError(
-                f"Process 0 runs the coordinator at {cluster.coordinator}, but this host cannot "
-                f"listen there ({exc.strerror}): the port is taken, or the address is not one of "
-                "this host's. Choose a free port on process 0's host. "
-                f"Received: --coordinator {cluster.coordinator}"
+                f"{cluster.label} must listen at {own}, but this host cannot ({exc.strerror}): "
+                "the port is taken, or the address is not one of this host's. Choose a free "
+                f"port on that host. Received: --coordinator {','.join(cluster.addresses)}"
             ) from None
 
 
-def join(cluster: Cluster) -> None:
-    """Start JAX's distributed runtime through Keras (blocks until every process joined)."""
-    global _joined
+def join(cluster: Cluster, watchdog=None, what: str = "joining") -> None:
+    """Start the backend's multi-process runtime (blocks until every process joined): JAX's
+    through ``keras.distribution.initialize``; TensorFlow's MultiWorkerMirroredStrategy, whose
+    wait holds the GIL (so a ``watchdog`` watches it from outside)."""
+    global _joined, _strategy
+    from contextlib import nullcontext
+
     import keras
 
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        os.environ["TF_CONFIG"] = cluster.tf_config()
+        with watchdog.from_outside(what) if watchdog else nullcontext():
+            _strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        _joined = cluster
+        allgather([0])  # a first collective: every worker is there
+        return
     keras.distribution.initialize(
         ",".join(cluster.addresses), cluster.num_processes, cluster.process_id
     )
     _joined = cluster
+
+
+def strategy():
+    """TensorFlow's MultiWorkerMirroredStrategy of the joined cluster (None otherwise)."""
+    return _strategy
 
 
 def joined() -> Cluster | None:
@@ -212,9 +261,12 @@ def joined() -> Cluster | None:
 
 def allgather(words: Sequence[int]) -> np.ndarray:
     """Every process's ``words`` (int32 each), as rows in process order: (processes, len)."""
+    local = np.asarray(words, dtype=np.int32)
+    if _strategy is not None:  # one row per replica, the replicas of a worker in a block
+        rows = _strategy.gather(_strategy.run(lambda: local[None]), axis=0).numpy()
+        return rows.reshape(-1, len(local))[:: len(rows) // _joined.num_processes]
     from jax.experimental import multihost_utils
 
-    local = np.asarray(words, dtype=np.int32)
     return np.asarray(multihost_utils.process_allgather(local)).reshape(-1, len(local))
 
 
@@ -248,6 +300,7 @@ __all__ = [
     "free_port",
     "join",
     "joined",
+    "strategy",
     "parse_address",
     "resolve_cluster",
 ]

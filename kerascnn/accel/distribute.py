@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import keras
 
+from kerascnn.accel.cluster import joined
+from kerascnn.accel.cluster import strategy as joined_strategy
 from kerascnn.errors import ArgumentError
 
 
@@ -78,6 +80,16 @@ def data_parallel():
             )
         finally:
             distribution.set_distribution(previous)
+    elif backend == "tensorflow" and joined_strategy() is not None:  # several processes
+        workers = joined_strategy()
+        with workers.scope():
+            yield DataParallelInfo(
+                backend,
+                workers.num_replicas_in_sync,
+                tuple(workers.extended.worker_devices),
+                "tf.distribute.MultiWorkerMirroredStrategy",
+                joined().num_processes,
+            )
     elif backend == "tensorflow":
         import tensorflow as tf
 

@@ -12,6 +12,7 @@ so ``os._exit`` is the only bounded way out.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -81,16 +82,49 @@ class Watchdog:
             if what is not None and idle > self.timeout:
                 self._expire(what)
 
-    def _expire(self, what: str) -> None:
+    def message(self, what: str, exit_status: int | None = None) -> str:
         where = f" ({self.context})" if self.context else ""
-        message = (
+        return (
             f"No progress for {self.timeout:g} s while {what}{where}: another process died, "
-            f"hangs or never joined. This process stops (exit status {self.exit_code}); start "
-            "every process again with --resume to rerun the unfinished runs."
+            f"hangs or never joined. This process stops (exit status "
+            f"{exit_status or self.exit_code}); start every process again with --resume to "
+            "rerun the unfinished runs."
         )
+
+    @contextmanager
+    def from_outside(self, what: str) -> Iterator[None]:
+        """Watch ``what`` from a small watcher process, for a call that holds Python's GIL
+        while it waits (TensorFlow's MultiWorkerMirroredStrategy while the workers join):
+        the watchdog's thread cannot run then. The watcher prints the message and kills this
+        process (exit status 137) when the block lasts over ``timeout``."""
+        watcher = subprocess.Popen(
+            [sys.executable, "-c", _WATCHER, str(self.timeout), str(os.getpid())],
+            stdin=subprocess.PIPE,
+            text=True,
+        )
+        watcher.stdin.write(self.message(what, 137) + "\n")
+        watcher.stdin.flush()
+        try:
+            yield
+        finally:
+            watcher.stdin.close()  # done in time: the watcher ends without a word
+            watcher.wait()
+
+    def _expire(self, what: str) -> None:
+        message = self.message(what)
         try:
             if self.on_expire is not None:
                 self.on_expire(message)
         finally:
             print(f"Error: {message}", file=sys.stderr, flush=True)
             os._exit(self.exit_code)
+
+
+_WATCHER = """
+import os, select, signal, sys
+timeout, pid = float(sys.argv[1]), int(sys.argv[2])
+message = sys.stdin.readline().strip()
+if not select.select([sys.stdin], [], [], timeout)[0]:
+    print("Error: " + message, file=sys.stderr, flush=True)
+    os.kill(pid, signal.SIGKILL)
+"""

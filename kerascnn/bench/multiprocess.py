@@ -73,7 +73,7 @@ def start(cluster: Cluster, cfg: BenchConfig, watchdog: Watchdog, echo: Callable
         "had started; is every process started, and process 0's address reachable from here?)"
     )
     with watchdog.phase(waiting):
-        join(cluster)
+        join(cluster, watchdog, waiting)
     with watchdog.phase("comparing the suites of the processes"):
         rows = allgather(config_words(cfg))
     if differing(rows):
@@ -124,9 +124,14 @@ class FailureRecorder:
 
 def cluster_failure(error: RunError, cluster: Cluster) -> RunError:
     """An error that ends a multi-process suite: the processes may no longer be in step."""
+    text = (
+        error.message
+        if len(error.message) < 600
+        else f"{error.message[:300]} ... {error.message[-250:]}"
+    )
     return RunError(
         type=CLUSTER_FAILURE,
-        message=f"{error.type}: {error.message} (on {cluster.describe()}; the suite stops "
-        "here, --resume runs this run again)",
+        message=f"{error.type}: {text} (on {cluster.describe()}; the suite stops here, "
+        "--resume runs this run again)",
         traceback=error.traceback,
     )

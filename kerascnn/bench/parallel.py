@@ -19,11 +19,34 @@ from kerascnn.results import DataParallelUse
 
 def process_shard() -> tuple[int, int]:
     """(this process's index, process count) of the joined runtime; (0, 1) for one process."""
-    if keras.backend.backend() != "jax":
-        return 0, 1
-    import jax
+    from kerascnn.accel.cluster import joined
 
-    return jax.process_index(), jax.process_count()
+    cluster = joined()
+    return (cluster.process_id, cluster.num_processes) if cluster else (0, 1)
+
+
+def for_workers(net):
+    """``net`` as it trains here: under TensorFlow's MultiWorkerMirroredStrategy (several
+    processes) as a :class:`~kerascnn.accel.multiworker.MultiWorkerModel`; else itself."""
+    from kerascnn.accel.cluster import strategy
+
+    if strategy() is None:
+        return net
+    from kerascnn.accel.multiworker import multiworker_model
+
+    return multiworker_model(net)
+
+
+def fit_input(stream):
+    """What ``fit`` takes for ``stream`` (this process's shards): the stream itself, or on
+    TensorFlow with several processes the strategy's distributed dataset of it."""
+    from kerascnn.accel.cluster import strategy
+
+    if strategy() is None:
+        return stream
+    from kerascnn.accel.multiworker import feed
+
+    return feed(strategy(), stream)
 
 
 def enter_data_parallel(scope: contextlib.ExitStack, batch_size: int) -> DataParallelUse:

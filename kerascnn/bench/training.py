@@ -45,7 +45,14 @@ from kerascnn.bench.config import RunSpec
 from kerascnn.bench.environment import load_average, peak_rss_mib
 from kerascnn.bench.metrics import classification_metrics
 from kerascnn.bench.optim import compile_for_training, make_optimizer, make_schedule
-from kerascnn.bench.parallel import enter_data_parallel, local_copy, process_shard, weights_in_sync
+from kerascnn.bench.parallel import (
+    enter_data_parallel,
+    fit_input,
+    for_workers,
+    local_copy,
+    process_shard,
+    weights_in_sync,
+)
 from kerascnn.results import (
     InferenceTimings,
     Measurements,
@@ -165,7 +172,7 @@ def train_model(
     """
     cfg = run.config
     plan = plan_steps(cfg, len(data.x_train))
-    train_net = augment_model(model, cfg.augment, data.input_shape, run.seed)
+    train_net = for_workers(augment_model(model, cfg.augment, data.input_shape, run.seed))
     schedule = make_schedule(cfg, plan.steps, plan.warmup_steps)
     optimizer = make_optimizer(cfg, schedule)
     length = schedule.adjustable(optimizer) if plan.kind == "budget" else None
@@ -212,7 +219,9 @@ def train_model(
         )
         with warnings.catch_warnings():  # the last segment ends with the stream, by design
             warnings.filterwarnings("ignore", message="Your input ran out of data")
-            history = train_net.fit(batches, steps_per_epoch=plan.segment_steps, **fit_kwargs)
+            history = train_net.fit(
+                fit_input(batches), steps_per_epoch=plan.segment_steps, **fit_kwargs
+            )
     else:
         history = train_net.fit(
             data.x_train,

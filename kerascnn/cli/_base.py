@@ -78,7 +78,8 @@ def joins_cluster(kwargs) -> bool:
     """Whether the command will join a multi-process run (flags or a launcher's variables)."""
     from kerascnn.accel.cluster import ENVIRONMENTS
 
-    return bool(kwargs.get("num_processes")) or any(os.environ.get(n[1]) for n in ENVIRONMENTS)
+    launcher = os.environ.get("TF_CONFIG") or any(os.environ.get(n[1]) for n in ENVIRONMENTS)
+    return bool(kwargs.get("num_processes") or launcher)
 
 
 def uses_keras(fn):

@@ -19,9 +19,10 @@ def cluster_options(fn):
         click.option(
             "--coordinator",
             default=None,
-            help="Several processes train together (JAX backend): HOST:PORT of process 0, "
-            "which runs the coordinator (or every process's address, comma-separated). "
-            f"Without these three flags a launcher's {_ENV} (or JAX_*) are used.",
+            help="Several processes train together: HOST:PORT of process 0, which runs the "
+            "coordinator, or every process's address, comma-separated (TensorFlow listens on "
+            "each; with one address, process i uses PORT+i). Without these three flags a "
+            f"launcher's {_ENV} (or JAX_*, or TF_CONFIG) are used.",
         ),
         click.option(
             "--num-processes",

@@ -282,8 +282,8 @@ def bench_cmd(
       kerascnn bench --models lenet,resnet18 --dataset folder:~/photos --image-size 64
     A suite file, full Fashion-MNIST, resumable:
       kerascnn bench --suite benchmarks/fashion-cpu.toml --out reports/fashion-cpu --resume
-    Two processes training together (JAX), here on one machine; on N hosts give process 0's
-    HOST:PORT and --process-id 0..N-1 on each:
+    Two processes training together, here on one machine; on N hosts give process 0's
+    HOST:PORT (all N on TensorFlow) and --process-id 0..N-1 on each:
       kerascnn bench --backend jax --models lenet --steps 200 --coordinator 127.0.0.1:8476 \\
         --num-processes 2 --process-id 0 --out reports/runs/two   # and --process-id 1
     Flags override the suite's values for every model, per-model [overrides] included;
