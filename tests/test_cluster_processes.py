@@ -106,24 +106,10 @@ def test_two_processes_train_like_one_process_on_two_devices(tmp_path, backend):
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
 
 
-def test_a_dead_tensorflow_worker_stops_the_other(tmp_path):
+@BACKENDS
+def test_a_dead_process_stops_the_other_and_resume_runs_it_again(tmp_path, backend):
     port, run = free_port(), ["--steps", "400", "--out", "run", "--cluster-timeout", "60", *SMALL]
-    procs = start_training(tmp_path, run, port, KERAS_BACKEND="tensorflow")
-    try:
-        procs[1].send_signal(signal.SIGKILL)
-        t0 = time.monotonic()
-        assert finish(procs[:1], 90) == [75]
-        assert time.monotonic() - t0 < 80
-    finally:
-        finish(procs, 1)
-    (result,) = (tmp_path / "run" / "results").glob("*.json")
-    error = json.loads(result.read_text())["error"]
-    assert error["type"] == "ClusterFailure" and "on process 0/2" in error["message"]
-
-
-def test_a_dead_process_stops_the_other_and_resume_runs_it_again(tmp_path):
-    port, run = free_port(), ["--steps", "400", "--out", "run", "--cluster-timeout", "60", *SMALL]
-    procs = start_training(tmp_path, run, port)
+    procs = start_training(tmp_path, run, port, KERAS_BACKEND=backend)
     try:
         procs[1].send_signal(signal.SIGKILL)
         t0 = time.monotonic()
@@ -134,10 +120,11 @@ def test_a_dead_process_stops_the_other_and_resume_runs_it_again(tmp_path):
     log = text(tmp_path, 0)
     assert "FAILED (ClusterFailure)" in log and "--resume runs this run again" in log
     (result,) = (tmp_path / "run" / "results").glob("*.json")
-    assert json.loads(result.read_text())["error"]["type"] == "ClusterFailure"
+    error = json.loads(result.read_text())["error"]
+    assert error["type"] == "ClusterFailure" and "on process 0/2" in error["message"]
 
     port = free_port()
-    again = [start(tmp_path, [*run, "--resume"], i, port) for i in (0, 1)]
+    again = [start(tmp_path, [*run, "--resume"], i, port, KERAS_BACKEND=backend) for i in (0, 1)]
     assert finish(again, 120) == [0, 0], text(tmp_path, 0)[-3000:]
     assert json.loads(result.read_text())["status"] == "ok"
 

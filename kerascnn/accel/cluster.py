@@ -259,6 +259,15 @@ def joined() -> Cluster | None:
     return _joined
 
 
+def device_count() -> int:
+    """Devices over every process of the joined runtime (the replicas of one global batch)."""
+    if _strategy is not None:
+        return _strategy.num_replicas_in_sync
+    import jax
+
+    return jax.device_count()
+
+
 def allgather(words: Sequence[int]) -> np.ndarray:
     """Every process's ``words`` (int32 each), as rows in process order: (processes, len)."""
     local = np.asarray(words, dtype=np.int32)
@@ -296,6 +305,7 @@ __all__ = [
     "allgather",
     "check_launch",
     "differing",
+    "device_count",
     "digest_words",
     "free_port",
     "join",

@@ -50,8 +50,8 @@ def split_cpu_for_tensorflow(n: int = 2) -> None:
 def check_global_batch(batch_size: int, num_replicas: int) -> None:
     if batch_size % num_replicas:
         raise ArgumentError(
-            f"With data parallelism over {num_replicas} devices the global batch size must be a "
-            f"multiple of {num_replicas}. Received: batch_size={batch_size}"
+            f"With data parallelism the global batch is split over {num_replicas} devices, so "
+            f"it must be a multiple of {num_replicas}. Received: batch_size={batch_size}"
         )
 
 

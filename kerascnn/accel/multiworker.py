@@ -55,10 +55,8 @@ def feed(strategy, stream):
     batch, in order), cut into one part per local replica."""
     import tensorflow as tf
 
-    from kerascnn.accel.cluster import joined
-
     x0, y0 = stream[0]
-    replicas = strategy.num_replicas_in_sync // joined().num_processes  # this worker's devices
+    replicas = len(strategy.extended.worker_devices)  # this worker's devices
 
     def batches():
         for i in range(len(stream)):

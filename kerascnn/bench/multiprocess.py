@@ -6,8 +6,8 @@ folder: it alone locks it, writes the results, logs, models and report. The othe
 nothing there and prefix what they print with their process.
 
 At start-up, before any data loads: the launch is checked (:func:`check_suite`), every process
-joins, the processes compare their suite's config hash and process 0 shares which runs are left
-(:func:`share_todo`). A :class:`~kerascnn.accel.watchdog.Watchdog` bounds every wait; when it
+joins, the processes compare their suite's config hash and process 0 shares which runs are finished
+(:func:`share_skipped`). A :class:`~kerascnn.accel.watchdog.Watchdog` bounds every wait; when it
 fires on process 0, :class:`FailureRecorder` stores the run in progress as failed
 (``ClusterFailure``: ``--resume`` runs it again) before the process ends.
 """
@@ -23,6 +23,7 @@ from kerascnn.accel.cluster import (
     ClusterError,
     allgather,
     check_launch,
+    device_count,
     differing,
     digest_words,
     join,
@@ -62,7 +63,7 @@ def config_words(cfg: BenchConfig) -> list[int]:
 
 def start(cluster: Cluster, cfg: BenchConfig, watchdog: Watchdog, echo: Callable) -> None:
     """Join the others, then check that they run the same suite and its batches split."""
-    import jax
+    from kerascnn.accel.distribute import check_global_batch
 
     echo(
         f"{cluster.label}: joining {cluster.num_processes} processes at {cluster.coordinator} "
@@ -83,22 +84,18 @@ def start(cluster: Cluster, cfg: BenchConfig, watchdog: Watchdog, echo: Callable
             f"file. Received: {cluster.num_processes} processes, hash {int(rows[0][0]) & 0xFFFFFFFF:08x} "
             "on process 0"
         )
-    devices = jax.device_count()
+    devices = device_count()
     for run in cfg.runs():
-        if run.config.batch_size % devices:
-            raise ConfigError(
-                f"The global batch is split over {devices} devices in {cluster.num_processes} "
-                f"processes, so it must be a multiple of {devices}. "
-                f"Received: batch_size={run.config.batch_size} for {run.model}"
-            )
+        check_global_batch(run.config.batch_size, devices)
     echo(f"{cluster.label}: joined; {devices} devices in all")
 
 
-def share_todo(runs: Sequence[RunSpec], todo: set[str], watchdog: Watchdog) -> set[str]:
-    """Process 0's runs left to do, on every process (the others cannot read its folder)."""
-    with watchdog.phase("sharing the list of runs left"):
-        rows = allgather([int(r.key in todo) for r in runs] or [0])
-    return {r.key for r, left in zip(runs, rows[0]) if left}
+def share_skipped(runs: Sequence[RunSpec], skip: set[str], watchdog: Watchdog) -> set[str]:
+    """Process 0's runs to skip (finished), on every process (the others cannot read its
+    folder)."""
+    with watchdog.phase("sharing the list of finished runs"):
+        rows = allgather([int(r.key in skip) for r in runs] or [0])
+    return {r.key for r, skipped in zip(runs, rows[0]) if skipped}
 
 
 class FailureRecorder:

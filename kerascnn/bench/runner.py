@@ -275,7 +275,7 @@ def _run_locked(
     watchdog = recorder = None
     if cluster is not None:
         from kerascnn.accel.watchdog import Watchdog
-        from kerascnn.bench.multiprocess import FailureRecorder, share_todo, start
+        from kerascnn.bench.multiprocess import FailureRecorder, share_skipped, start
 
         recorder = FailureRecorder(run_dir)
         watchdog = Watchdog(cluster.timeout, recorder, context=cluster.describe()).activate()
@@ -290,24 +290,22 @@ def _run_locked(
     outcome = SuiteOutcome(run_dir=run_dir or Path("."))
     done = store.finished_keys(run_dir) if run_dir else set()
     done_ok = store.finished_keys(run_dir, include_failed=False) if run_dir else set()
-    if cluster is not None:  # process 0's list of runs left, on every process
-        left = {
-            r.key for r in runs if not (r.key in done_ok or (r.key in done and not retry_failed))
-        }
-        left = share_todo(runs, left, watchdog)
-        done_ok = done_ok | {r.key for r in runs if r.key not in left}
-        done = done | done_ok
+    skip = done_ok if retry_failed else done  # finished runs that this session leaves alone
+    if cluster is not None:  # process 0's, on every process
+        skip = share_skipped(runs, skip, watchdog)
+        if run_dir is None:  # the others cannot tell ok from failed; process 0's folder says
+            done_ok = skip
     echo(
         f"kerascnn bench: {len(runs)} run(s) [{', '.join(cfg.models)}] on [{', '.join(cfg.datasets)}], "
         f"{protocol_text(cfg)}, backend {env.backend}, {env.device}; results in "
         + (str(run_dir) if run_dir else "process 0's folder")
     )
     durations: dict[tuple[str, str], list[float]] = {}
-    todo = [r for r in runs if not (r.key in done_ok or (r.key in done and not retry_failed))]
+    todo = [r for r in runs if r.key not in skip]
     k_todo = 0
     for k, run in enumerate(runs, start=1):
         label = f"[{k}/{len(runs)}] {run.model} on {run.dataset} (seed {run.seed})"
-        if run.key in done_ok or (run.key in done and not retry_failed):
+        if run.key in skip:
             status = "ok" if run.key in done_ok else "failed"
             (outcome.skipped if status == "ok" else outcome.skipped_failed).append(run.key)
             echo(f"{label}: already finished ({status}), skipped (--resume)")
