@@ -16,6 +16,7 @@ rejects a keyword the model does not take, naming those it does.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 import fnmatch
 import inspect
@@ -26,7 +27,9 @@ from typing import Any
 from kerascnn.errors import ArgumentError
 
 __all__ = [
+    "DEFAULT_RECIPE",
     "ModelInfo",
+    "Recipe",
     "register_model",
     "variant",
     "register_alias",
@@ -35,6 +38,26 @@ __all__ = [
     "model_info",
     "parse_spec",
 ]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A model's default training recipe, as timm's per-model default configurations: what
+    ``kerascnn bench`` trains the model with when the suite and the command line name no
+    optimizer (a learning rate they give replaces the recipe's)."""
+
+    optimizer: str
+    """``"sgd"``, ``"momentum"`` (Nesterov SGD), ``"adam"`` or ``"adamw"``."""
+    learning_rate: float
+    """Peak learning rate (after the warm-up)."""
+    why: str = ""
+    """The measurement behind it, in a sentence."""
+
+
+DEFAULT_RECIPE = Recipe(
+    "adam", 1e-3, "Keras' Adam default: what a model without its own trains with"
+)
+"""The recipe of every model that registers none."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +75,8 @@ class ModelInfo:
     """The canonical parameter-count reference (e.g. ``keras.applications.VGG16``)."""
     min_input_size: int = 1
     """Smallest spatial size (height and width) the builder accepts."""
+    recipe: Recipe | None = None
+    """The model's own default training recipe; None: :data:`DEFAULT_RECIPE`."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +88,7 @@ class ModelInfo:
             "num_classes": self.num_classes,
             "reference": self.reference,
             "min_input_size": self.min_input_size,
+            "recipe": None if self.recipe is None else dataclasses.asdict(self.recipe),
         }
 
 
@@ -79,6 +105,7 @@ def register_model(
     num_classes: int = 1000,
     reference: str,
     min_input_size: int = 1,
+    recipe: Recipe | None = None,
     name: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator that registers a builder function under its function name.
@@ -105,6 +132,7 @@ def register_model(
             num_classes=int(num_classes),
             reference=reference,
             min_input_size=int(min_input_size),
+            recipe=recipe,
         )
         return fn
 

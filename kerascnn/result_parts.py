@@ -120,12 +120,15 @@ class Calibration:
     effects on the model and optimizer are undone before the training."""
 
     step_seconds: float
-    """Seconds per training step at steady state (the first steps excluded)."""
+    """Seconds per training step at steady state (the first steps excluded): the median."""
     steps_timed: int
     seconds: float
     """Wall time of the whole calibration, compilation included (outside the budget)."""
     first_step_seconds: float | None = None
     """The first step: tracing and compilation of the training step, plus one step."""
+    statistic: str | None = later()
+    """How ``step_seconds`` sums up the timed steps: ``"median"`` (None: their mean, in
+    records written before the median)."""
 
 
 @dataclass
@@ -140,6 +143,25 @@ class ProtocolInfo:
     calibration: Calibration | None = None
     segments: int | None = None
     """Training segments with a test evaluation after each (the curve's points)."""
+
+
+@dataclass
+class PreciseBN:
+    """The BatchNorm statistics a run was evaluated with: recomputed for the weights being
+    evaluated, as the average over ``batches`` un-augmented training batches
+    (:mod:`kerascnn.bench.precise_bn`), before every test evaluation (curve points and final)."""
+
+    layers: int
+    """BatchNormalization layers recomputed (0: the model has none to recompute)."""
+    batches: int
+    batch_size: int
+    calls: int
+    """Recomputations in the run (one per test evaluation)."""
+    seconds: float
+    """Their time in all: outside the training budget, in the evaluation time."""
+    top1_stale: float | None = None
+    """Final top-1 with the moving statistics training left (what an evaluation without the
+    recomputation reports)."""
 
 
 @dataclass

@@ -37,6 +37,7 @@ from kerascnn.result_parts import (
     InferenceTimings,
     Latency,
     ModelSize,
+    PreciseBN,
     ProtocolInfo,
     RunError,
     TrainStats,
@@ -76,7 +77,13 @@ class Measurements:
     final evaluation."""
     train: TrainStats | None = None
     inference_jit: bool | None = None
+    precise_bn: PreciseBN | None = None
+    """How the BatchNorm statistics were recomputed before the test evaluations (None: they
+    were not, the run predates it or turned it off)."""
     test: EvalMetrics | None = None
+    eval_seconds: float | None = None
+    """Test evaluations along and after training, BatchNorm recomputation included (outside
+    the training time and budget)."""
     inference: InferenceTimings | None = None
     size: ModelSize | None = None
     peak_rss_mib: float | None = None
@@ -107,7 +114,9 @@ class RunRecord(Measurements):
     key: str | None = None
     suite: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
-    """The resolved training config of the run plus ``latency_batch`` and ``latency_seconds``."""
+    """The resolved training config of the run plus ``latency_batch`` and ``latency_seconds``,
+    and ``recipe`` when the optimizer came from the model's recipe (name, optimizer,
+    learning_rate, why: :func:`kerascnn.bench.recipes.recipe_for`)."""
     dataset_info: DatasetInfo | None = None
     environment: Environment | None = None
     started: str | None = None
@@ -277,6 +286,7 @@ __all__ = [
     "Latency",
     "Measurements",
     "ModelSize",
+    "PreciseBN",
     "ProtocolInfo",
     "RunError",
     "RunRecord",

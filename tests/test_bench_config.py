@@ -152,12 +152,20 @@ def test_every_optimizer_has_its_own_default_learning_rate():
 
 
 def test_epoch_protocol_config_hashes_are_those_of_earlier_versions():
-    """--resume of a folder written before the budget protocol existed finds its runs."""
-    cfg = BenchConfig(models=["lenet"], epochs=2, optimizer="sgd")
+    """--resume of a folder written before the budget protocol existed finds its runs, when
+    they are evaluated as then (without the recomputed BatchNorm statistics)."""
+    cfg = BenchConfig(models=["lenet"], epochs=2, optimizer="sgd", precise_bn=False)
     assert [r.config_hash for r in cfg.runs()] == ["101f9cb2c6"]
-    budget = BenchConfig(models=["lenet"], budget=10.0, optimizer="sgd")
+    budget = BenchConfig(models=["lenet"], budget=10.0, optimizer="sgd", precise_bn=False)
     assert budget.runs()[0].config_hash != "101f9cb2c6"
     assert "epochs" not in budget.training_dict() and "budget" not in cfg.training_dict()
+    # evaluated otherwise: another run, whatever the folder holds
+    precise = BenchConfig(models=["lenet"], epochs=2, optimizer="sgd")
+    assert precise.runs()[0].config_hash != "101f9cb2c6"
+    assert precise.updated(precise_bn_batches=5).runs()[0].config_hash not in (
+        "101f9cb2c6",
+        precise.runs()[0].config_hash,
+    )
 
 
 def test_split_list_keeps_spec_commas():
@@ -168,8 +176,8 @@ def test_split_list_keeps_spec_commas():
     ]
 
 
-def test_quick_toml_holds_the_main_job_defaults():
-    cfg = BenchConfig.from_toml(ROOT / "benchmarks" / "quick.toml")
+def test_main_job_toml_holds_the_main_job_defaults():
+    cfg = BenchConfig.from_toml(ROOT / "benchmarks" / "main-job.toml")
     assert cfg.to_dict() == BenchConfig.from_dict(QUICK).to_dict()
     assert cfg.models == ["lenet", "vgg", "mobilenetv2"] and cfg.datasets == ["fashion_mnist_mini"]
 
@@ -183,8 +191,8 @@ def test_fashion_cpu_suite_is_valid():
 def test_the_main_job_keeps_its_name_only_while_its_description_holds():
     from kerascnn.bench.presets import QUICK, main_job
 
-    assert main_job({}).name == "quick" and main_job({}).description == QUICK["description"]
-    assert main_job({"batch_size": 32, "seeds": [1]}).name == "quick"  # not what it describes
+    assert main_job({}).name == "main-job" and main_job({}).description == QUICK["description"]
+    assert main_job({"batch_size": 32, "seeds": [1]}).name == "main-job"  # not what it describes
     for flags in (
         {"models": ["lenet", "resnet18"]},
         {"datasets": ["folder:/tmp/photos"]},
@@ -193,3 +201,55 @@ def test_the_main_job_keeps_its_name_only_while_its_description_holds():
     ):
         cfg = main_job(flags)
         assert (cfg.name, cfg.description) == ("bench", ""), flags
+
+
+@pytest.fixture
+def recipe_model(monkeypatch):
+    """A throwaway model that registers its own recipe (the registry restored after the test)."""
+    import keras
+
+    from kerascnn import registry
+    from kerascnn.registry import Recipe, list_models, register_model
+
+    list_models()  # the zoo first: the copy restored after the test must hold it
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    recipe = Recipe("momentum", 0.02, why="a fixture")
+
+    @register_model(
+        family="t", paper="t", year=2000, reference="t", name="_kc_recipe", recipe=recipe
+    )
+    def _net(input_shape=None, num_classes=10, **kwargs):
+        inputs = keras.Input(input_shape)
+        return keras.Model(inputs, keras.layers.Dense(num_classes)(keras.layers.Flatten()(inputs)))
+
+    return "_kc_recipe"
+
+
+def test_each_model_trains_with_its_recipe_unless_an_optimizer_is_named(recipe_model):
+    cfg = BenchConfig(models=[recipe_model, "lenet"], budget=5.0)
+    own, default = cfg.runs()
+    assert (own.config.optimizer, own.config.learning_rate) == ("momentum", 0.02)
+    assert own.recipe == {
+        "name": "_kc_recipe", "optimizer": "momentum", "learning_rate": 0.02, "why": "a fixture"
+    }  # fmt: skip
+    assert (default.config.optimizer, default.config.learning_rate) == ("adam", 1e-3)
+    assert default.recipe["name"] == "default"
+    assert own.config_hash != cfg.updated(learning_rate=0.05).runs()[0].config_hash
+    # --lr alone: the recipe's optimizer at that rate
+    rate = cfg.updated(learning_rate=0.01).runs()[0]
+    assert (rate.config.optimizer, rate.config.learning_rate) == ("momentum", 0.01)
+    # --optimizer: every model, at that optimizer's own rate; no recipe recorded
+    named = cfg.updated(optimizer="adam").runs()
+    assert [(r.config.optimizer, r.config.resolved_learning_rate(), r.recipe) for r in named] == [
+        ("adam", 1e-3, None),
+        ("adam", 1e-3, None),
+    ]
+    # a suite's per-model optimizer is named too
+    per = BenchConfig(models=[recipe_model], overrides={recipe_model: {"optimizer": "sgd"}})
+    (run,) = per.runs()
+    assert (run.config.optimizer, run.config.resolved_learning_rate(), run.recipe) == (
+        "sgd",
+        0.05,
+        None,
+    )
+    assert BenchConfig(models=[recipe_model]).validate() is not None

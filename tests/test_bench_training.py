@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerascnn.bench import timing, training
+from kerascnn.bench import evaluation, timing, training
 from kerascnn.bench.augment import BatchStream, PadRandomCrop, augment_model, mixing_kind
 from kerascnn.bench.callbacks import StepTimer, train_throughput
 from kerascnn.bench.config import BenchConfig, RunSpec
@@ -233,17 +233,17 @@ def test_an_adjustable_schedule_follows_its_variables_like_a_fixed_one(kind):
 
 def test_classification_metrics():
     probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.5, 0.4, 0.1], [0.2, 0.2, 0.6]])
-    m = training.classification_metrics(probs, np.array([0, 1, 1, 2]), 3)
+    m = evaluation.classification_metrics(probs, np.array([0, 1, 1, 2]), 3)
     assert m.top1 == 0.5 and m.top5 == 1.0 and m.n == 4
     assert m.confusion == [[1, 0, 0], [1, 0, 1], [0, 0, 1]]
     assert m.loss == pytest.approx(-np.mean(np.log([0.7, 0.3, 0.4, 0.6])))
-    assert training.classification_metrics(probs * np.nan, np.array([0, 1, 1, 2]), 3).loss is None
+    assert evaluation.classification_metrics(probs * np.nan, np.array([0, 1, 1, 2]), 3).loss is None
 
 
 def test_evaluate_measure_and_record_phases(tmp_path):
     data = training.prepare_data(_dataset(), CFG, seed=0)
     model = _tiny_model()
-    ev = training.evaluate_model(model, data, CFG)
+    ev = evaluation.evaluate_model(model, data, CFG)
     assert (
         ev.measured.test.n == 10
         and ev.measured.inference_jit is ev.inference.jit
@@ -251,14 +251,14 @@ def test_evaluate_measure_and_record_phases(tmp_path):
     )
     probs = ev.inference.predict(data.x_test)
     assert np.allclose(probs, keras.ops.convert_to_numpy(model(data.x_test)), atol=1e-6)
-    timings = training.measure_inference(ev, data, CFG)
+    timings = evaluation.measure_inference(ev, data, CFG)
     assert set(timings.first_call_seconds) == {"eval_batch", "batch_1", "batch_4"}
     assert (
         timings.latency_b1.batch == 1
         and timings.latency_bN.batch == 4
         and timings.device_throughput.batch == 4
     )
-    done = training.record_measurements(Measurements(params=1), model, keep=tmp_path / "m.keras")
+    done = evaluation.record_measurements(Measurements(params=1), model, keep=tmp_path / "m.keras")
     assert done.params == 1 and done.size.keras_file_bytes == (tmp_path / "m.keras").stat().st_size
     assert done.peak_rss_mib > 0
 
@@ -266,7 +266,7 @@ def test_evaluate_measure_and_record_phases(tmp_path):
 def test_non_finite_outputs_fail_the_run_with_their_metrics():
     data = training.prepare_data(_dataset(), CFG, seed=0)
     with pytest.raises(training.RunFailure) as info:
-        training.evaluate_model(_tiny_model(nan=True), data, CFG)
+        evaluation.evaluate_model(_tiny_model(nan=True), data, CFG)
     assert info.value.kind == "NaNOutput" and info.value.partial.test.n == 10
     assert info.value.partial.test.loss is None
 
@@ -305,7 +305,7 @@ def test_throughput_and_bench_share_one_compiled_inference(monkeypatch):
         lambda: _tiny_model(), batch_size=4, steps=2, windows=1, train=False
     )
     assert result["infer_img_s"] > 0 and len(compiled) == 1
-    training.evaluate_model(_tiny_model(), training.prepare_data(_dataset(), CFG, seed=0), CFG)
+    evaluation.evaluate_model(_tiny_model(), training.prepare_data(_dataset(), CFG, seed=0), CFG)
     assert len(compiled) == 2
 
 
@@ -334,3 +334,31 @@ def test_tensorflow_inference_without_xla_runs_a_frozen_graph():
     model.set_weights([w * 0.5 for w in model.get_weights()])
     np.testing.assert_array_equal(inf.host(x), before)  # frozen: constants, not variables
     assert not np.allclose(timing.compile_inference(model, jit=False).host(x), before)
+
+
+def test_a_curve_point_evaluates_with_recomputed_statistics_and_puts_training_s_back():
+    from kerascnn.bench.evaluation import TestEvaluator
+    from kerascnn.bench.optim import compile_for_training
+
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    data = training.prepare_data(_dataset(), CFG, seed=0)
+    run = RunSpec("m", "fixture", 0, CFG.updated(precise_bn_batches=2))
+    evaluator = TestEvaluator(model, data, run)
+    assert [len(b) for b in evaluator.batches] == [16, 16]
+    compile_for_training(model, run.config, keras.optimizers.Adam(), 3)
+    evaluator.net = model
+    bn = model.get_layer("bn")
+    before = keras.ops.convert_to_numpy(bn.moving_variance).copy()  # ones: as initialised
+    logs = evaluator.curve_point(model)
+    assert set(logs) >= {"loss", "acc"} and evaluator.seconds > 0
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(bn.moving_variance), before)
+    stale = evaluator.recalibrate()  # the final one stays
+    assert stale.layers == 1 and stale.calls == 2 and stale.batches == 2 and stale.batch_size == 16
+    assert stale.top1_stale is not None
+    assert not np.allclose(keras.ops.convert_to_numpy(bn.moving_variance), before)
+    off = TestEvaluator(model, data, RunSpec("m", "fixture", 0, CFG.updated(precise_bn=False)))
+    assert off.batches == [] and off.recalibrate() is None

@@ -107,6 +107,23 @@ def test_two_processes_train_like_one_process_on_two_devices(tmp_path, backend):
 
 
 @BACKENDS
+def test_two_processes_recompute_the_same_batchnorm_statistics(tmp_path, backend):
+    """A model with BatchNorm: the statistics are recomputed before every evaluation on every
+    process, from the same batches, so the processes still agree (on TensorFlow each worker's
+    moving statistics saw only its shard; they differed, and the run failed as
+    ReplicasDiverged, before the recomputation)."""
+    port = free_port()
+    run = ["--steps", "6", *SMALL, "--models", "simple_cnn", "--out", "bn"]
+    procs = [start(tmp_path, run, i, port, KERAS_BACKEND=backend) for i in (0, 1)]
+    assert finish(procs, 150) == [0, 0], text(tmp_path, 0)[-3000:] + text(tmp_path, 1)[-3000:]
+    (result,) = (tmp_path / "bn" / "results").glob("*.json")
+    record = json.loads(result.read_text())
+    assert record["status"] == "ok" and record["data_parallel"]["weights_in_sync"] is True
+    bn = record["precise_bn"]
+    assert bn["layers"] == 3 and bn["calls"] == 3 and bn["top1_stale"] is not None
+
+
+@BACKENDS
 def test_a_dead_process_stops_the_other_and_resume_runs_it_again(tmp_path, backend):
     port, run = free_port(), ["--steps", "400", "--out", "run", "--cluster-timeout", "60", *SMALL]
     procs = start_training(tmp_path, run, port, KERAS_BACKEND=backend)

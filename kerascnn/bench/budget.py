@@ -5,8 +5,8 @@ Three protocols (``BenchConfig.protocol``):
 * ``epochs``: ``epochs`` passes over the training data, a test evaluation after each;
 * ``budget``: every model gets the same seconds of training. The run's training step is
   compiled once; a short timed calibration runs it on the real model (its first call is the
-  compilation, outside the budget), then every variable of the model and the optimizer is put
-  back as it was, so the calibration leaves no trace in the training. The run then trains
+  compilation, outside the budget; the step time is the median of the timed steps), then every
+  variable of the model and the optimizer is put back as it was, so the calibration leaves no trace in the training. The run then trains
   ``floor(budget / step time)`` steps, its learning-rate schedule sized to them (the schedule's
   length lives in two optimizer variables, so nothing is traced again). The number is stored
   (``protocol.steps``): ``--steps N`` repeats the run on another machine with the same steps, since
@@ -28,17 +28,19 @@ import keras
 import numpy as np
 
 from kerascnn.bench.augment import BatchStream, mixing_kind
-from kerascnn.bench.callbacks import StepTimer, train_throughput
+from kerascnn.bench.callbacks import StepTimer
 from kerascnn.bench.optim import schedule_length
 from kerascnn.results import Calibration, CurvePoint, Measurements, ProtocolInfo
 
 CALIBRATION_WARMUP_STEPS = 2
 """Calibration steps left out of the step time (the compilation, first allocations)."""
-CALIBRATION_MIN_STEPS = 5
-CALIBRATION_MIN_SECONDS = 1.5
+CALIBRATION_MIN_STEPS = 10
+CALIBRATION_MIN_SECONDS = 3.0
 """The calibration times at least this many steps and about this long (at the speed of the
-last warm-up step). Every fit runs its stream to the end: a tf.data iterator left mid-stream
-costs seconds to finalize later (at ``keras.backend.clear_session``)."""
+last warm-up step), and takes their median: a step slowed by another process, by the start of
+the stream or by a collection does not move it (the mean of 5 steps moved the main job's steps
+by up to 40% between runs). Every fit runs its stream to the end: a tf.data iterator left
+mid-stream costs seconds to finalize later (at ``keras.backend.clear_session``)."""
 CALIBRATION_MAX_STEPS = 400
 
 
@@ -121,12 +123,14 @@ def calibrate(net, data, run) -> Calibration:
     timed = fit(1 + min(max(wanted, CALIBRATION_MIN_STEPS), CALIBRATION_MAX_STEPS))
     for variable, value in zip(_state(net), saved):
         variable.assign(value)
-    tp = train_throughput(timed.steps, timed.epoch_start, cfg.batch_size, 10**12, 1)
+    # each step from the end of the one before: the stream's first step is left out
+    durations = np.diff([end for _, _, end in timed.steps])
     return Calibration(
-        step_seconds=cfg.batch_size / tp["images_per_s"],
-        steps_timed=int(tp["steps_timed"]),
+        step_seconds=float(np.median(durations)),
+        steps_timed=len(durations),
         seconds=time.perf_counter() - t0,
         first_step_seconds=warm.steps[0][2] - warm.t_begin,
+        statistic="median",
     )
 
 

@@ -2,6 +2,7 @@
 
 * :class:`StepTimer` times every step, stops at the first non-finite loss or when the run's time
   budget is spent, and says why in ``.failure``;
+* :class:`TestCurve` evaluates the test set after chosen epochs (the curve's points);
 * :class:`Progress` prefixes Keras' per-epoch line with the run's place in the suite and its ETA;
 * :func:`train_throughput`: steady-state images/s from the step times (the first steps, which
   include tracing and compilation, excluded).
@@ -99,6 +100,24 @@ class StepTimer(keras.callbacks.Callback):
             step_seconds_total=(self.train_seconds() or [None])[-1],
             epochs_equivalent=len(self.steps) * batch_size / n_train if n_train else None,
         )
+
+
+class TestCurve(keras.callbacks.Callback):
+    """The test evaluations along training: after each epoch in ``epochs`` (1-based; a
+    segment under the budget/steps protocols) ``evaluate(model)`` gives the test logs, which
+    join the epoch's logs as ``val_*`` (the names Keras' own validation writes; callbacks after
+    this one and the history see them, as with Keras' LearningRateScheduler's ``learning_rate``).
+    """
+
+    def __init__(self, epochs: list[int], evaluate: Callable[[Any], dict[str, float]]):
+        super().__init__()
+        self.epochs = set(epochs)
+        self.evaluate = evaluate
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 in self.epochs and logs is not None:
+            for name, value in self.evaluate(self.model).items():
+                logs[f"val_{name}"] = float(value)
 
 
 def run_eta(elapsed_s: float, epochs_done: int, epochs: int) -> float | None:

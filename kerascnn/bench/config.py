@@ -1,17 +1,15 @@
 """``BenchConfig``: what a benchmark suite trains and measures, from CLI flags or a TOML file.
 
-A suite file is flat TOML whose keys are the field names below (``benchmarks/quick.toml``)::
+A suite file is flat TOML whose keys are the field names below (``benchmarks/main-job.toml``)::
 
-    name = "quick"
+    name = "main-job"
     models = ["lenet", "vgg", "mobilenetv2"]
     datasets = ["fashion_mnist_mini"]
-    epochs = 3
-    optimizer = "adam"
+    budget = 30.0
 
-Every value is checked by :meth:`BenchConfig.validate` before anything trains; a bad value
-raises :class:`~kerascnn.errors.ConfigError` naming what was received and what is accepted.
-Model names are checked by the registry and dataset names by ``load_dataset`` (the runner
-loads every dataset and builds every model once before the first epoch).
+Every value is checked by :meth:`BenchConfig.validate` before anything trains (a ConfigError
+names what was received and what is accepted), model names by the registry, dataset names by
+``load_dataset`` (the runner loads every dataset, builds every model before the first epoch).
 """
 
 from __future__ import annotations
@@ -25,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kerascnn._utils import slug, split_list  # noqa: F401 (part of this module's API)
+from kerascnn.bench.recipes import recipe_for, with_recipe
 from kerascnn.errors import ConfigError
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
@@ -39,6 +38,7 @@ OVERRIDABLE = tuple(
     "epochs budget steps batch_size optimizer learning_rate momentum schedule warmup_epochs "
     "weight_decay label_smoothing augment precision jit time_budget".split()
 )
+PRECISE_BN_BATCHES = 20  # measured: reports/main-job (README.md there says why)
 PROTOCOLS = ("epochs", "budget", "steps")
 """How long a run trains: a number of epochs, an equal wall-clock budget (steps calibrated on
 this machine), or a fixed number of optimizer steps (a budget run repeated elsewhere)."""
@@ -63,6 +63,8 @@ TRAINING_FIELDS = (
     *OVERRIDABLE,
     *"train_limit test_limit data_dir eval_every_epoch steps_per_execution distribute".split(),
     "eval_points",
+    "precise_bn",
+    "precise_bn_batches",
     *DATA_FIELDS,
 )
 
@@ -73,7 +75,7 @@ class BenchConfig:
 
     The defaults are the main job's (``kerascnn bench --models lenet,vgg,mobilenetv2``), chosen
     so that the three models train on the embedded Fashion-MNIST subset in a few minutes on
-    two CPU cores; ``benchmarks/quick.toml`` spells out the same values.
+    two CPU cores; ``benchmarks/main-job.toml`` spells out the same values.
     """
 
     models: list[str] = field(default_factory=lambda: ["lenet"])
@@ -103,18 +105,19 @@ class BenchConfig:
     """Test-set evaluations along a budget/steps run (the last is the final evaluation): the
     points of the accuracy-vs-training-time curve."""
     batch_size: int = 128
-    optimizer: str = "adam"
+    optimizer: str | None = None
+    """None: each model's recipe (:mod:`kerascnn.bench.recipes`); a name: for every model."""
     learning_rate: float | None = None
-    """Peak learning rate; None = the optimizer's own default (:data:`DEFAULT_LR`: sgd/momentum
-    0.05, adam/adamw 1e-3). Changing the optimizer (``--optimizer``) without ``--lr`` resets it."""
+    """Peak learning rate; None = the recipe's when the optimizer is the model's recipe, else
+    the optimizer's own default (:data:`DEFAULT_LR`: sgd/momentum 0.05, adam/adamw 1e-3).
+    Changing the optimizer (``--optimizer``) without ``--lr`` resets it."""
     momentum: float = 0.9
     """Used by ``momentum`` (Nesterov SGD) only."""
     schedule: str = "cosine"
     warmup_epochs: float = 0.5
     """Linear warm-up from lr/10 (cosine) or lr/25 (one-cycle) before the decay; 0 = none.
     Under the budget/steps protocols it is capped at a fifth of the run's steps."""
-    weight_decay: float = 0.0
-    """Decoupled for adamw, otherwise the optimizer's ``weight_decay`` (Keras applies it decoupled too)."""
+    weight_decay: float = 0.0  # decoupled (adamw, and Keras' weight_decay of the others)
     label_smoothing: float = 0.0
     augment: list[str] = field(default_factory=list)
     precision: str = "float32"
@@ -128,6 +131,11 @@ class BenchConfig:
     test_limit: int | None = None
     eval_every_epoch: bool = True
     """Evaluate on the test split after every epoch for the curves (never used for selection)."""
+    precise_bn: bool = True
+    """Recompute the BatchNorm statistics for the current weights before every test evaluation
+    (:mod:`kerascnn.bench.precise_bn`); its time is evaluation time, outside the budget."""
+    precise_bn_batches: int = PRECISE_BN_BATCHES
+    """Un-augmented training batches (of ``batch_size``) averaged for those statistics."""
     latency_batch: int = 64
     """N of the batch-N latency and of the device-throughput measurement."""
     latency_seconds: float = 1.0
@@ -199,7 +207,7 @@ class BenchConfig:
         if not path.is_file():
             raise ConfigError(
                 f"Suite file {path} does not exist. Pass a TOML file such as "
-                f"benchmarks/quick.toml. Received: --suite {str(path)!r}"
+                f"benchmarks/main-job.toml. Received: --suite {str(path)!r}"
             )
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -309,15 +317,18 @@ class BenchConfig:
         return self
 
     def for_model(self, spec: str) -> BenchConfig:
-        """The config one model trains with: this one, with its ``overrides`` applied."""
+        """The config one model trains with: this one, with its ``overrides`` applied and,
+        when no optimizer is named, the model's recipe (:mod:`kerascnn.bench.recipes`)."""
+        return with_recipe(self.overridden(spec), spec)
+
+    def overridden(self, spec: str) -> BenchConfig:
+        """This config with ``spec``'s ``overrides`` applied."""
         from kerascnn.registry import parse_spec
 
         table = self.overrides.get(spec.strip())
         if table is None:
             table = self.overrides.get(parse_spec(spec)[0])
-        if not table:
-            return self
-        return dataclasses.replace(self, **table, overrides={})
+        return dataclasses.replace(self, **table, overrides={}) if table else self
 
     # ------------------------------------------------------------------ derived values
 
@@ -345,12 +356,21 @@ class BenchConfig:
                 out.pop(key)
         else:
             out.pop("epochs")
+        if not self.precise_bn:  # evaluated as before it existed: the older hashes hold
+            out.pop("precise_bn")
+            out.pop("precise_bn_batches")
         return out
 
     def runs(self) -> list[RunSpec]:
         """Every (dataset, model, seed) combination, in suite order (dataset-major)."""
         return [
-            RunSpec(model=m.strip(), dataset=d.strip(), seed=s, config=self.for_model(m))
+            RunSpec(
+                model=m.strip(),
+                dataset=d.strip(),
+                seed=s,
+                config=self.for_model(m),
+                recipe=recipe_for(self.overridden(m), m),
+            )
             for d in self.datasets
             for m in self.models
             for s in self.seeds
@@ -365,6 +385,8 @@ class RunSpec:
     dataset: str
     seed: int
     config: BenchConfig = field(compare=False, repr=False)
+    recipe: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The registry recipe ``config`` took its optimizer from (``recipes.recipe_for``)."""
 
     @property
     def config_hash(self) -> str:

@@ -53,8 +53,8 @@ def validate_values(cfg: BenchConfig) -> BenchConfig:
         raise bad("eval_points", "a positive integer")
     if not is_int(cfg.batch_size) or cfg.batch_size < 1:
         raise bad("batch_size", "a positive integer")
-    if cfg.optimizer not in OPTIMIZERS:
-        raise bad("optimizer", f"one of {', '.join(OPTIMIZERS)}")
+    if cfg.optimizer is not None and cfg.optimizer not in OPTIMIZERS:
+        raise bad("optimizer", f"one of {', '.join(OPTIMIZERS)}, or None for each model's recipe")
     if cfg.learning_rate is not None and (not is_num(cfg.learning_rate) or cfg.learning_rate <= 0):
         raise bad("learning_rate", "a positive number (or omit it for the optimizer's default)")
     if not is_num(cfg.momentum) or not 0 <= cfg.momentum < 1:
@@ -93,6 +93,10 @@ def validate_values(cfg: BenchConfig) -> BenchConfig:
             raise bad(key, "a positive integer, or None for the whole split")
     if not isinstance(cfg.eval_every_epoch, bool):
         raise bad("eval_every_epoch", "true or false")
+    if not isinstance(cfg.precise_bn, bool):
+        raise bad("precise_bn", "true or false")
+    if not is_int(cfg.precise_bn_batches) or cfg.precise_bn_batches < 1:
+        raise bad("precise_bn_batches", "a positive integer number of training batches")
     if not is_int(cfg.latency_batch) or cfg.latency_batch < 1:
         raise bad("latency_batch", "a positive integer")
     if not is_num(cfg.latency_seconds) or cfg.latency_seconds <= 0:

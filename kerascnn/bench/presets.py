@@ -1,4 +1,4 @@
-"""The main job's settings (``kerascnn bench`` with no --suite); benchmarks/quick.toml spells out the same.
+"""The main job's settings (``kerascnn bench`` with no --suite); benchmarks/main-job.toml spells out the same.
 
 ``kerascnn bench --models lenet,vgg,mobilenetv2`` trains all three on the embedded
 Fashion-MNIST subset (6,000 train / 1,000 test images) under the equal-budget protocol: every
@@ -11,7 +11,7 @@ shows where each curve stands, with a model still rising at the end marked as su
 """
 
 QUICK = {
-    "name": "quick",
+    "name": "main-job",
     "description": (
         "The main job: LeNet-5, VGG-11 and MobileNetV2 trained on the embedded Fashion-MNIST "
         "subset (6,000 train / 1,000 test images) for an equal training budget "
@@ -23,9 +23,7 @@ QUICK = {
     "budget": 30.0,
     "eval_points": 4,
     "batch_size": 64,
-    "optimizer": "adam",
     "schedule": "cosine",
-    "warmup_epochs": 0.25,
     "seeds": [0],
     "latency_batch": 32,
     "latency_seconds": 1.0,
@@ -49,7 +47,7 @@ def main_job(flags: dict):
     """The main job's BenchConfig with the command line's ``flags`` applied (None = not given).
 
     While the flags leave what QUICK's description states unchanged, the run keeps its name
-    ("quick") and description; otherwise it is named "bench" and described by its own settings
+    ("main-job") and description; otherwise it is named "bench" and described by its own settings
     only (the report's command, dataset and training lines)."""
     from kerascnn.bench.config import BenchConfig
 

@@ -7,12 +7,10 @@ returns what it measured as a (partial) :class:`~kerascnn.results.Measurements`:
   (seeded subsets);
 * :func:`build_model`: the model (float32 softmax under mixed precision), its parameters and MACs;
 * :func:`train_model`: ``model.compile`` + ``model.fit`` with the callbacks of
-  :mod:`kerascnn.bench.callbacks` (step times, NaN guard, time budget, progress) and the
-  augmentation of :mod:`kerascnn.bench.augment`; curves and steady-state images/s;
-* :func:`evaluate_model`: test-set metrics through the compiled inference function of
-  :mod:`kerascnn.bench.timing`;
-* :func:`measure_inference`: first-call, latency and device-throughput timings of that function;
-* :func:`record_measurements`: model file size, memory and load average; the finished record.
+  :mod:`kerascnn.bench.callbacks` (step times, NaN guard, time budget, progress, the test
+  curve) and the augmentation of :mod:`kerascnn.bench.augment`; curves and steady-state images/s;
+* the evaluation phases of :mod:`kerascnn.bench.evaluation`: the BatchNorm statistics
+  recomputed, test-set metrics, inference timings, the model file, memory and load average.
 
 A run that fails for a reason of its own (NaN loss or outputs, time budget) raises
 :class:`RunFailure` carrying everything measured until then in ``.partial``.
@@ -23,11 +21,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +32,19 @@ import numpy as np
 
 from kerascnn._dtype import dtype_policy_scope
 from kerascnn.analysis import profile
-from kerascnn.bench import timing
 from kerascnn.bench.arrays import Arrays, one_hot, prepare_data  # noqa: F401 (API)
 from kerascnn.bench.augment import BatchStream, augment_model, mixing_kind
 from kerascnn.bench.budget import budget_plan, calibrate, closed_curve, plan_steps, test_curve
-from kerascnn.bench.callbacks import Progress, StepTimer
+from kerascnn.bench.callbacks import Progress, StepTimer, TestCurve
 from kerascnn.bench.config import RunSpec
 from kerascnn.bench.environment import load_average, peak_rss_mib
-from kerascnn.bench.metrics import classification_metrics
+from kerascnn.bench.evaluation import (  # noqa: F401 (RunFailure: part of this module's API)
+    RunFailure,
+    TestEvaluator,
+    evaluate_model,
+    measure_inference,
+    record_measurements,
+)
 from kerascnn.bench.optim import compile_for_training, make_optimizer, make_schedule
 from kerascnn.bench.parallel import (
     enter_data_parallel,
@@ -53,24 +54,7 @@ from kerascnn.bench.parallel import (
     process_shard,
     weights_in_sync,
 )
-from kerascnn.results import (
-    InferenceTimings,
-    Measurements,
-    ModelSize,
-)
-
-EVAL_BATCH = 256
-
-
-class RunFailure(Exception):
-    """Training stopped for a reason that makes the run a failure (NaN loss, time budget)."""
-
-    def __init__(self, kind: str, message: str, partial: Measurements | None = None):
-        super().__init__(message)
-        self.kind = kind
-        self.partial = partial or Measurements()
-        """What the run measured before it failed."""
-
+from kerascnn.results import Measurements
 
 # --------------------------------------------------------------------------- build
 
@@ -164,10 +148,13 @@ def train_model(
     log_path: Path | None = None,
     tensorboard_dir: Path | None = None,
     verbose: int | None = None,
+    evaluator: TestEvaluator | None = None,
 ) -> Measurements:
     """Fit ``model`` (behind the augmentation layers) on ``data`` for the run's protocol
     (:mod:`kerascnn.bench.budget`); curves, the test-accuracy curve and train stats.
 
+    The curve's test evaluations (``cfg.eval_every_epoch``) go through ``evaluator`` (by
+    default one for ``model``): each recomputes the BatchNorm statistics first.
     Raises RunFailure (with those measurements) on a non-finite loss or a spent time budget.
     """
     cfg = run.config
@@ -186,7 +173,16 @@ def train_model(
         keras.utils.set_random_seed(run.seed)
     timer = StepTimer(cfg.time_budget, stop_at=plan.steps if stepped else None)
     unit = "segment" if stepped else "epoch"
-    callbacks = [timer, Progress(label, plan.segments, echo, unit=unit, metrics=stepped)]
+    # test evaluations after each epoch/segment but the last: the final evaluation closes
+    last = plan.segments - 1 if stepped else plan.segments
+    validated = list(range(1, last + 1)) if cfg.eval_every_epoch else []
+    evaluator = evaluator or TestEvaluator(model, data, run)
+    evaluator.net = train_net
+    callbacks = [
+        timer,  # first: an epoch's end time is taken before its test evaluation
+        TestCurve(validated, evaluator.curve_point),
+        Progress(label, plan.segments, echo, unit=unit, metrics=stepped),
+    ]
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         callbacks.append(keras.callbacks.CSVLogger(str(log_path)))
@@ -199,11 +195,6 @@ def train_model(
         # prints each segment's logs); an epoch run keeps Keras' own output
         verbose=0 if stepped else (verbose if verbose is not None else (1 if os.isatty(1) else 2)),
     )
-    validated = list(range(1, plan.segments + (0 if stepped else 1)))  # the final eval closes
-    if cfg.eval_every_epoch and validated:
-        fit_kwargs["validation_data"] = (data.x_test, data.y_test_onehot)
-        fit_kwargs["validation_batch_size"] = max(cfg.batch_size, EVAL_BATCH)
-        fit_kwargs["validation_freq"] = validated
     kind = mixing_kind(cfg.augment)
     shard = process_shard()  # several processes: each feeds its part of every global batch
     t0 = time.perf_counter()
@@ -250,83 +241,6 @@ def train_model(
     return measured
 
 
-# --------------------------------------------------------------------------- evaluate
-
-
-@dataclass
-class Evaluation:
-    inference: timing.CompiledInference
-    """The compiled forward pass that evaluated the model (and is timed next)."""
-    first_call_seconds: float
-    """Tracing + compilation + one call at the evaluation batch."""
-    measured: Measurements
-
-
-def evaluate_model(model, data: Arrays, cfg) -> Evaluation:
-    """Test-set metrics through one compiled inference function (no ``model.predict``).
-
-    Raises RunFailure (with the metrics) when an output is NaN or infinite.
-    """
-    inf = timing.compile_inference(model, jit=cfg.jit)
-    first = timing.first_call_seconds(inf, data.x_test[:EVAL_BATCH])
-    probs = inf.predict(data.x_test, batch_size=EVAL_BATCH)
-    measured = Measurements(
-        inference_jit=inf.jit,
-        test=classification_metrics(probs, data.y_test, data.num_classes),
-    )
-    if not np.isfinite(probs).all():
-        raise RunFailure(
-            "NaNOutput", "The model's test-set outputs contain NaN or inf.", partial=measured
-        )
-    return Evaluation(inf, first, measured)
-
-
-# --------------------------------------------------------------------------- measure
-
-
-def measure_inference(ev: Evaluation, data: Arrays, cfg) -> InferenceTimings:
-    """First-call times, batch-1 and batch-N latency, device throughput at batch N."""
-    inf, x = ev.inference, data.x_test
-    nb = min(cfg.latency_batch, len(x))
-    first = {
-        "eval_batch": ev.first_call_seconds,
-        "batch_1": timing.first_call_seconds(inf, x[:1]),
-        f"batch_{nb}": timing.first_call_seconds(inf, x[:nb]),
-    }
-    return InferenceTimings(
-        first_call_seconds=first,
-        latency_b1=timing.measure_latency(inf, x[:1], seconds=cfg.latency_seconds),
-        latency_bN=timing.measure_latency(inf, x[:nb], seconds=cfg.latency_seconds),
-        device_throughput=timing.measure_throughput(inf, x[:nb], seconds=cfg.latency_seconds),
-    )
-
-
-# --------------------------------------------------------------------------- record
-
-
-def model_size(model, keep: Path | None) -> ModelSize:
-    """Bytes of the model as a .keras file (architecture + weights, no optimizer state)."""
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
-    with tempfile.TemporaryDirectory() as tmp:
-        path = keep or Path(tmp) / "model.keras"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        clone.save(path)
-        size = path.stat().st_size
-    return ModelSize(keras_file_bytes=int(size), saved_to=str(keep) if keep else None)
-
-
-def record_measurements(measured: Measurements, model, keep: Path | None) -> Measurements:
-    """``measured`` completed with the model's file size, peak memory and the load average."""
-    return measured.merged(
-        Measurements(
-            size=model_size(model, keep),
-            peak_rss_mib=peak_rss_mib(),
-            load_average_after=load_average(),
-        )
-    )
-
-
 # --------------------------------------------------------------------------- one run
 
 
@@ -360,6 +274,7 @@ def _measure_run(
                 measured.data_parallel = enter_data_parallel(scope, cfg.batch_size)
             model, facts = build_model(run, data)
             measured = measured.merged(facts)
+            evaluator = TestEvaluator(model, data, run)
             trained = train_model(
                 model,
                 data,
@@ -369,8 +284,12 @@ def _measure_run(
                 log_path=log_path,
                 tensorboard_dir=tensorboard_dir if cfg.tensorboard else None,
                 verbose=verbose,
+                evaluator=evaluator,
             )
             measured = measured.merged(trained)
+        # the statistics the final evaluation, the file and deploy see; every process computes
+        # the same from the same batches (before the check that the processes agree)
+        measured.precise_bn = evaluator.recalibrate()
         rank, processes = process_shard()
         if processes > 1:  # every process checks, evaluates a local copy; process 0 measures
             measured.data_parallel.weights_in_sync = weights_in_sync(model)
@@ -381,8 +300,10 @@ def _measure_run(
                     partial=measured,
                 )
             model = local_copy(model)
+        t0 = time.perf_counter()
         ev = evaluate_model(model, data, cfg)  # on the trained (replicated) model as usual
         measured = measured.merged(ev.measured)
+        measured.eval_seconds = evaluator.seconds + time.perf_counter() - t0
         measured.curve = closed_curve(measured)
         if rank > 0:  # timing here would share the host with process 0's; it writes nothing
             return measured

@@ -11,6 +11,7 @@ from kerascnn.bench.config import (
     DEFAULT_LR,
     NORMALIZATIONS,
     OPTIMIZERS,
+    PRECISE_BN_BATCHES,
     PRECISIONS,
     SCHEDULES,
     BenchConfig,
@@ -19,10 +20,15 @@ from kerascnn.bench.presets import QUICK, main_job
 from kerascnn.cli._base import EXIT_INTERRUPTED, uses_keras
 from kerascnn.cli._cluster import cluster_options, leave, run_joined
 from kerascnn.data.resize import ASPECT_MODES
+from kerascnn.registry import DEFAULT_RECIPE
 
 _MAIN_JOB_MODELS = ",".join(QUICK["models"])
 _MAIN = BenchConfig.from_dict(QUICK)
 _LR_DEFAULTS = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
+_RECIPES = (
+    f"{DEFAULT_RECIPE.optimizer} {DEFAULT_RECIPE.learning_rate:g} unless the model registers "
+    "its own (kerascnn.registry.Recipe)"
+)
 
 
 @click.command("bench")
@@ -45,7 +51,7 @@ _LR_DEFAULTS = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
     "--suite",
     type=click.Path(dir_okay=False),
     default=None,
-    help="TOML suite file (benchmarks/quick.toml); flags given here override its values.",
+    help="TOML suite file (benchmarks/main-job.toml); flags given here override its values.",
 )
 @click.option(
     "--budget",
@@ -77,14 +83,16 @@ _LR_DEFAULTS = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
     "--optimizer",
     type=click.Choice(OPTIMIZERS),
     default=None,
-    help=f"momentum is Nesterov SGD. [default: {_MAIN.optimizer}, or the suite's]",
+    help="For every model (momentum is Nesterov SGD). [default: the suite's, else each model's "
+    f"recipe: {_RECIPES}]",
 )
 @click.option(
     "--lr",
     "learning_rate",
     type=float,
     default=None,
-    help=f"Peak learning rate. [default: the optimizer's own: {_LR_DEFAULTS}]",
+    help="Peak learning rate. [default: the model's recipe's; with --optimizer that "
+    f"optimizer's own: {_LR_DEFAULTS}]",
 )
 @click.option(
     "--schedule",
@@ -113,6 +121,19 @@ _LR_DEFAULTS = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
     "--jit/--no-jit",
     default=None,
     help="XLA compilation for training and inference. [default: Keras' auto]",
+)
+@click.option(
+    "--precise-bn/--no-precise-bn",
+    default=None,
+    help="Before every test evaluation, recompute the BatchNorm statistics of the current "
+    "weights as the average over --precise-bn-batches un-augmented training batches (timed as "
+    "evaluation, outside the budget); the saved model keeps them. [default: on]",
+)
+@click.option(
+    "--precise-bn-batches",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Training batches for those statistics. [default: {PRECISE_BN_BATCHES}]",
 )
 @click.option(
     "--backend",
@@ -210,8 +231,8 @@ _LR_DEFAULTS = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
     "--save-models",
     is_flag=True,
     default=None,
-    help="Keep each trained model as RUN_DIR/models/<run>.keras (load with keras.saving."
-    "load_model after 'import kerascnn', which registers the custom layers).",
+    help="Keep each trained model as RUN_DIR/models/<run>.keras, with the statistics it was "
+    "evaluated with and no training state: keras.saving.load_model(path) loads it.",
 )
 @click.option(
     "--tensorboard",
@@ -244,6 +265,8 @@ def bench_cmd(
     augment,
     precision,
     jit,
+    precise_bn,
+    precise_bn_batches,
     backend,
     distribute,
     steps_per_execution,
@@ -312,6 +335,8 @@ def bench_cmd(
         augment=augment,
         precision=precision,
         jit=jit,
+        precise_bn=precise_bn,
+        precise_bn_batches=precise_bn_batches,
         distribute=distribute,
         steps_per_execution=steps_per_execution,
         seeds=list(seeds) or None,
