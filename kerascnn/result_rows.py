@@ -25,8 +25,9 @@ COLUMNS = (
     *("model", "dataset", "image_size", "seed", "status", "params", "macs", "top1", "top5"),
     *("latency_b1_p50_ms", "latency_bN_p50_ms", "latency_batch"),
     *("train_images_per_s", "infer_images_per_s"),
-    *("protocol", "budget_seconds", "steps", "epochs", "train_seconds", "still_rising"),
-    *("batch_size", "optimizer", "learning_rate", "precision", "jit_compile"),
+    *("protocol", "budget_seconds", "steps", "epochs", "train_seconds", "eval_seconds"),
+    *("still_rising", "at_chance", "precise_bn_batches", "top1_stale"),
+    *("batch_size", "optimizer", "learning_rate", "recipe", "precision", "jit_compile"),
     *("num_processes", "replicas"),
     *("backend", "device", "keras", "config_hash", "key", "error_type", "finished", "commit"),
 )
@@ -35,6 +36,10 @@ COLUMNS = (
 RISING_MARGIN = 0.005
 """A run is "still rising" when its final test accuracy beats every earlier point of its curve
 by at least this much (half a percentage point; 1,000 test images resolve about 1.4 points)."""
+
+
+CHANCE_MARGIN = 0.02
+"""A top-1 within this much (2 points) of guessing, 1 / classes, is "at chance"."""
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -87,6 +92,22 @@ def still_rising(record: RunRecord) -> bool | None:
     return points[-1] >= max(points[:-1]) + RISING_MARGIN
 
 
+def at_chance(record: RunRecord) -> bool | None:
+    """Whether the run's top-1 is within :data:`CHANCE_MARGIN` of guessing (or below it)."""
+    if record.test is None or record.dataset_info is None:
+        return None
+    return record.test.top1 <= 1 / record.dataset_info.num_classes + CHANCE_MARGIN
+
+
+def train_seconds(record: RunRecord) -> float | None:
+    """The run's training time: its steps (compilation included where it happened in them),
+    not the test evaluations between them; what a budget run spends of its budget."""
+    train = record.train
+    if train is None:
+        return None
+    return train.step_seconds_total if train.step_seconds_total is not None else train.seconds
+
+
 def _image_size(record: RunRecord) -> str | None:
     """``HxW`` the model saw: ``--image-size``, else the images' own size."""
     info = record.dataset_info
@@ -120,11 +141,16 @@ def flat_row(record: RunRecord) -> dict[str, Any]:
         "budget_seconds": _get(r, "protocol", "budget_seconds"),
         "steps": total_steps(r),
         "epochs": epochs,
-        "train_seconds": _get(r, "train", "seconds"),
+        "train_seconds": train_seconds(r),
+        "eval_seconds": r.eval_seconds,
         "still_rising": still_rising(r),
+        "at_chance": at_chance(r),
+        "precise_bn_batches": _get(r, "precise_bn", "batches"),
+        "top1_stale": _get(r, "precise_bn", "top1_stale"),
         "batch_size": (r.config or {}).get("batch_size"),
         "optimizer": (r.config or {}).get("optimizer"),
         "learning_rate": (r.config or {}).get("learning_rate"),
+        "recipe": _get(r, "config", "recipe", "name"),
         "precision": (r.config or {}).get("precision"),
         "jit_compile": r.jit_compile,
         "num_processes": _get(r, "data_parallel", "num_processes")
@@ -151,13 +177,16 @@ def write_results_csv(run_dir: str | os.PathLike, records: Iterable[RunRecord]) 
 
 
 __all__ = [
+    "CHANCE_MARGIN",
     "COLUMNS",
     "RESULTS_CSV",
     "RISING_MARGIN",
+    "at_chance",
     "flat_row",
     "flat_rows",
     "curve_of",
     "still_rising",
     "total_steps",
+    "train_seconds",
     "write_results_csv",
 ]

@@ -248,3 +248,83 @@ def test_missing_or_empty_run_dir(tmp_path):
 def test_pareto_front():
     pts = [(1, 0.5), (2, 0.4), (3, 0.7), (3, 0.6), (5, 0.7), (8, 0.9)]
     assert pareto_front(pts) == [(1, 0.5), (3, 0.7), (8, 0.9)]
+
+
+def test_a_model_at_chance_is_flagged_and_explained(tmp_path):
+    # 3 classes: guessing is 0.333; within 2 points (or below) is at chance
+    stale = _result("stale", 0.35)
+    stale["precise_bn"] = {
+        "layers": 52, "batches": 30, "batch_size": 64, "calls": 4, "seconds": 12.0,
+        "top1_stale": 0.34,
+    }  # fmt: skip
+    folder = _write_run(tmp_path / "c", [_result("fine", 0.80), stale, _result("near", 0.36)])
+    text = build_report(folder, plots=False).read_text()
+    assert "| stale |" in text.split("| fine |")[1]
+    row = next(line for line in text.splitlines() if line.startswith("| stale |"))
+    assert "0.3500 ⚠ chance" in row
+    near = next(line for line in text.splitlines() if line.startswith("| near |"))
+    assert "chance" not in near  # 2.7 points above guessing
+    assert "⚠ **stale is at chance**: its top-1 0.350 is within 2 points of guessing (1/3" in text
+    assert "stale 0.340 → 0.350 (52 layers, 12.0 s)" in text  # the protocol names the recompute
+    from kerascnn.result_rows import at_chance
+    from kerascnn.results import read_record
+
+    record = read_record(next((folder / "results").glob("*stale*")))
+    assert at_chance(record) is True
+    record.test.top1 = 0.3534
+    assert at_chance(record) is False
+
+
+def test_the_rising_sentence_reads_right_with_and_without_models(tmp_path):
+    flat = _write_run(tmp_path / "flat", [_result("done", 0.45)])  # val_acc 0.45 then 0.45
+    text = build_report(flat, plots=False).read_text()
+    assert "No model was still rising at the end (↑ would mark one whose final evaluation" in text
+    assert "none;" not in text
+    up = _write_run(tmp_path / "up", [_result("climbing", 0.9)])
+    text = build_report(up, plots=False).read_text()
+    assert "↑ **Still rising** at the end" in text and ": climbing. These had not converged" in text
+
+
+def test_the_table_shows_training_time_and_evaluation_time_apart(tmp_path):
+    r = _result("timed", 0.8)
+    r["train"]["step_seconds_total"] = 30.2  # the steps; the fit took 12.5 + evaluations
+    r["eval_seconds"] = 9.4
+    text = build_report(_write_run(tmp_path / "t", [r]), plots=False).read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| model"))
+    assert header.endswith("| train time (s) | eval time (s) |")
+    row = next(line for line in text.splitlines() if line.startswith("| timed |"))
+    assert row.endswith("| 30.2 | 9.4 |")
+
+
+def test_training_curves_are_drawn_against_the_data_seen_and_end_at_the_final_evaluation():
+    from kerascnn.report.plots import segment_epochs
+    from kerascnn.results import CurvePoint, RunRecord
+
+    record = RunRecord.from_dict(_result("m", 0.8))
+    record.history = {"loss": [1.0, 0.8, 0.6, 0.5]}
+    record.curve = [
+        CurvePoint(step=s, epoch=s * 64 / 6000, train_seconds=s * 0.3, top1=a)
+        for s, a in ((20, 0.3), (40, 0.5), (60, 0.6), (78, 0.7))
+    ]
+    assert segment_epochs(record) == pytest.approx([20 * 64 / 6000, 40 * 64 / 6000, 0.64, 0.832])
+    record.curve = None  # no test curve: the epochs seen, spread over the segments
+    record.train.epochs_equivalent = 0.8
+    assert segment_epochs(record) == pytest.approx([0.2, 0.4, 0.6, 0.8])
+
+
+def test_the_pareto_front_is_drawn_even_when_one_model_dominates(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    drawn = []
+    original = matplotlib.axes.Axes.step
+
+    def step(self, *args, **kwargs):
+        drawn.append((list(args[0]), kwargs.get("color"), kwargs.get("label")))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "step", step)
+    folder = _write_run(
+        tmp_path / "p", [_result("cheap", 0.9, macs=100), _result("dear", 0.5, macs=10_000)]
+    )
+    build_report(folder)
+    assert ([100], "tab:red", "Pareto front (1 of 2)") in drawn

@@ -9,7 +9,12 @@ from kerascnn.deploy.rows import DEPLOY_DIR, DEPLOY_MD
 from kerascnn.errors import ReportError
 from kerascnn.report.deploy import deploy_section, load_deploy, write_deploy_report
 from kerascnn.report.load import Entry, RunData, entries, load_run
-from kerascnn.report.tables import dataset_table, failures_table, protocol_section
+from kerascnn.report.tables import (
+    chance_notes,
+    dataset_table,
+    failures_table,
+    protocol_section,
+)
 from kerascnn.result_rows import RESULTS_CSV, write_results_csv
 from kerascnn.results import Environment
 from kerascnn.tabular import markdown_table
@@ -95,9 +100,13 @@ def _environment_section(data: RunData) -> list[str]:
             length = f"{cfg['steps']} steps"
         else:
             length = f"{cfg.get('epochs')} epoch(s)"
+        recipe = cfg.get("recipe") or {}
+        source = {None: "", "default": " (default recipe)"}.get(
+            recipe.get("name"), f" ({recipe.get('name')}'s recipe)"
+        )
         text = (
             f"{length}, batch {cfg.get('batch_size')}, {cfg.get('optimizer')} lr "
-            f"{cfg.get('learning_rate')} ({cfg.get('schedule')}, warm-up {cfg.get('warmup_epochs')} epochs), "
+            f"{cfg.get('learning_rate')}{source} ({cfg.get('schedule')}, warm-up {cfg.get('warmup_epochs')} epochs), "
             f"weight decay {cfg.get('weight_decay')}, label smoothing {cfg.get('label_smoothing')}, "
             f"augmentation {aug}, precision {cfg.get('precision')}, jit {cfg.get('jit')}, time budget {budget}"
         )
@@ -252,7 +261,8 @@ def build_report(
     if plots:
         figures.append(
             (
-                "Accuracy vs MACs (Pareto front in red)",
+                "Accuracy vs MACs (the Pareto front in red: no other model is both cheaper and "
+                "more accurate)",
                 P.accuracy_vs_macs(data, out_dir / "accuracy_vs_macs.png"),
             )
         )
@@ -270,7 +280,8 @@ def build_report(
         )
         figures.append(
             (
-                "Training curves (train solid, test dashed)",
+                "Training curves (train solid: mean over each segment; test dashed: each "
+                "evaluation, the last one the final)",
                 P.training_curves(data, out_dir / "training_curves.png"),
             )
         )
@@ -286,12 +297,15 @@ def build_report(
         "steady-state training steps (the first steps, with tracing and compilation, excluded). "
         "Infer img/s: device-resident input, batch N. Accuracies are mean ± std over seeds when "
         "there are several. Steps: optimizer steps; epochs: passes over the training data "
-        "(fractional under a budget); train time: the whole fit, test evaluations included.",
+        "(fractional under a budget); train time: the training steps (what a budget spends); "
+        "eval time: the test evaluations along and after training, with their BatchNorm "
+        "recomputation. ⚠ chance: a top-1 within 2 points of guessing.",
         "",
         *protocol_section(data),
     ]
     for dataset in data.datasets:
         lines += [f"### {dataset}", "", dataset_table(data, dataset), ""]
+        lines += chance_notes(data, dataset)
         if plots:
             cm = P.confusion_matrices(
                 data,

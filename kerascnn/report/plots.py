@@ -88,17 +88,20 @@ def _tradeoff(
                 e.label, (xkey(e), e.top1), textcoords="offset points", xytext=(6, 4), fontsize=8
             )
         front = pareto_front([(xkey(e), e.top1) for e in es])
-        if len(front) > 1:
-            ax.step(
-                [p[0] for p in front],
-                [p[1] for p in front],
-                where="post",
-                color="tab:red",
-                lw=1.2,
-                alpha=0.7,
-                label="Pareto front",
-            )
-            ax.legend(loc="lower right", fontsize=8)
+        ax.step(  # with one point on the front (it dominates the rest), just its red ring
+            [p[0] for p in front],
+            [p[1] for p in front],
+            where="post",
+            color="tab:red",
+            lw=1.2,
+            alpha=0.7,
+            marker="o",
+            ms=13,
+            mfc="none",
+            mew=1.5,
+            label=f"Pareto front ({len(front)} of {len(es)})",
+        )
+        ax.legend(loc="lower right", fontsize=8)
         if max(xkey(e) for e in es) / max(min(xkey(e) for e in es), 1e-12) > 20:
             ax.set_xscale("log")
         if si_ticks:
@@ -134,8 +137,23 @@ def accuracy_vs_latency(data: RunData, out: Path) -> Path | None:
     )
 
 
+def segment_epochs(record) -> list[float]:
+    """Epochs' worth of data seen at the end of each entry of the record's per-segment logs
+    (each epoch of the epoch protocol, each segment of a budget or steps run)."""
+    from kerascnn.result_rows import curve_of
+
+    n = len((record.history or {}).get("loss") or [])
+    curve = curve_of(record)
+    if len(curve) == n:  # one test evaluation closing each segment, the last the final one
+        return [p.epoch for p in curve]
+    seen = (record.train and record.train.epochs_equivalent) or record.epochs_completed or n
+    return [seen * (k + 1) / n for k in range(n)]
+
+
 def training_curves(data: RunData, out: Path) -> Path | None:
-    from matplotlib.ticker import MaxNLocator
+    """Loss and accuracy against the epochs of training data seen: training (mean over each
+    segment or epoch) solid, test dashed, ending at the final evaluation (the table's top-1)."""
+    from kerascnn.result_rows import curve_of
 
     plt = _plt()
     rows = [(d, entries(data, d)) for d in data.datasets]
@@ -144,31 +162,38 @@ def training_curves(data: RunData, out: Path) -> Path | None:
         return None
     fig, axes = plt.subplots(len(rows), 2, figsize=(12, 4.2 * len(rows)), squeeze=False)
     for (dataset, es), (ax_loss, ax_acc) in zip(rows, axes):
+        spans = []
         for i, e in enumerate(es):
-            h = e.runs[0].history or {}
-            color = f"C{i % 10}"
-            for key, ax, style, suffix in (
-                ("loss", ax_loss, "-", "train"),
-                ("val_loss", ax_loss, "--", "test"),
-                ("acc", ax_acc, "-", "train"),
-                ("val_acc", ax_acc, "--", "test"),
-            ):
-                ys = h.get(key)
-                if ys:
+            record, color = e.runs[0], f"C{i % 10}"
+            history = record.history or {}
+            xs = segment_epochs(record)
+            test = curve_of(record)
+            series = (
+                (ax_loss, "-", "train", xs, history.get("loss")),
+                (ax_acc, "-", "train", xs, history.get("acc")),
+                (ax_loss, "--", "test", [p.epoch for p in test], [p.loss for p in test]),
+                (ax_acc, "--", "test", [p.epoch for p in test], [p.top1 for p in test]),
+            )
+            for ax, style, kind, x, y in series:
+                points = [(a, b) for a, b in zip(x, y or []) if b is not None]
+                if points:
                     ax.plot(
-                        range(1, len(ys) + 1),
-                        ys,
+                        *zip(*points),
                         style,
                         color=color,
                         marker="o",
                         ms=3,
-                        label=f"{e.label} ({suffix})",
+                        label=f"{e.label} ({kind})",
                     )
-        ax_loss.set_title(f"Loss per epoch: {dataset} (seed {es[0].seeds[0]})")
-        ax_acc.set_title(f"Accuracy per epoch: {dataset}")
-        for ax in (ax_loss, ax_acc):
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epoch 1, 2, 3; never 2.5
-            ax.set_xlabel("epoch")
+                    spans += [a for a, _ in points if a > 0]
+        for ax, what in ((ax_loss, "Loss"), (ax_acc, "Accuracy")):
+            if spans and max(spans) / min(spans) > 20:
+                ax.set_xscale("log")
+            ax.set_xlabel(
+                "epochs of training data seen"
+                + (" (log scale)" if ax.get_xscale() == "log" else "")
+            )
+            ax.set_title(f"{what} vs training: {dataset} (seed {es[0].seeds[0]})")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=7)
         ax_loss.set_ylabel("cross-entropy")

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from kerascnn.report.load import Entry, RunData, entries
-from kerascnn.result_rows import COLUMNS, RISING_MARGIN, flat_rows, still_rising, total_steps
+from kerascnn.result_rows import (
+    CHANCE_MARGIN,
+    COLUMNS,
+    RISING_MARGIN,
+    at_chance,
+    flat_rows,
+    still_rising,
+    total_steps,
+    train_seconds,
+)
 from kerascnn.tabular import markdown_table, render
 
 
@@ -38,6 +47,11 @@ def rising(e: Entry) -> bool:
     return any(still_rising(r) for r in e.runs)
 
 
+def chance(e: Entry) -> bool:
+    """Whether any of the entry's runs ended within 2 points of guessing."""
+    return any(at_chance(r) for r in e.runs)
+
+
 def _steps(e: Entry) -> str:
     steps = [s for r in e.runs if (s := total_steps(r)) is not None]
     return "n/a" if not steps else f"{sum(steps) / len(steps):,.0f}"
@@ -67,10 +81,12 @@ def dataset_table(data: RunData, dataset: str) -> str:
         "steps",
         "epochs",
         "train time (s)",
+        "eval time (s)",
     ]
     rows = []
     for e in es:
-        top1 = _acc(e.top1, e.top1_std, len(e.runs)) + (" ↑" if rising(e) else "")
+        marks = (" ↑" if rising(e) else "") + (" ⚠ chance" if chance(e) else "")
+        top1 = _acc(e.top1, e.top1_std, len(e.runs)) + marks
         rows.append(
             [
                 e.label,
@@ -84,10 +100,81 @@ def dataset_table(data: RunData, dataset: str) -> str:
                 number(e.mean("inference", "device_throughput", "images_per_s")),
                 _steps(e),
                 _epochs(e),
-                number(e.mean("train", "seconds"), "{:,.1f}"),
+                number(_mean([train_seconds(r) for r in e.runs]), "{:,.1f}"),
+                number(e.mean("eval_seconds"), "{:,.1f}"),
             ]
         )
     return markdown_table(header, rows)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
+def chance_notes(data: RunData, dataset: str) -> list[str]:
+    """A sentence for each model at chance on ``dataset``: what it means, and what training's
+    own BatchNorm statistics gave where the report's come from recomputed ones."""
+    notes = []
+    for e in (e for e in entries(data, dataset) if chance(e)):
+        info = e.runs[0].dataset_info
+        guess = 1 / info.num_classes if info else None
+        text = (
+            f"⚠ **{e.label} is at chance**: its top-1 {e.top1:.3f} is within "
+            f"{CHANCE_MARGIN * 100:.0f} points of guessing"
+            + (f" (1/{info.num_classes} = {guess:.3f})" if info else "")
+            + ": it predicts (nearly) one class for every image, so this run says nothing about "
+            "the architecture; train it longer (more steps or a larger --budget) or check its "
+            "recipe (--optimizer, --lr)."
+        )
+        notes += [text, ""]
+    return notes
+
+
+def _recomputed_bn(data: RunData) -> str | None:
+    """The protocol's sentence on the recomputed BatchNorm statistics, or None."""
+    done = [e for e in entries(data) if e.runs[0].precise_bn is not None]
+    if not done:
+        return None
+    first = done[0].runs[0].precise_bn
+    effects = [
+        f"{e.label} {e.runs[0].precise_bn.top1_stale:.3f} → {e.top1:.3f} "
+        f"({e.runs[0].precise_bn.layers} layers, {e.runs[0].precise_bn.seconds:.1f} s)"
+        for e in done
+        if e.runs[0].precise_bn.layers and e.runs[0].precise_bn.top1_stale is not None
+    ]
+    return (
+        "**BatchNorm statistics recomputed before every test evaluation** (curve points and "
+        f"final; `--no-precise-bn` turns it off): the moving mean and variance of every "
+        f"BatchNorm layer set to the exact average over {first.batches} un-augmented training "
+        f"batches of {first.batch_size} for the weights being evaluated (precise BN, as pycls "
+        "and torch's `update_bn`); the saved model keeps them. A model trained for a few dozen "
+        "steps still holds mostly its initial statistics and would be measured at chance. "
+        "Top-1 with training's own statistics → with the recomputed ones: "
+        + ("; ".join(effects) if effects else "no model here has BatchNorm layers")
+        + ". Their time is in the evaluation time, outside the training budget."
+    )
+
+
+def _recipes(data: RunData) -> str | None:
+    """Which models trained with their own registry recipe, or None when none did."""
+    own = {}
+    for e in entries(data):
+        recipe = (e.config or {}).get("recipe")
+        if recipe and recipe.get("name") != "default":
+            own[e.label] = recipe
+    if not own:
+        return None
+    return (
+        "**Per-model recipes**: where the suite names no optimizer each model trains with its "
+        "registry recipe, Adam at 1e-3 unless the model has its own: "
+        + "; ".join(
+            f"{label}: {r['optimizer']} lr {r['learning_rate']:g}"
+            + (f" ({r['why']})" if r.get("why") else "")
+            for label, r in own.items()
+        )
+        + "."
+    )
 
 
 def protocol_section(data: RunData) -> list[str]:
@@ -105,13 +192,15 @@ def protocol_section(data: RunData) -> list[str]:
             + " / ".join(f"{s:g} s" for s in seconds)
             + " per model on this machine. A short timed calibration of each model's compiled "
             "training step (compilation included, outside the budget; the model's and optimizer's "
-            "state put back after it) measured its step time; the model then trained "
-            "floor(budget / step time) steps with its learning-rate schedule sized to them. Models "
-            "are compared at equal training time, not at equal epochs. Calibrated steps (repeat "
-            "a run elsewhere with `--steps N`): "
+            "state put back after it) measured its step time, the median of the timed steps; the "
+            "model then trained floor(budget / step time) steps with its learning-rate schedule "
+            "sized to them. Models are compared at equal training time, not at equal epochs. "
+            "Calibrated steps (repeat a run elsewhere with `--steps N`): "
             + "; ".join(
                 f"{e.label} {e.runs[0].protocol.steps:,} steps "
-                f"({e.runs[0].protocol.calibration.step_seconds * 1e3:.1f} ms per step)"
+                f"({e.runs[0].protocol.calibration.step_seconds * 1e3:.1f} ms per step, "
+                f"{e.runs[0].protocol.calibration.statistic or 'mean'} of "
+                f"{e.runs[0].protocol.calibration.steps_timed})"
                 for e in budget
                 if e.runs[0].protocol.calibration
             )
@@ -130,13 +219,22 @@ def protocol_section(data: RunData) -> list[str]:
             + "; ".join(f"{e.label} {number(e.epochs, '{}')}" for e in kinds["epochs"])
             + ". Models given different epochs are not compared at equal training cost."
         )
+    lines += [text for text in (_recomputed_bn(data), _recipes(data)) if text]
     up = [e.label for e in entries(data) if rising(e)]
-    lines.append(
-        f"↑ = test accuracy still rising at the end (the final evaluation beats every earlier "
-        f"point of the curve by at least {RISING_MARGIN * 100:.1f} points): "
-        + (", ".join(up) if up else "none")
-        + "; more training would likely change the ranking for these."
+    rule = (
+        f"its final evaluation beat every earlier point of its test curve by at least "
+        f"{RISING_MARGIN * 100:.1f} points"
     )
+    if up:
+        lines.append(
+            f"↑ **Still rising** at the end ({rule}): {', '.join(up)}. These had not converged: "
+            "with more training their accuracy, and the ranking, would likely change."
+        )
+    else:
+        lines.append(
+            f"No model was still rising at the end (↑ would mark one whose "
+            f"{rule.removeprefix('its ')})."
+        )
     return [line for text in lines for line in (text, "")]
 
 
