@@ -253,3 +253,19 @@ def test_each_model_trains_with_its_recipe_unless_an_optimizer_is_named(recipe_m
         None,
     )
     assert BenchConfig(models=[recipe_model]).validate() is not None
+
+
+def test_the_main_job_trains_each_model_with_its_measured_recipe():
+    """reports/main-job/recipes: MobileNetV2 learns faster at 3e-3; LeNet and VGG-11 keep the
+    default (VGG's shortfall was its warm-up, the package default of 0.5 epochs now)."""
+    from kerascnn.bench.presets import main_job
+
+    got = {r.model: r for r in main_job({}).runs()}
+    assert (got["mobilenetv2"].config.optimizer, got["mobilenetv2"].config.learning_rate) == (
+        "adam",
+        3e-3,
+    )
+    assert got["mobilenetv2"].recipe["name"] == "mobilenetv2" and got["mobilenetv2"].recipe["why"]
+    for name in ("lenet", "vgg"):
+        assert got[name].recipe["name"] == "default" and got[name].config.learning_rate == 1e-3
+    assert {r.config.warmup_epochs for r in got.values()} == {0.5}
