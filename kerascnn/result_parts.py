@@ -120,15 +120,17 @@ class Calibration:
     effects on the model and optimizer are undone before the training."""
 
     step_seconds: float
-    """Seconds per training step at steady state (the first steps excluded): the median."""
+    """Seconds per training step at steady state (the first steps excluded), by ``statistic``."""
     steps_timed: int
     seconds: float
     """Wall time of the whole calibration, compilation included (outside the budget)."""
     first_step_seconds: float | None = None
     """The first step: tracing and compilation of the training step, plus one step."""
     statistic: str | None = later()
-    """How ``step_seconds`` sums up the timed steps: ``"median"`` (None: their mean, in
-    records written before the median)."""
+    """How ``step_seconds`` sums up the timed steps (None: their mean, in records written
+    before the windows)."""
+    windows: list[float] | None = later()
+    """Each calibration window's step time (seconds; its steps' 10th percentile)."""
 
 
 @dataclass

@@ -192,15 +192,18 @@ def protocol_section(data: RunData) -> list[str]:
             + " / ".join(f"{s:g} s" for s in seconds)
             + " per model on this machine. A short timed calibration of each model's compiled "
             "training step (compilation included, outside the budget; the model's and optimizer's "
-            "state put back after it) measured its step time, the median of the timed steps; the "
-            "model then trained floor(budget / step time) steps with its learning-rate schedule "
-            "sized to them. Models are compared at equal training time, not at equal epochs. "
+            "state put back after it) measured its step time: windows of at least 20 steps and "
+            "3 s until two in a row agree within 5%, the fastest window's 10th percentile (this "
+            "machine's speed when nothing slows it: a run that meets a slow period trains longer "
+            "than the budget, and its train time says so); the model then trained "
+            "floor(budget / step time) steps with its learning-rate schedule sized to them. "
+            "Models are compared at equal training time, not at equal epochs. "
             "Calibrated steps (repeat a run elsewhere with `--steps N`): "
             + "; ".join(
                 f"{e.label} {e.runs[0].protocol.steps:,} steps "
                 f"({e.runs[0].protocol.calibration.step_seconds * 1e3:.1f} ms per step, "
-                f"{e.runs[0].protocol.calibration.statistic or 'mean'} of "
-                f"{e.runs[0].protocol.calibration.steps_timed})"
+                f"{e.runs[0].protocol.calibration.statistic or 'mean'}, "
+                f"{e.runs[0].protocol.calibration.steps_timed} steps timed)"
                 for e in budget
                 if e.runs[0].protocol.calibration
             )
