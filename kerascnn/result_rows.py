@@ -99,13 +99,21 @@ def at_chance(record: RunRecord) -> bool | None:
     return record.test.top1 <= 1 / record.dataset_info.num_classes + CHANCE_MARGIN
 
 
+def compile_seconds(record: RunRecord) -> float:
+    """The tracing and compilation inside the run's first training step (0 for a budget run,
+    whose calibration compiled the step before the training)."""
+    warmup = record.train.warmup_seconds if record.train else None
+    return max(warmup or 0.0, 0.0)
+
+
 def train_seconds(record: RunRecord) -> float | None:
-    """The run's training time: its steps (compilation included where it happened in them),
-    not the test evaluations between them; what a budget run spends of its budget."""
+    """The run's training time: its steps, without the test evaluations between them and the
+    compilation of the first (what a budget run spends of its budget)."""
     train = record.train
     if train is None:
         return None
-    return train.step_seconds_total if train.step_seconds_total is not None else train.seconds
+    total = train.step_seconds_total if train.step_seconds_total is not None else train.seconds
+    return total - compile_seconds(record)
 
 
 def _image_size(record: RunRecord) -> str | None:
@@ -182,6 +190,7 @@ __all__ = [
     "RESULTS_CSV",
     "RISING_MARGIN",
     "at_chance",
+    "compile_seconds",
     "flat_row",
     "flat_rows",
     "curve_of",

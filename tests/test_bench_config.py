@@ -115,10 +115,26 @@ def test_flags_override_suite_values():
     }
 
 
-def test_the_main_job_trains_every_model_for_the_same_budget():
+def test_the_main_job_trains_every_model_the_steps_of_the_same_budget():
+    """The steps 30 s gave each model on the reference machine (reports/main-job/steps); a
+    model without them, or --budget, calibrates; --steps gives every model the same steps."""
+    from kerascnn.bench.presets import REFERENCE_STEPS, main_job
+
     cfg = BenchConfig.from_dict(QUICK).validate()
-    assert cfg.protocol == "budget" and cfg.budget == 30.0 and not cfg.overrides
-    assert {(r.config.protocol, r.config.budget) for r in cfg.runs()} == {("budget", 30.0)}
+    assert cfg.protocol == "budget" and cfg.budget == 30.0
+    runs = {r.model: r.config for r in cfg.runs()}
+    assert {m: (c.protocol, c.steps, c.budget) for m, c in runs.items()} == {
+        m: ("steps", n, None) for m, n in REFERENCE_STEPS.items()
+    }
+    assert REFERENCE_STEPS == {"lenet": 10345, "vgg": 230, "mobilenetv2": 103}
+    other = main_job({"models": ["lenet", "resnet18"]}).runs()
+    assert [(r.config.protocol, r.config.steps) for r in other] == [
+        ("steps", 10345),
+        ("budget", None),
+    ]
+    calibrated = main_job({"budget": 30.0}).runs()
+    assert {r.config.protocol for r in calibrated} == {"budget"}
+    assert {r.config.steps for r in main_job({"steps": 50}).runs()} == {50}
 
 
 def test_one_length_flag_picks_the_protocol_and_clears_the_others():

@@ -41,9 +41,9 @@ the last warm-up step). Every fit runs its stream to the end: a tf.data iterator
 mid-stream costs seconds to finalize later (at ``keras.backend.clear_session``)."""
 CALIBRATION_QUANTILE = 10
 CALIBRATION_AGREE = 0.05
-CALIBRATION_MAX_WINDOWS = 4
+CALIBRATION_MAX_WINDOWS = 3
 """Best of several windows: each window's step time is the 10th percentile of its steps, and
-windows are timed until two in a row agree within 5% (at most 4); the step time is the fastest
+windows are timed until two in a row agree within 5% (at most 3); the step time is the fastest
 window's. These shared machines have slow periods of several seconds (MobileNetV2 at 28 px:
 windows of 20 steps at 280-300 ms, one at 375 ms throughout, in the same process:
 reports/main-job/calibration), and the mean of one window of 5 steps moved the main job's

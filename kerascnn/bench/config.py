@@ -328,6 +328,8 @@ class BenchConfig:
         table = self.overrides.get(spec.strip())
         if table is None:
             table = self.overrides.get(parse_spec(spec)[0])
+        if table and any(k in table for k in LENGTH_KEYS):  # its own length: its own protocol
+            table = {"budget": None, "steps": None, **table}
         return dataclasses.replace(self, **table, overrides={}) if table else self
 
     # ------------------------------------------------------------------ derived values

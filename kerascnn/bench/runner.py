@@ -90,12 +90,19 @@ def suite_eta(
 
 
 def protocol_text(cfg: BenchConfig) -> str:
-    """How long the suite's runs train, in words."""
-    if cfg.protocol == "budget":
-        return f"an equal budget of {cfg.budget:g} s of training per model"
-    if cfg.protocol == "steps":
-        return f"{cfg.steps} steps per model"
-    return f"{cfg.epochs} epoch(s)"
+    """How long the suite's runs train, in words (per model where they differ)."""
+
+    def length(c: BenchConfig) -> str:
+        if c.protocol == "budget":
+            return f"an equal budget of {c.budget:g} s of training"
+        if c.protocol == "steps":
+            return f"{c.steps:,} steps"
+        return f"{c.epochs} epoch(s)"
+
+    by_model = {spec: length(cfg.for_model(spec)) for spec in cfg.models}
+    if len(set(by_model.values())) == 1:
+        return f"{next(iter(by_model.values()))} per model"
+    return "; ".join(f"{spec}: {text}" for spec, text in by_model.items())
 
 
 def _identity(run: RunSpec, cfg: BenchConfig, ds, env: Environment) -> dict[str, Any]:

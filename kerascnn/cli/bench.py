@@ -58,7 +58,8 @@ _RECIPES = (
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     help="Equal-budget protocol: seconds of training per model; the steps are calibrated on "
-    f"this machine and stored. [default: the main job's {_MAIN.budget:g} s, or the suite's]",
+    "this machine and stored. [default: the main job trains the steps "
+    f"{_MAIN.budget:g} s give each model on the reference machine; a suite's budget]",
 )
 @click.option(
     "--steps",
@@ -297,7 +298,7 @@ def bench_cmd(
 
     \b
     The main job (embedded Fashion-MNIST subset, a few minutes on 2 CPU cores; every model
-    trains for the same 30-second budget):
+    trains the steps a 30-second budget gives it on the reference machine):
       kerascnn bench --models lenet,vgg,mobilenetv2
     Repeat one of its runs elsewhere with the steps its report names:
       kerascnn bench --models vgg --steps 120

@@ -297,7 +297,8 @@ def build_report(
         "steady-state training steps (the first steps, with tracing and compilation, excluded). "
         "Infer img/s: device-resident input, batch N. Accuracies are mean ± std over seeds when "
         "there are several. Steps: optimizer steps; epochs: passes over the training data "
-        "(fractional under a budget); train time: the training steps (what a budget spends); "
+        "(fractional under a budget); train time: the training steps, without the compilation "
+        "of the first (in the warm-up line below; what a budget spends); "
         "eval time: the test evaluations along and after training, with their BatchNorm "
         "recomputation. ⚠ chance: a top-1 within 2 points of guessing.",
         "",

@@ -282,7 +282,7 @@ def accuracy_vs_time(data: RunData, out: Path) -> Path | None:
     """Test accuracy along training against training seconds, every model on one time axis;
     a model whose accuracy was still rising at the end ends in a triangle and is marked."""
     from kerascnn.report.tables import rising
-    from kerascnn.result_rows import curve_of
+    from kerascnn.result_rows import compile_seconds, curve_of
 
     plt = _plt()
     panels = []
@@ -296,7 +296,9 @@ def accuracy_vs_time(data: RunData, out: Path) -> Path | None:
     for ax, (dataset, es) in zip(axes[0], panels):
         for i, e in enumerate(es):
             points = [p for p in curve_of(e.runs[0]) if p.top1 is not None]
-            xs, ys = [p.train_seconds for p in points], [p.top1 for p in points]
+            shift = compile_seconds(e.runs[0])  # the table's train time: no compilation
+            xs = [max(p.train_seconds - shift, 0.0) for p in points]
+            ys = [p.top1 for p in points]
             up = rising(e)
             color = f"C{i % 10}"
             ax.plot(
@@ -304,7 +306,7 @@ def accuracy_vs_time(data: RunData, out: Path) -> Path | None:
             )
             if up:
                 ax.plot(xs[-1], ys[-1], "^", color=color, ms=11)
-        ax.set_xlabel("training time (s; test evaluations excluded)")
+        ax.set_xlabel("training time (s; compilation and test evaluations excluded)")
         ax.set_ylabel("top-1 test accuracy")
         ax.set_title(f"Accuracy vs training time: {dataset} (seed {es[0].seeds[0]})")
         ax.set_xlim(left=0)
