@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-## make bench: the main job, on the embedded Fashion-MNIST subset (minutes on 2 CPU cores)
+## make bench: the main job, on the embedded Fashion-MNIST subset (minutes on 2 CPU cores);
+## BENCH_ARGS adds flags (make bench BENCH_ARGS="--budget 30": calibrate on this machine)
 bench: $(STAMP)
-	$(BIN)/kerascnn bench --models lenet,vgg,mobilenetv2
+	$(BIN)/kerascnn bench --models lenet,vgg,mobilenetv2 $(BENCH_ARGS)
 
 ## make test: the whole test suite (CI runs this)
 test: $(STAMP)

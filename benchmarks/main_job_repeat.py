@@ -8,6 +8,8 @@ every run's rows (each run folder keeps its own report, JSON records and plots).
 
     git clone . /tmp/fresh && cd /tmp/fresh && make install
     python benchmarks/main_job_repeat.py --runs 3 --out reports/main-job/runs
+    python benchmarks/main_job_repeat.py --runs 3 --bench-args="--budget 30" \
+        --out reports/main-job/runs-budget      # calibrated on this machine at every run
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ def _load() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
 
-def _run_once(out: Path) -> dict:
+def _run_once(out: Path, bench_args: str) -> dict:
     """One `make bench`: its run folder moved to ``out``, what it printed, load and time."""
     before, t0 = _load(), time.perf_counter()
-    proc = subprocess.run(["make", "bench"], cwd=ROOT, capture_output=True, text=True)
+    command = ["make", "bench", *([f"BENCH_ARGS={bench_args}"] if bench_args else [])]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"make bench failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
@@ -56,23 +59,24 @@ def _run_once(out: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--bench-args", default="", help="flags for make bench's BENCH_ARGS")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     runs = []
     for k in range(1, args.runs + 1):
-        runs.append(_run_once(args.out / f"run-{k}"))
+        runs.append(_run_once(args.out / f"run-{k}", args.bench_args))
         summary = ", ".join(f"{r['model']} {float(r['top1']):.3f}" for r in runs[-1]["rows"])
         print(f"run {k}: {summary}; suite {runs[-1]['suite_seconds']} s", flush=True)
     rows = [{"run": k, **row} for k, run in enumerate(runs, 1) for row in run["rows"]]
     from kerascnn.tabular import write_csv, write_text_atomic
 
     write_csv(args.out / "results.csv", rows, ["run", *runs[0]["rows"][0]])
-    write_text_atomic(args.out / "README.md", _readme(runs))
+    write_text_atomic(args.out / "README.md", _readme(runs, args.bench_args))
     return 0
 
 
-def _readme(runs: list[dict]) -> str:
+def _readme(runs: list[dict], bench_args: str) -> str:
     from kerascnn.tabular import markdown_table
 
     first = runs[0]["rows"][0]
@@ -82,6 +86,11 @@ def _readme(runs: list[dict]) -> str:
     models = [r["model"] for r in runs[0]["rows"]]
     n = len(runs)
     header = ["model", *(f"run {k} top-1 (steps)" for k in range(1, n + 1)), "spread (points)"]
+    how = (
+        "the steps 30 s of training gave each model on the reference machine"
+        if not bench_args
+        else f'`{bench_args}` (`make bench BENCH_ARGS="{bench_args}"`)'
+    )
     table = []
     for model in models:
         got = [next(r for r in run["rows"] if r["model"] == model) for run in runs]
@@ -107,15 +116,17 @@ def _readme(runs: list[dict]) -> str:
         [
             f"# The main job, {n} runs in a row",
             "",
-            f"`make bench` (`kerascnn bench --models lenet,vgg,mobilenetv2`) run {n} times back "
+            "`make bench` (`kerascnn bench --models lenet,vgg,mobilenetv2"
+            f"{' ' + bench_args if bench_args else ''}`) run {n} "
+            "times back "
             f"to back on a fresh clone (commit `{commit}`), nothing else running: "
             f"{first['device']}, {os.cpu_count()} CPUs, Keras {first['keras']} on "
             f"{first['backend']}, Python {platform.python_version()}, embedded Fashion-MNIST "
-            "subset (6,000 train / 1,000 test images), equal budget of 30 s of training per "
-            "model, BatchNorm statistics recomputed before every evaluation. Command: "
+            f"subset (6,000 train / 1,000 test images), training length: {how}; BatchNorm "
+            "statistics recomputed before every evaluation. Command: "
             f"`python benchmarks/main_job_repeat.py {' '.join(sys.argv[1:])}`.",
             "",
-            "## Top-1 and calibrated steps",
+            "## Top-1 and steps",
             "",
             markdown_table(header, table),
             "",

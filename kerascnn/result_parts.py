@@ -130,7 +130,7 @@ class Calibration:
     """How ``step_seconds`` sums up the timed steps (None: their mean, in records written
     before the windows)."""
     windows: list[float] | None = later()
-    """Each calibration window's step time (seconds; its steps' 10th percentile)."""
+    """Each calibration window's step time (seconds; the median of its steps)."""
 
 
 @dataclass

@@ -126,10 +126,10 @@ def test_the_main_job_trains_every_model_the_steps_of_the_same_budget():
     assert {m: (c.protocol, c.steps, c.budget) for m, c in runs.items()} == {
         m: ("steps", n, None) for m, n in REFERENCE_STEPS.items()
     }
-    assert REFERENCE_STEPS == {"lenet": 10345, "vgg": 230, "mobilenetv2": 103}
+    assert REFERENCE_STEPS == {"lenet": 8923, "vgg": 225, "mobilenetv2": 100}
     other = main_job({"models": ["lenet", "resnet18"]}).runs()
     assert [(r.config.protocol, r.config.steps) for r in other] == [
-        ("steps", 10345),
+        ("steps", 8923),
         ("budget", None),
     ]
     calibrated = main_job({"budget": 30.0}).runs()

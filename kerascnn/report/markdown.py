@@ -129,8 +129,9 @@ def _environment_section(data: RunData) -> list[str]:
         )
         if max(loads) > cpus:
             note += (
-                " Above the CPU count, other processes competed for the cores: timings and "
-                "throughputs are noisy and pessimistic; accuracies are unaffected."
+                " Above the CPU count (the benchmark's own threads count too), processes may have "
+                "competed for the cores: timings and throughputs may be noisy and pessimistic; "
+                "accuracies are unaffected."
             )
         lines.append(note)
     return lines
