@@ -5,9 +5,10 @@ Fashion-MNIST subset (6,000 train / 1,000 test images) at an equal training budg
 trains the steps that 30 seconds of training give it on the reference machine
 (:data:`REFERENCE_STEPS`, measured by benchmarks/main_job_steps.py), its learning-rate schedule
 sized to them. Fixed steps, not a calibration at every run: on a shared machine the speed moves
-for minutes at a time, and a per-run calibration moved MobileNetV2's steps by 25% and VGG-11's
-top-1 by 8 points between three runs in a row (reports/main-job). ``--budget 30`` calibrates on
-this machine instead. A model is compared with the others at equal training time, not at the
+for minutes at a time, and three runs in a row with a calibration each gave MobileNetV2 75 to
+100 steps and once another ranking (reports/main-job/runs-budget); with these steps three runs
+gave the same top-1 to the image (reports/main-job/runs). ``--budget 30`` calibrates on this
+machine instead. A model is compared with the others at equal training time, not at the
 number of epochs someone chose for it: LeNet (0.4 M MACs per 28x28 image) sees many epochs in
 that time, VGG-11 and MobileNetV2 (~100 M MACs) about two and one, and the report's
 accuracy-vs-time plot shows where each curve stands.
