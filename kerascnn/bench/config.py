@@ -62,9 +62,7 @@ DATA_FIELDS = tuple(DATA_DEFAULTS)
 TRAINING_FIELDS = (
     *OVERRIDABLE,
     *"train_limit test_limit data_dir eval_every_epoch steps_per_execution distribute".split(),
-    "eval_points",
-    "precise_bn",
-    "precise_bn_batches",
+    *"eval_points precise_bn precise_bn_batches".split(),
     *DATA_FIELDS,
 )
 
@@ -328,7 +326,7 @@ class BenchConfig:
         table = self.overrides.get(spec.strip())
         if table is None:
             table = self.overrides.get(parse_spec(spec)[0])
-        if table and any(k in table for k in LENGTH_KEYS):  # its own length: its own protocol
+        if table and any(k in table for k in LENGTH_KEYS):  # its own length, its own protocol
             table = {"budget": None, "steps": None, **table}
         return dataclasses.replace(self, **table, overrides={}) if table else self
 

@@ -158,7 +158,7 @@ def inference_model(model) -> keras.Model:
     """``model``'s graph and weights as a model that was never compiled: a ``.keras`` file of
     it holds no optimizer or training configuration (so it loads with plain
     ``keras.saving.load_model``, with nothing of kerascnn's to deserialize)."""
-    return keras.Model(model.inputs, model.outputs, name=model.name)
+    return keras.Model(model.input, model.output, name=model.name)  # the same structures
 
 
 def model_size(model, keep: Path | None) -> ModelSize:
