@@ -362,3 +362,14 @@ def test_a_curve_point_evaluates_with_recomputed_statistics_and_puts_training_s_
     assert not np.allclose(keras.ops.convert_to_numpy(bn.moving_variance), before)
     off = TestEvaluator(model, data, RunSpec("m", "fixture", 0, CFG.updated(precise_bn=False)))
     assert off.batches == [] and off.recalibrate() is None
+
+
+def test_the_saved_model_keeps_the_input_structure_and_no_training_configuration(tmp_path):
+    model = _tiny_model()
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    saved = evaluation.inference_model(model)
+    assert not isinstance(saved.input, list) and not saved.compiled  # one tensor, as built
+    assert saved.layers == model.layers  # the same layers and weights, not a copy
+    evaluation.model_size(model, keep=tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert not loaded.compiled and not isinstance(loaded.input, list)
