@@ -102,7 +102,11 @@ _RECIPES = (
     help=f"Learning-rate schedule. [default: {_MAIN.schedule}]",
 )
 @click.option(
-    "--warmup-epochs", type=float, default=None, help="Linear learning-rate warm-up, in epochs."
+    "--warmup-epochs",
+    type=float,
+    default=None,
+    help=f"Linear learning-rate warm-up, in epochs. [default: {_MAIN.warmup_epochs:g}; at most a "
+    "fifth of a budget or steps run]",
 )
 @click.option("--weight-decay", type=float, default=None, help="Weight decay (decoupled).")
 @click.option("--label-smoothing", type=float, default=None, help="Label smoothing in [0, 1).")
