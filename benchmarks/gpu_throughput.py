@@ -70,7 +70,7 @@ def worker_keras_jax(model: str, args) -> dict:
 
     from kerascnn.accel import measure_point
     from kerascnn.accel.sweep import build_model
-    from kerascnn.bench.environment import device_name
+    from kerascnn.measure.environment import device_name
 
     net = build_model(model, args.image_size, args.precision)
     rec = {
@@ -104,7 +104,7 @@ def worker_timm(model: str, args, compile_: bool) -> dict:
     import timm
     import torch
 
-    from kerascnn.bench.environment import device_name  # imports neither Keras nor TensorFlow
+    from kerascnn.measure.environment import device_name  # imports neither Keras nor TensorFlow
 
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)

@@ -5,8 +5,8 @@
 For each model (fresh weights: latency does not depend on their values) three ways of running
 one image, numpy in and numpy out, are timed on the same input:
 
-1. ``kerascnn.bench.timing`` (what ``kerascnn bench`` reports): ``compile_inference`` +
-   ``measure_latency``;
+1. what ``kerascnn bench`` reports: ``kerascnn.accel.inference.compile_inference`` +
+   ``kerascnn.measure.timing.measure_latency``;
 2. a minimal hand-written loop: ``tf.function(lambda x: model(x, training=False))`` (or
    ``jax.jit`` of ``stateless_call`` on JAX), ``perf_counter`` around each call plus ``.numpy()``;
 3. ``model.predict(x, verbose=0)`` called in a loop, the way latency is often (wrongly) measured.
@@ -66,8 +66,9 @@ def main(argv=None) -> int:
     import keras
 
     from kerascnn import create_model
-    from kerascnn.bench import timing
-    from kerascnn.bench.environment import environment, load_average
+    from kerascnn.accel.inference import compile_inference
+    from kerascnn.measure import timing
+    from kerascnn.measure.environment import environment, load_average
 
     env = environment(
         ["python", "benchmarks/latency_check.py", *(argv if argv is not None else sys.argv[1:])]
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
     for spec in [m.strip() for m in args.models.split(",") if m.strip()]:
         keras.utils.set_random_seed(0)
         model = create_model(spec, input_shape=(28, 28, 1), num_classes=10)
-        inf = timing.compile_inference(model, jit=False)
+        inf = compile_inference(model, jit=False)
         hand = hand_written_fn(model)
         predict = functools.partial(model.predict, verbose=0)
         for fn in (inf.host, hand, predict):  # warm-up: tracing and compilation

@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = ", ".join(f"{r['model']} {float(r['top1']):.3f}" for r in runs[-1]["rows"])
         print(f"run {k}: {summary}; suite {runs[-1]['suite_seconds']} s", flush=True)
     rows = [{"run": k, **row} for k, run in enumerate(runs, 1) for row in run["rows"]]
-    from kerascnn.tabular import write_csv, write_text_atomic
+    from kerascnn.record.files import write_text_atomic
+    from kerascnn.record.tabular import write_csv
 
     write_csv(args.out / "results.csv", rows, ["run", *runs[0]["rows"][0]])
     write_text_atomic(args.out / "README.md", _readme(runs, args.bench_args))
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _readme(runs: list[dict], bench_args: str) -> str:
-    from kerascnn.tabular import markdown_table
+    from kerascnn.record.tabular import markdown_table
 
     first = runs[0]["rows"][0]
     commit = subprocess.run(

@@ -38,12 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     from kerascnn.bench.augment import augment_model
     from kerascnn.bench.budget import calibrate, plan_steps
     from kerascnn.bench.config import RunSpec
-    from kerascnn.bench.environment import device_name
     from kerascnn.bench.optim import compile_for_training, make_optimizer, make_schedule
     from kerascnn.bench.presets import main_job
     from kerascnn.bench.training import build_model
     from kerascnn.data import load_dataset
-    from kerascnn.tabular import markdown_table, write_csv, write_text_atomic
+    from kerascnn.measure.environment import device_name
+    from kerascnn.record.files import write_text_atomic
+    from kerascnn.record.tabular import markdown_table, write_csv
 
     ds = load_dataset("fashion_mnist_mini")
     rows, table = [], []

@@ -49,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
+    from kerascnn.accel.inference import compile_inference
     from kerascnn.bench.precise_bn import Recalibrator, training_batches
-    from kerascnn.bench.timing import compile_inference
     from kerascnn.data import load_dataset
-    from kerascnn.tabular import write_csv, write_text_atomic
+    from kerascnn.record.files import write_text_atomic
+    from kerascnn.record.tabular import write_csv
 
     ds = load_dataset("fashion_mnist_mini")
     x_train = ds.x_train.astype("float32") / 255.0
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 def _readme(rows: list[dict], counts: list[int], everything: int, args) -> str:
     import keras
 
-    from kerascnn.bench.environment import device_name
+    from kerascnn.measure.environment import device_name
 
     lines = [
         "# Recomputed BatchNorm statistics: how many training batches",
@@ -142,7 +143,7 @@ def _readme(rows: list[dict], counts: list[int], everything: int, args) -> str:
                 text += f", {np.median([r['seconds'] for r in got]):.2f} s"
             cells.append(text)
         table.append(cells)
-    from kerascnn.tabular import markdown_table
+    from kerascnn.record.tabular import markdown_table
 
     lines.append(markdown_table(header, table))
     return "\n".join(lines) + "\n"

@@ -50,10 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
-    from kerascnn.bench import store
     from kerascnn.bench.presets import main_job
     from kerascnn.bench.runner import run_suite
-    from kerascnn.tabular import write_csv, write_text_atomic
+    from kerascnn.record import store
+    from kerascnn.record.files import write_text_atomic
+    from kerascnn.record.tabular import write_csv
 
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="recipes-"))
@@ -99,8 +100,8 @@ def _readme(rows: list[dict]) -> str:
     import keras
     import numpy as np
 
-    from kerascnn.bench.environment import device_name
-    from kerascnn.tabular import markdown_table
+    from kerascnn.measure.environment import device_name
+    from kerascnn.record.tabular import markdown_table
 
     lines = [
         "# Per-model recipes: what each main-job model needs in its budget",

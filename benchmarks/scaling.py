@@ -45,7 +45,7 @@ def bench_command(args, processes: int, run_dir: Path) -> list[str]:
 
 def launch(args, processes: int, run_dir: Path) -> list[int]:
     """Run ``processes`` bench processes together; their return codes (killed at the timeout)."""
-    from kerascnn.accel.cluster import free_port
+    from kerascnn.distributed.cluster import free_port
 
     port, procs = free_port(), []
     run_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +72,7 @@ def launch(args, processes: int, run_dir: Path) -> list[int]:
 
 
 def rows_of(run_dir: Path, processes: int, round_: int) -> list[dict]:
-    from kerascnn.bench.store import load_results
+    from kerascnn.record.store import load_results
 
     rows = []
     for r in load_results(run_dir) if (run_dir / "results").is_dir() else []:
@@ -122,7 +122,7 @@ def summary(rows: list[dict], counts: list[int]) -> list[str]:
 
 
 def machine(rows: list[dict]) -> list[str]:
-    from kerascnn.bench.store import load_results
+    from kerascnn.record.store import load_results
 
     ok = [r for r in rows if r["status"] == "ok"]
     if not ok:

@@ -220,7 +220,7 @@ def _best_of_repeats(records: list[dict]) -> list[dict]:
 
 def write(out: Path, records: list[dict], command: str) -> None:
     sys.path.insert(0, str(ROOT))
-    from kerascnn.tabular import markdown_table, write_csv
+    from kerascnn.record.tabular import markdown_table, write_csv
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(

@@ -7,7 +7,7 @@ Importing kerascnn needs Keras but not TensorFlow: models, layers and the analys
 keras.ops only, so KERAS_BACKEND=jax works without TensorFlow installed.
 """
 
-from kerascnn.registry import create_model, list_models, model_info, parse_spec, register_model
+from kerascnn.models import create_model, list_models, model_info, parse_spec, register_model
 
 __version__ = "0.1.0"
 

@@ -19,8 +19,8 @@ and counts for real. After a change to a builder, regenerate the file with::
 (tests/test_catalog.py holds the stored counts equal to real builds of every registered model,
 so a stale file fails the tests). A model spec with keywords (``"vgg11(width=0.25)"``) or a
 model the file does not know is always counted. Built on the registry's public API only
-(:func:`~kerascnn.registry.list_models`, :func:`~kerascnn.registry.model_info`,
-:func:`~kerascnn.registry.create_model`, :func:`~kerascnn.registry.parse_spec`).
+(:func:`~kerascnn.models.list_models`, :func:`~kerascnn.models.model_info`,
+:func:`~kerascnn.models.create_model`, :func:`~kerascnn.models.parse_spec`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from kerascnn.errors import ArgumentError
-from kerascnn.registry import create_model, list_models, model_info, parse_spec
+from kerascnn.models import create_model, list_models, model_info, parse_spec
+from kerascnn.record.files import write_text_atomic
 
 __all__ = [
     "COUNTS_FILE",
@@ -138,7 +139,7 @@ def write_param_counts(
     head = json.dumps({k: v for k, v in data.items() if k != "models"}, indent=1)[:-2]
     body = ",\n".join(f"  {json.dumps(n)}: {json.dumps(e)}" for n, e in models.items())
     path = Path(path)
-    path.write_text(f'{head},\n "models": {{\n{body}\n }}\n}}\n', encoding="utf-8")
+    write_text_atomic(path, f'{head},\n "models": {{\n{body}\n }}\n}}\n')
     assert json.loads(path.read_text(encoding="utf-8")) == data
     stored_counts.cache_clear()
     return path
@@ -302,14 +303,14 @@ def catalog_records(rows: Sequence[CatalogRow]) -> list[dict[str, Any]]:
 
 
 def catalog_table(rows: Sequence[CatalogRow], fmt: str = "table") -> str:
-    """``rows`` in ``fmt`` (:data:`kerascnn.tabular.FORMATS`), through :func:`kerascnn.tabular.render`.
+    """``rows`` in ``fmt`` (:data:`kerascnn.record.tabular.FORMATS`), through :func:`kerascnn.record.tabular.render`.
 
     ``table`` (terminal, under 100 columns): model, aliases, family, year, canonical input and
     the two counts; ``md`` adds the minimum input size and the paper; ``csv`` and ``json`` hold
     every field with raw numbers (:func:`catalog_records`). The count columns appear when the
     rows have counts.
     """
-    from kerascnn.tabular import render
+    from kerascnn.record.tabular import render
 
     counted = any(r.params_canonical is not None for r in rows)
     if fmt in ("csv", "json"):

@@ -6,7 +6,8 @@ import pytest
 from test_backends import run_py
 
 from kerascnn import create_model
-from kerascnn.accel import check_global_batch, dtype_policy, measure_throughput
+from kerascnn.accel import dtype_policy, measure_throughput
+from kerascnn.distributed.data_parallel import check_global_batch
 
 THROUGHPUT = r"""
 import sys, json
@@ -20,10 +21,10 @@ print("RESULT", json.dumps(r))
 DATA_PARALLEL = r"""
 import numpy as np, keras
 if keras.backend.backend() == "tensorflow":
-    from kerascnn.accel import split_cpu_for_tensorflow
+    from kerascnn.distributed.data_parallel import split_cpu_for_tensorflow
     split_cpu_for_tensorflow(2)
 from kerascnn import create_model
-from kerascnn.accel import data_parallel
+from kerascnn.distributed.data_parallel import data_parallel
 x = np.random.default_rng(0).uniform(0, 1, (64, 28, 28, 1)).astype("float32")
 y = np.arange(64) % 10
 with data_parallel() as dp:

@@ -132,7 +132,7 @@ def test_imagenet_weights_load_from_the_keras_cache(
         create_model(name, weights="imagenet", include_top=top, input_shape=shape, **extra)
     ref = app(weights=None, include_top=top, input_shape=shape)
     randomize(ref, seed=1)
-    from kerascnn.registry import model_info
+    from kerascnn.models import model_info
 
     file_name = (
         model_info(name)
@@ -151,7 +151,7 @@ def test_imagenet_weights_load_from_the_keras_cache(
 def _defaults(name):
     import inspect
 
-    from kerascnn.registry import model_info
+    from kerascnn.models import model_info
 
     params = inspect.signature(model_info(name).builder).parameters.values()
     return {p.name: p.default for p in params}
@@ -160,7 +160,7 @@ def _defaults(name):
 def test_imagenet_file_names_are_keras_applications_own():
     from keras.src.applications import densenet, mobilenet, vgg16, vgg19
 
-    from kerascnn.registry import model_info
+    from kerascnn.models import model_info
 
     def file_of(name, **kw):
         return model_info(name).builder.imagenet({**_defaults(name), **kw})

@@ -76,14 +76,14 @@ RULES = [
     ),
     ("kerascnn.bench", ("kerascnn.report",), "bench never imports report"),
     ("kerascnn.report", ("kerascnn.bench",), "report reads stored results only"),
-    ("kerascnn.results", ("kerascnn.bench", "kerascnn.report", "keras"), "the neutral record"),
+    ("kerascnn.record.run", ("kerascnn.bench", "kerascnn.report", "keras"), "the neutral record"),
     *(
         (module, ("kerascnn.bench", "kerascnn.report", "kerascnn.accel", "keras"), "neutral")
         for module in (
-            "kerascnn.result_parts",
-            "kerascnn.result_rows",
-            "kerascnn.typed_json",
-            "kerascnn.tabular",
+            "kerascnn.record.parts",
+            "kerascnn.record.flat",
+            "kerascnn.record.typed_json",
+            "kerascnn.record.tabular",
         )
     ),
     ("kerascnn.report", ("kerascnn.accel",), "report reads stored results only"),
@@ -92,7 +92,7 @@ RULES = [
         ("kerascnn.deploy.runner", "kerascnn.deploy.export", "kerascnn.deploy.runtimes"),
         "report reads stored deployment records only",
     ),
-    ("kerascnn.deploy.rows", ("kerascnn.bench", "kerascnn.report", "keras"), "neutral"),
+    ("kerascnn.record.deploy", ("kerascnn.bench", "kerascnn.report", "keras"), "neutral"),
     ("kerascnn.geometry", ("keras", "numpy", "tensorflow", "jax"), "plain Python"),
     ("kerascnn.checks", ("kerascnn.models", "kerascnn.layers", "kerascnn.blocks"), "shared by all"),
 ]

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from kerascnn.bench.config import BenchConfig, split_list
+from kerascnn._utils import split_list
+from kerascnn.bench.config import BenchConfig
 from kerascnn.bench.presets import QUICK
 from kerascnn.errors import ConfigError
 
@@ -224,8 +225,8 @@ def recipe_model(monkeypatch):
     """A throwaway model that registers its own recipe (the registry restored after the test)."""
     import keras
 
-    from kerascnn import registry
-    from kerascnn.registry import Recipe, list_models, register_model
+    from kerascnn.models import Recipe, list_models, register_model
+    from kerascnn.models import _registry as registry
 
     list_models()  # the zoo first: the copy restored after the test must hold it
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))

@@ -8,11 +8,12 @@ import keras
 import pytest
 from click.testing import CliRunner
 
-from kerascnn.bench import BenchConfig, run_suite, store
+from kerascnn.bench import BenchConfig, run_suite
 from kerascnn.bench.optim import schedule_length
 from kerascnn.cli import main
-from kerascnn.result_rows import COLUMNS, RISING_MARGIN, still_rising
-from kerascnn.results import CurvePoint, RunRecord
+from kerascnn.record import store
+from kerascnn.record.flat import COLUMNS, RISING_MARGIN, still_rising
+from kerascnn.record.run import CurvePoint, RunRecord
 
 TINY = dict(
     models=["lenet"],
@@ -132,8 +133,8 @@ def test_bench_help_shows_real_defaults_and_choices():
 
 
 def test_records_from_before_curves_get_theirs_from_the_epoch_logs():
-    from kerascnn.result_rows import curve_of, total_steps
-    from kerascnn.results import TrainStats
+    from kerascnn.record.flat import curve_of, total_steps
+    from kerascnn.record.run import TrainStats
 
     train = TrainStats(
         seconds=9.0, images=640, steps_per_epoch=10, epoch_seconds=[4.0, 2.0, 3.0],

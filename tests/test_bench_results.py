@@ -1,4 +1,4 @@
-"""The typed result record (kerascnn.results): round trip, schema check, junk, published results."""
+"""The typed result record (kerascnn.record.run): round trip, schema check, junk, published results."""
 
 import dataclasses
 import json
@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kerascnn.bench import store
 from kerascnn.errors import KerasCNNError, ReportError, SchemaVersionError
-from kerascnn.report import build_report, load_run
-from kerascnn.results import (
+from kerascnn.record import store
+from kerascnn.record.run import (
     RECORD_ORDER,
     SCHEMA_VERSION,
     DatasetInfo,
@@ -27,6 +26,7 @@ from kerascnn.results import (
     TrainStats,
     read_record,
 )
+from kerascnn.report import build_report, load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = sorted(ROOT.glob("reports/**/results/*.json"))

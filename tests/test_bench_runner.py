@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kerascnn.bench import BenchConfig, run_suite, store
-from kerascnn.registry import list_models, register_model
+from kerascnn.bench import BenchConfig, run_suite
+from kerascnn.models import list_models, register_model
+from kerascnn.record import store
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(
@@ -37,7 +38,7 @@ def _register_throwaway_models(monkeypatch):
     tests that list the whole zoo never see them)."""
     import keras
 
-    from kerascnn import registry
+    from kerascnn.models import _registry as registry
 
     list_models()  # the zoo registered first: the copy restored after the test must hold it
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
@@ -127,7 +128,7 @@ def test_out_folder_with_results_needs_resume(tmp_path):
 
 def test_ctrl_c_keeps_finished_runs(tmp_path, monkeypatch):
     import kerascnn.bench.training as training
-    from kerascnn.results import EvalMetrics, Measurements
+    from kerascnn.record.run import EvalMetrics, Measurements
 
     calls = []
 

@@ -11,11 +11,11 @@ import sys
 import numpy as np
 from click.testing import CliRunner
 
-from kerascnn.bench import store
 from kerascnn.bench.arrays import prepare_data
 from kerascnn.bench.config import BenchConfig
 from kerascnn.cli import main
 from kerascnn.data import load_dataset
+from kerascnn.record import store
 
 SMALL = ["--train-limit", "512", "--test-limit", "200", "--batch-size", "32"]
 

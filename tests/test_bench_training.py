@@ -9,14 +9,16 @@ import keras
 import numpy as np
 import pytest
 
-from kerascnn.bench import evaluation, timing, training
+from kerascnn.accel import inference
+from kerascnn.bench import evaluation, training
 from kerascnn.bench.augment import BatchStream, PadRandomCrop, augment_model, mixing_kind
 from kerascnn.bench.callbacks import StepTimer, train_throughput
 from kerascnn.bench.config import BenchConfig, RunSpec
 from kerascnn.bench.optim import RunSchedule
 from kerascnn.bench.runner import describe_error
 from kerascnn.data import Dataset
-from kerascnn.results import Measurements
+from kerascnn.measure import timing
+from kerascnn.record.run import Measurements
 
 CFG = BenchConfig(
     models=["lenet"],
@@ -286,32 +288,41 @@ def test_describe_error():
 
 
 def test_throughput_and_bench_share_one_compiled_inference(monkeypatch):
-    """accel.measure_throughput and the bench's evaluation/latency compile through bench.timing."""
+    """accel.measure_throughput and the bench's evaluation/latency compile through
+    accel.inference, and both time device throughput with measure.timing.time_steps."""
     import kerascnn.accel.throughput as throughput
-    from kerascnn.bench import timing
 
-    assert throughput.compile_inference is timing.compile_inference
+    assert throughput.compile_inference is inference.compile_inference
     assert not hasattr(throughput, "_jax_infer") and not hasattr(throughput, "_tf_infer")
-    compiled = []
+    assert not hasattr(throughput, "_time") and not hasattr(throughput, "_timed_windows")
+    compiled, timed = [], []
 
     def counting(model, jit=True):
         compiled.append(model.name)
         return original(model, jit=jit)
 
-    original = timing.compile_inference
+    def counting_steps(run, **kwargs):
+        timed.append(kwargs)
+        return original_steps(run, **kwargs)
+
+    original, original_steps = inference.compile_inference, timing.time_steps
     monkeypatch.setattr(throughput, "compile_inference", counting)
-    monkeypatch.setattr(timing, "compile_inference", counting)
+    monkeypatch.setattr(inference, "compile_inference", counting)
+    monkeypatch.setattr(timing, "time_steps", counting_steps)
     result = throughput.measure_throughput(
         lambda: _tiny_model(), batch_size=4, steps=2, windows=1, train=False
     )
-    assert result["infer_img_s"] > 0 and len(compiled) == 1
-    evaluation.evaluate_model(_tiny_model(), training.prepare_data(_dataset(), CFG, seed=0), CFG)
+    assert result["infer_img_s"] > 0 and len(compiled) == 1 and len(timed) == 1
+    data = training.prepare_data(_dataset(), CFG, seed=0)
+    ev = evaluation.evaluate_model(_tiny_model(), data, CFG)
     assert len(compiled) == 2
+    timings = evaluation.measure_inference(ev, data, CFG)
+    assert len(timed) == 2 and timings.device_throughput.images_per_s > 0
 
 
 def test_one_device_name():
     import kerascnn.accel as accel
-    from kerascnn.bench.environment import device_name
+    from kerascnn.measure.environment import device_name
 
     assert not hasattr(accel, "device_name")
     name = device_name()
@@ -322,18 +333,18 @@ def test_tensorflow_inference_without_xla_runs_a_frozen_graph():
     """The weights are folded in as constants (BatchNorm then folds into the convolutions):
     the outputs are the model's, and a later change of the weights is not seen until the
     function is compiled again."""
-    from kerascnn.registry import create_model
+    from kerascnn.models import create_model
 
     model = create_model("resnet18", input_shape=(32, 32, 3), num_classes=10, width=0.25)
     x = np.random.default_rng(0).standard_normal((3, 32, 32, 3)).astype(np.float32)
-    inf = timing.compile_inference(model, jit=False)
+    inf = inference.compile_inference(model, jit=False)
     expected = keras.ops.convert_to_numpy(model(x, training=False))
     np.testing.assert_allclose(inf.host(x), expected, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(inf.host(x[:1]), expected[:1], rtol=1e-4, atol=1e-5)  # any batch
     before = inf.host(x)
     model.set_weights([w * 0.5 for w in model.get_weights()])
     np.testing.assert_array_equal(inf.host(x), before)  # frozen: constants, not variables
-    assert not np.allclose(timing.compile_inference(model, jit=False).host(x), before)
+    assert not np.allclose(inference.compile_inference(model, jit=False).host(x), before)
 
 
 def test_a_curve_point_evaluates_with_recomputed_statistics_and_puts_training_s_back():

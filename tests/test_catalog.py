@@ -25,7 +25,7 @@ from kerascnn.catalog import (
     stored_counts,
 )
 from kerascnn.errors import ArgumentError
-from kerascnn.registry import list_models, model_info
+from kerascnn.models import list_models, model_info
 
 
 def _no_build(*args, **kwargs):

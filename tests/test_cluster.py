@@ -11,7 +11,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from kerascnn.accel.cluster import (
+from kerascnn.bench.augment import BatchStream
+from kerascnn.bench.config import BenchConfig
+from kerascnn.bench.multiprocess import check_suite, config_words
+from kerascnn.distributed.cluster import (
     Cluster,
     check_launch,
     differing,
@@ -19,13 +22,10 @@ from kerascnn.accel.cluster import (
     parse_address,
     resolve_cluster,
 )
-from kerascnn.accel.watchdog import EXIT_CLUSTER
-from kerascnn.bench import store
-from kerascnn.bench.augment import BatchStream
-from kerascnn.bench.config import BenchConfig
-from kerascnn.bench.multiprocess import check_suite, config_words
+from kerascnn.distributed.watchdog import EXIT_CLUSTER
 from kerascnn.errors import ArgumentError, ConfigError
-from kerascnn.results import CLUSTER_FAILURE, RunError, RunRecord
+from kerascnn.record import store
+from kerascnn.record.run import CLUSTER_FAILURE, RunError, RunRecord
 
 TWO = dict(coordinator="127.0.0.1:8476", num_processes=2, process_id=1)
 
@@ -178,7 +178,7 @@ def test_the_watchdog_ends_a_stuck_process_after_calling_its_handler(tmp_path):
         f"""
         import time
         from pathlib import Path
-        from kerascnn.accel.watchdog import Watchdog
+        from kerascnn.distributed.watchdog import Watchdog
         dog = Watchdog(1.0, lambda m: Path({str(marker)!r}).write_text(m), context="process 0/2")
         with dog.phase("working"):  # beats keep it alive
             for _ in range(15):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kerascnn.accel.cluster import free_port
+from kerascnn.distributed.cluster import free_port
 
 pytest.importorskip("jax")
 

@@ -1,4 +1,4 @@
-"""Why :class:`kerascnn.accel.multiworker.MultiWorkerModel` exists: a plain Keras 3 model cannot
+"""Why :class:`kerascnn.distributed.multiworker.MultiWorkerModel` exists: a plain Keras 3 model cannot
 ``fit`` under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585). Two TensorFlow workers
 on 127.0.0.1 show it. When this test fails because they trained, Keras has fixed it: drop the
 workaround (MultiWorkerModel) and this test; tests/test_cluster_processes.py keeps the TensorFlow
@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from kerascnn.accel.cluster import free_port
+from kerascnn.distributed.cluster import free_port
 
 WORKER = textwrap.dedent(
     """
@@ -57,6 +57,6 @@ def test_keras_fit_still_fails_under_multi_worker_mirrored_strategy():
                 p.wait()
     for p, out in zip(procs, outputs):
         assert "TRAINED" not in out, "Keras now trains under MultiWorkerMirroredStrategy: " + (
-            "drop kerascnn.accel.multiworker.MultiWorkerModel's workaround"
+            "drop kerascnn.distributed.multiworker.MultiWorkerModel's workaround"
         )
         assert p.returncode != 0 and "PerReplica" in out, out[-3000:]

@@ -13,10 +13,10 @@ from _random_weights import randomize
 
 from kerascnn.deploy import runner
 from kerascnn.deploy.export import artifact_bytes, artifact_path, check_artifact, export_artifact
-from kerascnn.deploy.rows import COLUMNS
 from kerascnn.deploy.runtimes import open_runtime
 from kerascnn.deploy.targets import TARGETS, parse_targets, target_for
 from kerascnn.errors import ArgumentError
+from kerascnn.record.deploy import COLUMNS
 
 SHAPE = (28, 28, 1)
 

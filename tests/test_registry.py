@@ -1,7 +1,7 @@
 import pytest
 
 from kerascnn import create_model, list_models, model_info, parse_spec
-from kerascnn.registry import register_alias, register_model
+from kerascnn.models import register_alias, register_model
 
 
 def test_parse_plain_name():

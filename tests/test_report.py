@@ -266,8 +266,8 @@ def test_a_model_at_chance_is_flagged_and_explained(tmp_path):
     assert "chance" not in near  # 2.7 points above guessing
     assert "⚠ **stale is at chance**: its top-1 0.350 is within 2 points of guessing (1/3" in text
     assert "stale 0.340 → 0.350 (52 layers, 12.0 s)" in text  # the protocol names the recompute
-    from kerascnn.result_rows import at_chance
-    from kerascnn.results import read_record
+    from kerascnn.record.flat import at_chance
+    from kerascnn.record.run import read_record
 
     record = read_record(next((folder / "results").glob("*stale*")))
     assert at_chance(record) is True
@@ -297,8 +297,8 @@ def test_the_table_shows_training_time_and_evaluation_time_apart(tmp_path):
 
 
 def test_training_curves_are_drawn_against_the_data_seen_and_end_at_the_final_evaluation():
+    from kerascnn.record.run import CurvePoint, RunRecord
     from kerascnn.report.plots import segment_epochs
-    from kerascnn.results import CurvePoint, RunRecord
 
     record = RunRecord.from_dict(_result("m", 0.8))
     record.history = {"loss": [1.0, 0.8, 0.6, 0.5]}

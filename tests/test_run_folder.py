@@ -17,12 +17,14 @@ import pytest
 from click.testing import CliRunner
 from test_report import _result, _write_run
 
-from kerascnn.bench import BenchConfig, run_suite, store
-from kerascnn.bench.lock import LOCK_NAME, RunLock
+from kerascnn.bench import BenchConfig, run_suite
+from kerascnn.bench.lock import RunLock
 from kerascnn.cli import main
 from kerascnn.errors import ConfigError, ReportError
+from kerascnn.record import layout, store
+from kerascnn.record.layout import LOCK_NAME
+from kerascnn.record.run import EvalMetrics, Measurements, read_record, read_record_reason
 from kerascnn.report import build_report, load_run
-from kerascnn.results import EvalMetrics, Measurements, read_record, read_record_reason
 
 TINY = dict(
     datasets=["fashion_mnist_mini"],
@@ -355,7 +357,7 @@ def test_an_interrupted_run_leaves_no_log_and_resume_starts_clean(tmp_path, monk
     assert [p.stem for p in (run_dir / "logs").iterdir()] == [done.key]  # the partial one is gone
     assert not (run_dir / LOCK_NAME).exists()
 
-    stray = store.log_path(run_dir, cfg.runs()[2].key)  # as a kill -9 would leave it
+    stray = layout.log_path(run_dir, cfg.runs()[2].key)  # as a kill -9 would leave it
     stray.write_text("epoch,loss\n0,9.9\n")
     seen: list[bool] = []
     import kerascnn.bench.training as training

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from kerascnn.accel.cluster import free_port
+from kerascnn.distributed.cluster import free_port
 from kerascnn.errors import ConfigError
 from kerascnn.experiments.hparam import DISTRIBUTED, search_role
 

@@ -9,7 +9,9 @@ from click.testing import CliRunner
 from kerascnn.accel import choose_path, is_oom, throughput
 from kerascnn.accel import sweep as sweep_mod
 from kerascnn.cli import main
-from kerascnn.report.throughput import load_throughput, write_throughput_report
+from kerascnn.record.throughput import SCHEMA_VERSION as THROUGHPUT_SCHEMA
+from kerascnn.record.throughput import read_throughput
+from kerascnn.report.throughput import write_throughput_report
 
 FAST = ["--windows", "2", "--warmup", "1", "--steps", "2"]
 
@@ -44,10 +46,8 @@ def test_cli_sweep_writes_csv_json_readme_plot(swept):
         gflops = float(r["images_per_s"]) * factor * int(r["macs"]) / 1e9
         assert float(r["gflops_per_s"]) == pytest.approx(gflops, rel=1e-6)
         assert float(r["step_ms_min"]) <= float(r["step_ms_median"]) <= float(r["step_ms_max"])
-    doc = load_throughput(out)
-    assert (
-        doc["schema"] == sweep_mod.SCHEMA_VERSION and doc["environment"]["backend"] == "tensorflow"
-    )
+    doc = read_throughput(out)
+    assert doc["schema"] == THROUGHPUT_SCHEMA and doc["environment"]["backend"] == "tensorflow"
     assert "kerascnn throughput" in doc["environment"]["command"]
     readme = (out / "README.md").read_text()
     assert "| mobilenetv2 | train | 4 |" in readme and "## Environment" in readme
@@ -112,7 +112,7 @@ def test_path_selection_and_forced_xla(tmp_path):
     assert [(r["status"], r["path"], r["xla"]) for r in outcome.rows] == [
         ("ok", "tf.function+xla", True)
     ] * 2
-    assert load_throughput(tmp_path)["config"]["path"] == "tf.function+xla"
+    assert read_throughput(tmp_path)["config"]["path"] == "tf.function+xla"
 
 
 def test_report_compares_two_paths(tmp_path):
@@ -133,7 +133,7 @@ def test_report_compares_two_paths(tmp_path):
     bad = doc("x", 1.0) | {"schema": 99}
     (tmp_path / "b" / "results.json").write_text(json.dumps(bad))
     with pytest.raises(ValueError, match="schema version 99"):
-        load_throughput(tmp_path / "b")
+        read_throughput(tmp_path / "b")
 
 
 @pytest.mark.parametrize(

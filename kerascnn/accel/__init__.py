@@ -1,4 +1,5 @@
-"""Fast paths: device-resident compiled train/inference steps, and data parallelism.
+"""Fast paths: device-resident compiled train/inference steps (the cluster and data
+parallelism are :mod:`kerascnn.distributed`; the timers :mod:`kerascnn.measure`).
 
 ``measure_point`` measures one (model, mode, batch size); ``kerascnn.accel.sweep.run_sweep``
 (the ``kerascnn throughput`` command) sweeps it over models, modes and batch sizes.
@@ -10,10 +11,6 @@ Backend-specific code lives here and imports jax/tensorflow lazily, inside funct
 from importlib import import_module
 
 _SOURCES = {
-    "DataParallelInfo": "distribute",
-    "check_global_batch": "distribute",
-    "data_parallel": "distribute",
-    "split_cpu_for_tensorflow": "distribute",
     "MODES": "throughput",
     "choose_path": "throughput",
     "dtype_policy": "throughput",
@@ -23,8 +20,8 @@ _SOURCES = {
 
 
 def __getattr__(name: str):
-    """The package's names, imported on first use: ``kerascnn.accel.cluster`` and ``.watchdog``
-    stay light (the command line reads their defaults without loading Keras)."""
+    """The package's names, imported on first use (the command line reads their defaults
+    without loading a backend)."""
     if name == "is_oom":  # the sweep's "oom" status
         from kerascnn.errors import is_out_of_memory
 

@@ -8,7 +8,7 @@ A point that runs out of memory is stored with status ``"oom"``, any other failu
 ``"error"`` and its message; the sweep goes on either way.
 
 The runner measures and stores, nothing else: ``results.json`` (schema
-:data:`SCHEMA_VERSION`, the environment, the config, one row per point) and ``results.csv``
+:data:`kerascnn.record.throughput.SCHEMA_VERSION`, the environment, the config, one row per point) and ``results.csv``
 (the same rows, flat), rewritten after every point so an interrupted sweep keeps its points.
 The README and plot come from :mod:`kerascnn.report.throughput`, which reads the JSON only.
 
@@ -27,22 +27,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kerascnn._utils import split_list
 from kerascnn.accel import throughput
-from kerascnn.bench import store
-from kerascnn.bench.config import split_list
 from kerascnn.errors import ArgumentError, is_out_of_memory
-from kerascnn.tabular import write_csv
+from kerascnn.record.layout import default_run_dir
+from kerascnn.record.throughput import new_document, write_throughput
 
-SCHEMA_VERSION = 1
-"""Layout of results.json; kerascnn.report.throughput reads this version only."""
-KIND = "kerascnn.throughput"
-STATUSES = ("ok", "oom", "error")
-CSV_COLUMNS = (
-    "model", "mode", "batch_size", "image_size", "precision", "backend", "device", "path",
-    "xla", "status", "images_per_s", "step_ms_median", "step_ms_min", "step_ms_max", "windows",
-    "steps_per_window", "compile_s", "gflops_per_s", "macs", "params", "peak_memory_mib",
-    "peak_memory_kind", "loss_first", "loss_last", "error",
-)  # fmt: skip
 TRAIN_FLOPS_FACTOR = 3
 """Training FLOPs = 3 x inference FLOPs (forward + two backward matmuls per layer)."""
 
@@ -81,7 +71,7 @@ def parse_modes(text: str | Sequence[str]) -> list[str]:
 
 
 def default_out() -> Path:
-    return store.default_run_dir("reports/throughput")
+    return default_run_dir("reports/throughput")
 
 
 @dataclass
@@ -101,7 +91,7 @@ class SweepOutcome:
 
 def build_model(spec: str, image_size: int, precision: str = "float32"):
     """``spec`` at ``image_size`` px (its own channel count), 1000 classes, logits out."""
-    from kerascnn.registry import create_model, model_info
+    from kerascnn.models import create_model, model_info
 
     channels = model_info(spec).input_shape[-1]
     with throughput.dtype_policy(precision):
@@ -116,11 +106,6 @@ def build_model(spec: str, image_size: int, precision: str = "float32"):
 def _short(exc: BaseException, limit: int = 500) -> str:
     text = " ".join(f"{type(exc).__name__}: {exc}".split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _store(out: Path, doc: dict) -> None:
-    store.write_json_atomic(out / "results.json", doc)
-    write_csv(out / "results.csv", doc["rows"], CSV_COLUMNS)
 
 
 def run_sweep(
@@ -141,7 +126,7 @@ def run_sweep(
     argv: list[str] | None = None,
 ) -> SweepOutcome:
     """Measure every (model, mode, batch size) point; store results.json and results.csv."""
-    from kerascnn.bench.environment import environment
+    from kerascnn.measure.environment import environment
 
     backend = throughput.check_backend()
     throughput.check_precision(precision)
@@ -156,7 +141,7 @@ def run_sweep(
             f"optimizer must be one of {', '.join(throughput.OPTIMIZERS)}. "
             f"Received: optimizer={optimizer!r}"
         )
-    from kerascnn.registry import model_info
+    from kerascnn.models import model_info
 
     for m in models:  # unknown names fail before any measurement (the registry's message)
         model_info(m)
@@ -169,15 +154,11 @@ def run_sweep(
         "precision": precision, "xla": xla, "path": path, "steps": steps, "windows": windows,
         "warmup": warmup, "window_s": window_s, "optimizer": optimizer, "seed": 0,
     }  # fmt: skip
-    doc = {
-        "schema": SCHEMA_VERSION,
-        "kind": KIND,
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "config": config,
-        "environment": dataclasses.asdict(env),
-        "wall_s": None,
-        "rows": [],
-    }
+    doc = new_document(
+        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        config=config,
+        environment=dataclasses.asdict(env),
+    )
     outcome = SweepOutcome(out, doc["rows"])
     t_start = time.perf_counter()
     total = len(models) * len(modes) * len(sizes)
@@ -206,7 +187,7 @@ def run_sweep(
                                       warmup, window_s, optimizer))  # fmt: skip
                 outcome.rows.append(row)
                 doc["wall_s"] = time.perf_counter() - t_start
-                _store(out, doc)
+                write_throughput(out, doc)
                 echo(_progress(len(outcome.rows), total, row))
         del model, initial
         gc.collect()

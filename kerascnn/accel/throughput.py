@@ -1,7 +1,7 @@
 """Device throughput of a Keras model: compiled train and inference steps on resident data.
 
 This is the "what the hardware does" view of the benchmark (the other view, end-to-end
-latency on host numpy input, is ``kerascnn.bench.timing.measure_latency``): the batch lives
+latency on host numpy input, is ``kerascnn.measure.timing.measure_latency``): the batch lives
 on the device, the step is compiled once, the host only dispatches, and timing is
 synchronized at window ends. Compile time (the first call) is reported apart from the
 steady state, warm-up steps are excluded. Nothing here calls ``model.fit`` or
@@ -19,8 +19,9 @@ result, and can be forced with ``xla=True/False``:
 * TensorFlow on a CPU: ``tf.function`` *without* XLA (the graph runs oneDNN kernels; measured
   on 2 cores: resnet18 trains 1.7x and mobilenetv2 8.7x faster than with XLA).
 
-Inference runs through ``kerascnn.bench.timing.compile_inference`` (the one compiled forward
-pass of the package). The PyTorch backend is not supported here; asking for it raises
+Inference runs through ``kerascnn.accel.inference.compile_inference`` (the one compiled forward
+pass of the package); both modes are timed by ``kerascnn.measure.timing.time_steps`` (the one
+device-throughput protocol). The PyTorch backend is not supported here; asking for it raises
 ArgumentError (a ValueError).
 
 Precision: ``"float32"`` or ``"bfloat16"`` (``keras`` dtype policy ``mixed_bfloat16``: float32
@@ -30,8 +31,6 @@ variables, bfloat16 compute; the loss is computed in float32 from logits).
 from __future__ import annotations
 
 import functools
-import statistics
-import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
@@ -39,9 +38,10 @@ import keras
 import numpy as np
 
 from kerascnn._dtype import dtype_policy_scope
-from kerascnn.accel.memory import peak_memory, reset_peak_memory
-from kerascnn.bench.timing import compile_inference
+from kerascnn.accel.inference import compile_inference
 from kerascnn.errors import ArgumentError
+from kerascnn.measure import timing as timer
+from kerascnn.measure.memory import peak_memory, reset_peak_memory
 
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 MODES = ("train", "infer")
@@ -108,37 +108,6 @@ def choose_path(xla: bool | None = None, backend: str | None = None) -> tuple[st
 def _loss(y, logits):
     logits = keras.ops.cast(logits, "float32")
     return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))
-
-
-def _timed_windows(run_steps: Callable[[int], None], steps: int, windows: int) -> list[float]:
-    """Seconds per step for each of ``windows`` synchronized windows of ``steps`` steps."""
-    out = []
-    for _ in range(windows):
-        t0 = time.perf_counter()
-        run_steps(steps)
-        out.append((time.perf_counter() - t0) / steps)
-    return out
-
-
-MAX_AUTO_STEPS = 200
-
-
-def _time(run: Callable[[int], None], steps: int | None, windows: int, warmup: int, window_s):
-    """(seconds per step of each window, compile seconds, steps per window).
-
-    ``steps=None``: as many steps per window as fill ``window_s`` seconds, from the warm-up
-    steps' speed (at least 1, at most :data:`MAX_AUTO_STEPS`)."""
-    t0 = time.perf_counter()
-    run(1)
-    compile_s = time.perf_counter() - t0
-    n_warm = max(warmup, 1 if steps is None else 0)
-    t0 = time.perf_counter()
-    if n_warm:
-        run(n_warm)  # after compile: autotuning, allocator, caches
-    warm_step = (time.perf_counter() - t0) / max(n_warm, 1)
-    if steps is None:
-        steps = int(min(MAX_AUTO_STEPS, max(1, round(window_s / max(warm_step, 1e-9)))))
-    return _timed_windows(run, steps, windows), compile_s, steps
 
 
 # ------------------------------------------------------------------------------ train steps
@@ -263,35 +232,30 @@ def measure_point(
     reset_peak_memory(backend)
     result = {"mode": mode, "batch_size": batch_size, "path": path, "xla": use_xla}
     if mode == "infer":
-        inf = compile_inference(model, jit=use_xla)
-        xd = inf.to_device(x)
-
-        def run(n):
-            out = None
-            for _ in range(n):
-                out = inf.call(xd)
-            inf.sync(out)
-
-        per_step, compile_s, steps = _time(run, steps, windows, warmup, window_s)
+        run = timer.inference_steps(compile_inference(model, jit=use_xla), x)
+        timing = timer.time_steps(
+            run, steps=steps, windows=windows, warmup=warmup, window_s=window_s
+        )
     else:
         opt = OPTIMIZERS[optimizer]()
         if backend == "jax":
             run, losses, finish = _jax_train(model, opt, x, y)
         else:
             run, losses, finish = _tf_train(model, opt, x, y, use_xla)
-        per_step, compile_s, steps = _time(run, steps, windows, warmup, window_s)
+        timing = timer.time_steps(
+            run, steps=steps, windows=windows, warmup=warmup, window_s=window_s
+        )
         finish()
         result["loss_first"], result["loss_last"] = losses[0], losses[-1]
-    med = statistics.median(per_step)
     mib, kind = peak_memory(backend)
     result.update(
-        compile_s=compile_s,
-        step_ms_median=med * 1e3,
-        step_ms_min=min(per_step) * 1e3,
-        step_ms_max=max(per_step) * 1e3,
-        images_per_s=batch_size / med,
+        compile_s=timing.compile_s,
+        step_ms_median=timing.median_s * 1e3,
+        step_ms_min=min(timing.per_step_s) * 1e3,
+        step_ms_max=max(timing.per_step_s) * 1e3,
+        images_per_s=timing.images_per_s(batch_size),
         windows=windows,
-        steps_per_window=steps,
+        steps_per_window=timing.steps_per_window,
         peak_memory_mib=mib,
         peak_memory_kind=kind,
     )

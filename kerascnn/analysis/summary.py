@@ -60,7 +60,7 @@ def build(model: str, input_shape=None, classes: int | None = None):
         if classes is not None:
             kwargs["classes"] = int(classes)
         return fn(**kwargs)
-    from kerascnn.registry import create_model
+    from kerascnn.models import create_model
 
     kwargs = {}
     if shape is not None:

@@ -30,7 +30,7 @@ import numpy as np
 from kerascnn.bench.augment import BatchStream, mixing_kind
 from kerascnn.bench.callbacks import StepTimer
 from kerascnn.bench.optim import schedule_length
-from kerascnn.results import Calibration, CurvePoint, Measurements, ProtocolInfo
+from kerascnn.record.run import Calibration, CurvePoint, Measurements, ProtocolInfo
 
 CALIBRATION_WARMUP_STEPS = 2
 """Calibration steps left out of the step time (the compilation, first allocations)."""

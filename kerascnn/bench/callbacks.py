@@ -19,8 +19,8 @@ import keras
 import numpy as np
 
 from kerascnn._utils import fmt_duration
-from kerascnn.accel.watchdog import beat
-from kerascnn.results import TrainStats
+from kerascnn.distributed.watchdog import beat
+from kerascnn.record.run import TrainStats
 
 
 class StepTimer(keras.callbacks.Callback):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kerascnn._utils import slug, split_list  # noqa: F401 (part of this module's API)
+from kerascnn._utils import slug, split_list
 from kerascnn.bench.recipes import recipe_for, with_recipe
 from kerascnn.errors import ConfigError
 
@@ -142,7 +142,7 @@ class BenchConfig:
     """Training steps per compiled call (Keras ``compile(steps_per_execution=)``): fewer host
     round trips per step, which keeps a fast GPU fed on small images."""
     distribute: bool = False
-    """Data parallelism over all local devices (kerascnn.accel.data_parallel: Keras
+    """Data parallelism over all local devices (kerascnn.distributed.data_parallel: Keras
     DataParallel on JAX, MirroredStrategy on TensorFlow); batch_size is the global batch."""
     save_models: bool = False
     """Keep each trained model as ``models/<run>.keras`` in the run folder."""
@@ -278,7 +278,7 @@ class BenchConfig:
         return validate_values(self)
 
     def _validate_models(self) -> BenchConfig:
-        from kerascnn.registry import model_info
+        from kerascnn.models import model_info
 
         bad = self.bad
 
@@ -321,7 +321,7 @@ class BenchConfig:
 
     def overridden(self, spec: str) -> BenchConfig:
         """This config with ``spec``'s ``overrides`` applied."""
-        from kerascnn.registry import parse_spec
+        from kerascnn.models import parse_spec
 
         table = self.overrides.get(spec.strip())
         if table is None:

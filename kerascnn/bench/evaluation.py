@@ -7,7 +7,7 @@
   model carries it). Their time, recomputation included, is the run's evaluation time, apart
   from its training time and budget;
 * :func:`evaluate_model`: test-set metrics through the compiled inference function of
-  :mod:`kerascnn.bench.timing`;
+  :mod:`kerascnn.measure.timing`;
 * :func:`measure_inference`: first-call, latency and device-throughput timings of that function;
 * :func:`record_measurements`: model file size, memory and load average.
 """
@@ -22,12 +22,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kerascnn.bench import timing
+from kerascnn.accel import inference as compiled
 from kerascnn.bench.arrays import Arrays
-from kerascnn.bench.environment import load_average, peak_rss_mib
 from kerascnn.bench.metrics import classification_metrics
 from kerascnn.bench.precise_bn import Recalibrator, training_batches
-from kerascnn.results import InferenceTimings, Measurements, ModelSize, PreciseBN
+from kerascnn.measure import timing
+from kerascnn.measure.environment import load_average, peak_rss_mib
+from kerascnn.record.run import InferenceTimings, Measurements, ModelSize, PreciseBN
 
 EVAL_BATCH = 256
 
@@ -111,7 +112,7 @@ class TestEvaluator:
 
 @dataclass
 class Evaluation:
-    inference: timing.CompiledInference
+    inference: compiled.CompiledInference
     """The compiled forward pass that evaluated the model (and is timed next)."""
     first_call_seconds: float
     """Tracing + compilation + one call at the evaluation batch."""
@@ -123,7 +124,7 @@ def evaluate_model(model, data: Arrays, cfg) -> Evaluation:
 
     Raises RunFailure (with the metrics) when an output is NaN or infinite.
     """
-    inf = timing.compile_inference(model, jit=cfg.jit)
+    inf = compiled.compile_inference(model, jit=cfg.jit)
     first = timing.first_call_seconds(inf, data.x_test[:EVAL_BATCH])
     probs = inf.predict(data.x_test, batch_size=EVAL_BATCH)
     measured = Measurements(
@@ -150,7 +151,7 @@ def measure_inference(ev: Evaluation, data: Arrays, cfg) -> InferenceTimings:
         first_call_seconds=first,
         latency_b1=timing.measure_latency(inf, x[:1], seconds=cfg.latency_seconds),
         latency_bN=timing.measure_latency(inf, x[:nb], seconds=cfg.latency_seconds),
-        device_throughput=timing.measure_throughput(inf, x[:nb], seconds=cfg.latency_seconds),
+        device_throughput=timing.device_throughput(inf, x[:nb], seconds=cfg.latency_seconds),
     )
 
 

@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kerascnn.bench.store import utc_now
 from kerascnn.errors import ConfigError
+from kerascnn.record.layout import LOCK_NAME, lock_path
+from kerascnn.record.store import utc_now
 
-LOCK_NAME = "bench.lock"
 _HELD: set[str] = set()
 """Lock files held by this process (a lock with our pid that is not here is stale: pid reuse)."""
 
@@ -83,7 +83,7 @@ class RunLock:
         echo: Callable[[str], None] = print,
     ):
         self.run_dir = Path(run_dir)
-        self.path = self.run_dir / LOCK_NAME
+        self.path = lock_path(self.run_dir)
         self._key = os.path.abspath(self.path)
         self.command = command
         self.echo = echo
@@ -221,4 +221,4 @@ class RunLock:
         self.release()
 
 
-__all__ = ["LOCK_NAME", "RunLock", "pid_alive"]
+__all__ = ["RunLock", "pid_alive"]

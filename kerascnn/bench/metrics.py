@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from kerascnn.results import EvalMetrics
+from kerascnn.record.run import EvalMetrics
 
 
 def classification_metrics(probs: np.ndarray, y: np.ndarray, num_classes: int) -> EvalMetrics:

@@ -1,13 +1,13 @@
 """A suite run by several processes (``kerascnn bench --num-processes N``), around the runner.
 
 Every process runs the same suite, in the same order, and trains each run together with the
-others (:mod:`kerascnn.accel.cluster`, :mod:`kerascnn.bench.parallel`). Process 0 owns the run
+others (:mod:`kerascnn.distributed.cluster`, :mod:`kerascnn.distributed.replicas`). Process 0 owns the run
 folder: it alone locks it, writes the results, logs, models and report. The others write
 nothing there and prefix what they print with their process.
 
 At start-up, before any data loads: the launch is checked (:func:`check_suite`), every process
 joins, the processes compare their suite's config hash and process 0 shares which runs are finished
-(:func:`share_skipped`). A :class:`~kerascnn.accel.watchdog.Watchdog` bounds every wait; when it
+(:func:`share_skipped`). A :class:`~kerascnn.distributed.watchdog.Watchdog` bounds every wait; when it
 fires on process 0, :class:`FailureRecorder` stores the run in progress as failed
 (``ClusterFailure``: ``--resume`` runs it again) before the process ends.
 """
@@ -18,7 +18,8 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from kerascnn.accel.cluster import (
+from kerascnn.bench.config import BenchConfig, RunSpec
+from kerascnn.distributed.cluster import (
     Cluster,
     ClusterError,
     allgather,
@@ -28,11 +29,10 @@ from kerascnn.accel.cluster import (
     digest_words,
     join,
 )
-from kerascnn.accel.watchdog import Watchdog
-from kerascnn.bench import store
-from kerascnn.bench.config import BenchConfig, RunSpec
+from kerascnn.distributed.watchdog import Watchdog
 from kerascnn.errors import ConfigError
-from kerascnn.results import CLUSTER_FAILURE, RunError, RunRecord
+from kerascnn.record import store
+from kerascnn.record.run import CLUSTER_FAILURE, RunError, RunRecord
 
 
 def check_suite(cfg: BenchConfig, cluster: Cluster, backend: str) -> BenchConfig:
@@ -63,7 +63,7 @@ def config_words(cfg: BenchConfig) -> list[int]:
 
 def start(cluster: Cluster, cfg: BenchConfig, watchdog: Watchdog, echo: Callable) -> None:
     """Join the others, then check that they run the same suite and its batches split."""
-    from kerascnn.accel.distribute import check_global_batch
+    from kerascnn.distributed.data_parallel import check_global_batch
 
     echo(
         f"{cluster.label}: joining {cluster.num_processes} processes at {cluster.coordinator} "

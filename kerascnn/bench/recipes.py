@@ -1,8 +1,8 @@
 """Each model's default training recipe in a suite: the registry's, where the suite names no optimizer.
 
 timm's habit: a model carries the training settings it needs (``pretrained_cfg``); here the
-registry's :class:`~kerascnn.registry.Recipe` (optimizer and peak learning rate) of a model, or
-:data:`~kerascnn.registry.DEFAULT_RECIPE` (Adam at 1e-3) for a model without one. A suite or
+registry's :class:`~kerascnn.models.Recipe` (optimizer and peak learning rate) of a model, or
+:data:`~kerascnn.models.DEFAULT_RECIPE` (Adam at 1e-3) for a model without one. A suite or
 command line that names an optimizer (``--optimizer``, ``optimizer = ...``, a model's
 ``[overrides]``) trains with it instead; a learning rate it gives replaces the recipe's.
 """
@@ -18,7 +18,7 @@ def recipe_for(cfg, spec: str) -> dict[str, Any] | None:
     overrides applied), as stored in its record: ``name`` (the model's registered name, or
     ``"default"``), ``optimizer``, ``learning_rate``, ``why``; None when ``cfg`` names the
     optimizer."""
-    from kerascnn.registry import DEFAULT_RECIPE, model_info
+    from kerascnn.models import DEFAULT_RECIPE, model_info
 
     if cfg.optimizer is not None:
         return None

@@ -28,20 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from kerascnn._utils import fmt_duration
-from kerascnn.accel.cluster import Cluster
-from kerascnn.accel.watchdog import EXIT_CLUSTER
-from kerascnn.bench import store
 from kerascnn.bench.config import BenchConfig, RunSpec
-from kerascnn.bench.store import resolve_run_dir
 from kerascnn.bench.suite_data import check_models_build, dataset_meta, load_datasets
+from kerascnn.distributed.cluster import Cluster
+from kerascnn.distributed.watchdog import EXIT_CLUSTER
 from kerascnn.errors import is_out_of_memory
-from kerascnn.results import (
-    SCHEMA_VERSION,
+from kerascnn.record import layout, store
+from kerascnn.record.run import (
     Environment,
     Measurements,
     RunError,
     RunRecord,
 )
+from kerascnn.record.store import resolve_run_dir
 
 
 @dataclass
@@ -158,9 +157,9 @@ def _attempt(
             ds,
             label=label,
             echo=echo,
-            models_dir=run_dir / "models" if run_dir else None,
-            log_path=store.log_path(run_dir, run.key) if run_dir else None,
-            tensorboard_dir=store.tensorboard_dir(run_dir, run.key) if run_dir else None,
+            model_path=layout.model_path(run_dir, run.key) if run_dir else None,
+            log_path=layout.log_path(run_dir, run.key) if run_dir else None,
+            tensorboard_dir=layout.tensorboard_dir(run_dir, run.key) if run_dir else None,
             verbose=verbose,
         )
         return "ok", None, measured
@@ -178,24 +177,14 @@ def _attempt(
 
 
 def _write_suite(run_dir: Path, cfg: BenchConfig, runs, env, resume: bool) -> None:
-    """``RUN_DIR/suite.json`` (this session appended to its list); stray temp files go."""
-    for stray in (run_dir / store.RESULTS).glob(".*.tmp"):  # a killed write's; never a result
-        stray.unlink(missing_ok=True)
-    suite_path = run_dir / "suite.json"
-    previous = store.read_json(suite_path) if suite_path.is_file() else None
-    sessions = (previous or {}).get("sessions", [])
-    sessions.append({"started": store.utc_now(), "command": env.command, "resume": resume})
-    store.write_json_atomic(
-        suite_path,
-        {
-            "schema": SCHEMA_VERSION,
-            "name": cfg.name,
-            "config": cfg.to_dict(),
-            "runs": [r.key for r in runs],
-            "environment": dataclasses.asdict(env),
-            "sessions": sessions,
-        },
-    )
+    """``RUN_DIR/suite.json``: the resolved suite, this session appended to its list."""
+    suite = {
+        "name": cfg.name,
+        "config": cfg.to_dict(),
+        "runs": [r.key for r in runs],
+        "environment": dataclasses.asdict(env),
+    }
+    store.write_suite(run_dir, suite, command=env.command, resume=resume)
 
 
 def run_suite(
@@ -278,12 +267,12 @@ def _run_locked(
     on a process other than 0 of a ``cluster``, without a folder: it writes nothing)."""
     from contextlib import nullcontext
 
-    from kerascnn.bench.environment import environment
+    from kerascnn.measure.environment import environment
 
     watchdog = recorder = None
     if cluster is not None:
-        from kerascnn.accel.watchdog import Watchdog
         from kerascnn.bench.multiprocess import FailureRecorder, share_skipped, start
+        from kerascnn.distributed.watchdog import Watchdog
 
         recorder = FailureRecorder(run_dir)
         watchdog = Watchdog(cluster.timeout, recorder, context=cluster.describe()).activate()

@@ -7,7 +7,7 @@ from typing import Any
 
 from kerascnn.bench.config import BenchConfig
 from kerascnn.errors import ConfigError
-from kerascnn.result_parts import DatasetInfo
+from kerascnn.record.parts import DatasetInfo
 
 DECODED_SOURCES = ("folder:", "tfds:")
 """Datasets read from image files: resized once at load (their images must share a size to be

@@ -1,7 +1,7 @@
 """One benchmark run, in phases: data, build, train, evaluate, measure, record.
 
 :func:`execute_run` calls them in that order; each takes what the one before produced and
-returns what it measured as a (partial) :class:`~kerascnn.results.Measurements`:
+returns what it measured as a (partial) :class:`~kerascnn.record.run.Measurements`:
 
 * :func:`~kerascnn.bench.arrays.prepare_data`: float32 images in [0, 1] and integer labels
   (seeded subsets);
@@ -37,7 +37,6 @@ from kerascnn.bench.augment import BatchStream, augment_model, mixing_kind
 from kerascnn.bench.budget import budget_plan, calibrate, closed_curve, plan_steps, test_curve
 from kerascnn.bench.callbacks import Progress, StepTimer, TestCurve
 from kerascnn.bench.config import RunSpec
-from kerascnn.bench.environment import load_average, peak_rss_mib
 from kerascnn.bench.evaluation import (  # noqa: F401 (RunFailure: part of this module's API)
     RunFailure,
     TestEvaluator,
@@ -46,7 +45,7 @@ from kerascnn.bench.evaluation import (  # noqa: F401 (RunFailure: part of this 
     record_measurements,
 )
 from kerascnn.bench.optim import compile_for_training, make_optimizer, make_schedule
-from kerascnn.bench.parallel import (
+from kerascnn.distributed.replicas import (
     enter_data_parallel,
     fit_input,
     for_workers,
@@ -54,7 +53,8 @@ from kerascnn.bench.parallel import (
     process_shard,
     weights_in_sync,
 )
-from kerascnn.results import Measurements
+from kerascnn.measure.environment import load_average, peak_rss_mib
+from kerascnn.record.run import Measurements
 
 # --------------------------------------------------------------------------- build
 
@@ -82,7 +82,7 @@ def build_for_precision(
     makes logits (``classifier_activation=None``) and a float32 softmax layer follows; it has no
     weights, so parameters and MACs are those of the plain model.
     """
-    from kerascnn.registry import create_model
+    from kerascnn.models import create_model
 
     where = {"input_shape": tuple(input_shape)}
     resize = image_size and tuple(image_size) != tuple(input_shape[:2])
@@ -258,7 +258,7 @@ def _measure_run(
     *,
     label: str = "",
     echo: Callable[[str], None] = print,
-    models_dir: Path | None = None,
+    model_path: Path | None = None,
     log_path: Path | None = None,
     tensorboard_dir: Path | None = None,
     verbose: int | None = None,
@@ -308,7 +308,7 @@ def _measure_run(
         if rank > 0:  # timing here would share the host with process 0's; it writes nothing
             return measured
         measured.inference = measure_inference(ev, data, cfg)
-        keep = (models_dir / f"{run.key}.keras") if (models_dir and cfg.save_models) else None
+        keep = model_path if cfg.save_models else None
         return record_measurements(measured, model, keep)
     except RunFailure as exc:
         exc.partial = measured.merged(exc.partial)

@@ -76,7 +76,7 @@ def select_backend(backend: str) -> None:
 
 def joins_cluster(kwargs) -> bool:
     """Whether the command will join a multi-process run (flags or a launcher's variables)."""
-    from kerascnn.accel.cluster import ENVIRONMENTS
+    from kerascnn.distributed.cluster import ENVIRONMENTS
 
     launcher = os.environ.get("TF_CONFIG") or any(os.environ.get(n[1]) for n in ENVIRONMENTS)
     return bool(kwargs.get("num_processes") or launcher)

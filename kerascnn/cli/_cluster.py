@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from kerascnn.accel.cluster import DEFAULT_TIMEOUT, ENVIRONMENTS, Cluster, joined
+from kerascnn.distributed.cluster import DEFAULT_TIMEOUT, ENVIRONMENTS, Cluster, joined
 from kerascnn.errors import KerasCNNError
 
 _ENV = ", ".join(ENVIRONMENTS[0])

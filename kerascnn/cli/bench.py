@@ -20,14 +20,14 @@ from kerascnn.bench.presets import QUICK, main_job
 from kerascnn.cli._base import EXIT_INTERRUPTED, uses_keras
 from kerascnn.cli._cluster import cluster_options, leave, run_joined
 from kerascnn.data.resize import ASPECT_MODES
-from kerascnn.registry import DEFAULT_RECIPE
+from kerascnn.models import DEFAULT_RECIPE
 
 _MAIN_JOB_MODELS = ",".join(QUICK["models"])
 _MAIN = BenchConfig.from_dict(QUICK)
 _LR_DEFAULTS = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
 _RECIPES = (
     f"{DEFAULT_RECIPE.optimizer} {DEFAULT_RECIPE.learning_rate:g} unless the model registers "
-    "its own (kerascnn.registry.Recipe)"
+    "its own (kerascnn.models.Recipe)"
 )
 
 
@@ -319,8 +319,8 @@ def bench_cmd(
     Exit code: 0 when every run succeeded, 1 when any failed (listed in the report), 130 on
     Ctrl-C, 75 when the processes of a multi-process run could not finish together.
     """
-    from kerascnn.accel.cluster import resolve_cluster
     from kerascnn.bench import run_suite
+    from kerascnn.distributed.cluster import resolve_cluster
 
     cluster = resolve_cluster(coordinator, num_processes, process_id, timeout=cluster_timeout)
 

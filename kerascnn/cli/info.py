@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from kerascnn.cli._base import uses_keras
-from kerascnn.tabular import FORMATS
+from kerascnn.record.tabular import FORMATS
 
 
 def _building(k: int, n: int, name: str) -> None:

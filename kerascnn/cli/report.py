@@ -30,8 +30,8 @@ def report_cmd(run_dir, compare, plots, fmt) -> None:
       kerascnn report reports/runs/20260101T120000Z --compare reports/runs/20251201T090000Z
       kerascnn report reports/runs/20260101T120000Z --format csv > results.csv
     """
+    from kerascnn.record.store import describe_unreadable
     from kerascnn.report import build_report, load_run
-    from kerascnn.report.load import describe_unreadable
 
     if fmt is not None:
         from kerascnn.report.tables import results_text

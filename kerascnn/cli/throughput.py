@@ -110,12 +110,13 @@ def throughput_cmd(
       kerascnn throughput ... --out reports/throughput-cpu --compare reports/throughput-cpu/xla
     Exit code: 0 when every point is ok or out of memory ('oom'), 1 when any point errored.
     """
+    from kerascnn._utils import split_list
     from kerascnn.accel.sweep import run_sweep
-    from kerascnn.bench.config import split_list
-    from kerascnn.report.throughput import load_throughput, write_throughput_report
+    from kerascnn.record.throughput import read_throughput
+    from kerascnn.report.throughput import write_throughput_report
 
     if compare:
-        load_throughput(compare)  # a bad --compare fails before the sweep, not after
+        read_throughput(compare)  # a bad --compare fails before the sweep, not after
     outcome = run_sweep(
         split_list(models),
         image_size=image_size,

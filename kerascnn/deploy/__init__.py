@@ -10,7 +10,7 @@ Keras model; :mod:`~kerascnn.deploy.runtimes` runs one in its runtime (ai-edge-l
 Interpreter, onnxruntime's InferenceSession, OpenVINO's compiled model);
 :mod:`~kerascnn.deploy.runner` measures every (model, target) of a run folder and writes
 ``deploy.csv``, one JSON per pair and ``DEPLOY.md`` (drawn by :mod:`kerascnn.report.deploy`).
-:mod:`~kerascnn.deploy.rows` is the neutral row format the report reads.
+:mod:`~kerascnn.record.deploy` is the neutral row format the report reads.
 
 The runtimes are the ``deploy`` extra: ``pip install "kerascnn[deploy]"``. A target whose
 runtime is missing is skipped with one line naming the package.

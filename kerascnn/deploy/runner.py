@@ -14,7 +14,7 @@ each target: export (:mod:`~kerascnn.deploy.export`), load in its runtime
 A target whose runtime is missing is skipped with one line naming the package; a conversion
 or runtime failure is recorded for that (model, target) with its message and the others go
 on. Every pair's record is ``deploy/<key>__<target>.json``; ``deploy.csv`` holds one row per
-pair (:mod:`~kerascnn.deploy.rows`); :func:`kerascnn.report.deploy.write_deploy_report`
+pair (:mod:`~kerascnn.record.deploy`); :func:`kerascnn.report.deploy.write_deploy_report`
 draws ``DEPLOY.md`` and ``deploy.png`` from them.
 """
 
@@ -37,10 +37,12 @@ from kerascnn.deploy.export import (
     check_artifact,
     export_artifact,
 )
-from kerascnn.deploy.rows import COLUMNS, DEPLOY_CSV, DEPLOY_DIR
 from kerascnn.deploy.runtimes import KerasPredictor, open_runtime, runtime_version
 from kerascnn.deploy.targets import EXTRA, Target
 from kerascnn.errors import ArgumentError
+from kerascnn.record import deploy as deploy_record
+from kerascnn.record import layout, store
+from kerascnn.record.deploy import COLUMNS, deploy_dir, write_row, write_table
 
 
 @dataclass
@@ -74,14 +76,12 @@ class DeployData:
 
 def models_of(sources: list[str], dataset: str | None = None) -> list[DeployModel]:
     """The models of a run folder (its ok runs with a saved model) or of ``.keras`` files."""
-    from kerascnn.bench import store
-
     found: list[DeployModel] = []
     for source in sources:
         path = Path(source).expanduser()
         if path.is_dir():
             records = [r for r in store.load_results(path) if r.ok]
-            saved = [(r, path / "models" / f"{r.key}.keras") for r in records]
+            saved = [(r, layout.model_path(path, r.key)) for r in records]
             saved = [(r, p) for r, p in saved if p.is_file()]
             if not saved:
                 raise ArgumentError(
@@ -150,16 +150,26 @@ def predict_all(predictor, x: np.ndarray, batch: int) -> np.ndarray:
 
 
 def measure_speed(predictor, x: np.ndarray, settings: DeploySettings) -> dict[str, float]:
-    """Batch-1 latency p50/p95 (ms) and batch-N images/s, warm-up calls excluded."""
-    from kerascnn.bench.timing import summarize, time_calls
+    """Batch-1 latency p50/p95 (ms), warm-up calls excluded, and batch-N images/s timed by the
+    one throughput protocol (:func:`kerascnn.measure.timing.time_steps`; numpy in and out:
+    each runtime's own call)."""
+    from kerascnn.measure import timing
 
     one, many = x[:1], x[: settings.batch]
-    b1 = summarize(time_calls(lambda: predictor.predict(one), seconds=settings.seconds))
-    bn = summarize(time_calls(lambda: predictor.predict(many), seconds=settings.seconds))
+    b1 = timing.latency_stats(
+        timing.time_calls(lambda: predictor.predict(one), seconds=settings.seconds)
+    )
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            predictor.predict(many)
+
+    windows = 5
+    bn = timing.time_steps(run, windows=windows, warmup=3, window_s=settings.seconds / windows)
     return {
         "latency_b1_p50_ms": b1["p50_ms"],
         "latency_b1_p95_ms": b1["p95_ms"],
-        "images_per_s": len(many) / (bn["p50_ms"] / 1e3),
+        "images_per_s": bn.images_per_s(len(many)),
         "batch": len(many),
     }
 
@@ -282,16 +292,15 @@ def set_tensorflow_threads(threads: int | None) -> None:
 
 def write_environment(folder: Path, settings: DeploySettings, argv: list[str] | None) -> Path:
     """``deploy/environment.json``: the machine, versions (runtimes included), settings, command."""
-    from kerascnn.bench.environment import environment
-    from kerascnn.bench.store import write_json_atomic
     from kerascnn.deploy.runtimes import dist_version
+    from kerascnn.measure.environment import environment
 
     env = dataclasses.asdict(environment(argv))
     for dist in ("ai-edge-litert", "onnxruntime", "openvino", "tf2onnx", "onnx"):
         if dist_version(dist):
             env["versions"][dist] = dist_version(dist)
     env["settings"] = dataclasses.asdict(settings)
-    return write_json_atomic(folder / "environment.json", env)
+    return deploy_record.write_environment(folder, env)
 
 
 def export_models(
@@ -345,12 +354,9 @@ def run_deploy(
     argv: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Every (model, target) measured; ``out/deploy.csv`` and ``out/deploy/*.json`` written."""
-    from kerascnn.bench.store import write_json_atomic
-    from kerascnn.tabular import write_csv
-
     require_tensorflow(targets)
     out = Path(out)
-    folder = out / DEPLOY_DIR
+    folder = deploy_dir(out)
     folder.mkdir(parents=True, exist_ok=True)
     set_tensorflow_threads(settings.threads)
     write_environment(folder, settings, argv)
@@ -372,8 +378,8 @@ def run_deploy(
             else:
                 row = deploy_one(model, target, keras_model, reference, data, folder, settings)
             rows.append(row)
-            write_json_atomic(folder / f"{model.key}__{target.name}.json", row)
-            write_csv(out / DEPLOY_CSV, rows, COLUMNS)
+            write_row(folder, row)
+            write_table(out, rows)
             echo(
                 f"[{i}/{len(models)}] {model.model} -> {target.name}: {_summary(row)} "
                 f"({time.perf_counter() - t0:.0f} s)"

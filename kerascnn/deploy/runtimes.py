@@ -41,7 +41,7 @@ class KerasPredictor:
         import keras
 
         import kerascnn  # noqa: F401 (registers kerascnn's layers for loading)
-        from kerascnn.bench.timing import compile_inference
+        from kerascnn.accel.inference import compile_inference
 
         self.threads = threads  # TensorFlow's pools are process-wide: set before it starts
         self.model = model if model is not None else keras.saving.load_model(path, compile=False)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from kerascnn._compile import compile_model
+from kerascnn.record.files import write_text_atomic
 
 
 @dataclass
@@ -273,8 +274,7 @@ def write_report(
         "`results.json`.",
         "",
     ]
-    readme = out / "README.md"
-    readme.write_text("\n".join(lines), encoding="utf-8")
+    readme = write_text_atomic(out / "README.md", "\n".join(lines))
     results = {
         "experiment": name,
         "title": title,
@@ -283,8 +283,7 @@ def write_report(
         "findings": findings,
         "extra": extra or {},
     }
-    js = out / "results.json"
-    js.write_text(json.dumps(results, indent=2, default=_jsonable), encoding="utf-8")
+    js = write_text_atomic(out / "results.json", json.dumps(results, indent=2, default=_jsonable))
     return ExperimentResult(name, out, rows, findings, [readme, js, *files], extra or {})
 
 

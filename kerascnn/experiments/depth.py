@@ -212,7 +212,7 @@ def _figures(curves, rows, depths):
 def run(out, *, fast: bool = False, seed: int = 0, dataset: str = MINI):
     import keras
 
-    from kerascnn.bench.environment import cpu_counts, device_name, load_average
+    from kerascnn.measure.environment import cpu_counts, device_name, load_average
 
     plan = PLANS[bool(fast)]
     used = run_dataset(dataset, fast)

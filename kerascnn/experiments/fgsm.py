@@ -99,7 +99,7 @@ def examples_figure(x, adv, p_clean, p_adv, y, names, eps: float):
 def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
     import keras
 
-    from kerascnn.registry import create_model
+    from kerascnn.models import create_model
     from kerascnn.viz import new_figure
 
     train, epochs, n_test = (400, 1, 200) if fast else (6000, 4, 1000)

@@ -9,6 +9,18 @@ keywords as its signature)::
     model = resnet18(input_shape=(32, 32, 3), num_classes=10)
 """
 
+from kerascnn.models._registry import (
+    DEFAULT_RECIPE,
+    ModelInfo,
+    Recipe,
+    create_model,
+    list_models,
+    model_info,
+    parse_spec,
+    register_alias,
+    register_model,
+)
+from kerascnn.models._variant import variant
 from kerascnn.models.alexnet import alexnet
 from kerascnn.models.allconv import allconv, allconv_bn
 from kerascnn.models.course import cifar_cnn, simple_cnn, simple_convnet
@@ -31,6 +43,16 @@ from kerascnn.models.vgg import (
 )
 
 __all__ = [
+    "DEFAULT_RECIPE",
+    "ModelInfo",
+    "Recipe",
+    "create_model",
+    "list_models",
+    "model_info",
+    "parse_spec",
+    "register_alias",
+    "register_model",
+    "variant",
     "alexnet",
     "allconv",
     "allconv_bn",

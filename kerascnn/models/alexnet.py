@@ -58,8 +58,9 @@ from kerascnn.models._common import (
     resolve_input_shape,
     scaled,
 )
+from kerascnn.models._registry import register_model
+from kerascnn.models._variant import variant
 from kerascnn.models.vgg import FC_UNITS, check_fc_units
-from kerascnn.registry import register_model, variant
 
 # (filters, kernel, stride, groups) per conv; "pool" = MaxPooling2D(3, strides=2), "valid".
 SPECS = {

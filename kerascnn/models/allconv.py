@@ -37,7 +37,8 @@ from kerascnn import checks
 from kerascnn.blocks import conv_bn_act
 from kerascnn.blocks.defaults import MOBILE_BN_EPSILON
 from kerascnn.models._common import common_args, model_input, resolve_input_shape
-from kerascnn.registry import register_model, variant
+from kerascnn.models._registry import register_model
+from kerascnn.models._variant import variant
 
 # (filters, kernel, stride, padding) of the hidden convs; "drop" marks the paper's dropout points.
 SPEC = (

@@ -56,7 +56,8 @@ from kerascnn.models._common import (
     resolve_input_shape,
     scaled,
 )
-from kerascnn.registry import register_model, variant
+from kerascnn.models._registry import register_model
+from kerascnn.models._variant import variant
 
 SIMPLE_CONVNET = {"conv": (30, 5), "hidden": 100}
 SIMPLE_CNN = (64, 128, 256)

@@ -46,8 +46,9 @@ from kerascnn.models._common import (
     requested_shape,
     resolve_input_shape,
 )
+from kerascnn.models._registry import register_model
+from kerascnn.models._variant import variant
 from kerascnn.models.weights import ImagenetFile, applications_file
-from kerascnn.registry import register_model, variant
 
 # depth -> dense layers per block (Huang et al. 2017, Table 1)
 DENSENET_SPECS = {

@@ -49,8 +49,9 @@ from kerascnn import checks
 from kerascnn._utils import make_divisible
 from kerascnn.blocks import conv_bn_act, inverted_residual
 from kerascnn.models._common import common_args, gap_classifier, model_input
+from kerascnn.models._registry import register_model
+from kerascnn.models._variant import variant
 from kerascnn.models.mobilenet import BN_EPSILON, MIN_INPUT_SIZE, _mobile_knobs
-from kerascnn.registry import register_model, variant
 
 # (kernel, repeats, filters_in, filters_out, expansion, stride) -- EfficientNet-B0, Table 1.
 B0_SPEC = (

@@ -67,7 +67,8 @@ from kerascnn.models._common import (
     resolve_input_shape,
     scaled,
 )
-from kerascnn.registry import register_model, variant
+from kerascnn.models._registry import register_model
+from kerascnn.models._variant import variant
 
 # Inception blocks: (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj); "pool" = stride-2 max-pool.
 INCEPTION_SPEC = (

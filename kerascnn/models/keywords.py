@@ -2,7 +2,7 @@
 
 A builder takes ``input_shape``, ``input_tensor``, ``num_classes``, ``include_top``,
 ``pooling``, ``classifier_activation`` and ``name`` itself (they shape its graph). Around it,
-:func:`kerascnn.registry.variant` adds the keywords that only rename or finish a built model:
+:func:`kerascnn.models._registry.variant` adds the keywords that only rename or finish a built model:
 
 - ``classes``: keras.applications' name for ``num_classes`` (both given and different: error);
 - ``weights``: None, a path to a ``.keras`` / ``.weights.h5`` file (checked layer by layer,
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kerascnn.errors import ArgumentError
+from kerascnn.models._registry import list_models, model_info
 
 APPLICATION_PARAMETERS = (
     inspect.Parameter("classes", inspect.Parameter.KEYWORD_ONLY, default=None),
@@ -33,8 +34,6 @@ IMAGENET_CLASSES = 1000
 
 def imagenet_models() -> list[str]:
     """The registered variants that load keras.applications' ImageNet weights."""
-    from kerascnn.registry import list_models, model_info
-
     return [n for n in list_models() if getattr(model_info(n).builder, "imagenet", None)]
 
 
@@ -126,7 +125,5 @@ def build_application(
 
 def _probe_shape(name: str, model) -> tuple[int, int, int]:
     """The variant's canonical height and width (the layout a None size plans for)."""
-    from kerascnn.registry import model_info
-
     height, width = model_info(name).input_shape[:2]
     return (height, width, int(model.inputs[0].shape[-1]))

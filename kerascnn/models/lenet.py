@@ -24,7 +24,8 @@ from keras import layers
 
 from kerascnn import checks
 from kerascnn.models._common import common_args, model_input, resolve_input_shape
-from kerascnn.registry import register_model, variant
+from kerascnn.models._registry import register_model
+from kerascnn.models._variant import variant
 
 # (filters, kernel, padding) of the two conv stages, then the hidden dense widths.
 CONV_SPEC = ((6, 5, "same"), (16, 5, "valid"))

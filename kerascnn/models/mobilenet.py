@@ -70,8 +70,9 @@ from kerascnn.models._common import (
     requested_shape,
     resolve_input_shape,
 )
+from kerascnn.models._registry import Recipe, register_model
+from kerascnn.models._variant import variant
 from kerascnn.models.weights import ImagenetFile, applications_file
-from kerascnn.registry import Recipe, register_model, variant
 
 # MobileNet v1: stem filters/stride, then (pointwise filters, stride) per separable block.
 V1_STEM = (32, 2)

@@ -57,8 +57,9 @@ from kerascnn.models._common import (
     resolve_input_shape,
     scaled,
 )
+from kerascnn.models._registry import register_model
+from kerascnn.models._variant import variant
 from kerascnn.models.alexnet import resolve_stem
-from kerascnn.registry import register_model, variant
 
 # (filters, kernel, stride) of the spatial conv opening each NiN block; each block continues with
 # two 1x1 convs of the same width and is followed by MaxPooling2D(3, strides=2).

@@ -61,8 +61,9 @@ from kerascnn.models._common import (
     resolve_input_shape,
     scaled,
 )
+from kerascnn.models._registry import register_model
+from kerascnn.models._variant import variant
 from kerascnn.models.weights import ImagenetFile, applications_file
-from kerascnn.registry import register_model, variant
 
 # depth -> (block type, blocks per stage conv2_x..conv5_x)   (He et al. 2015, Table 1)
 RESNET_SPECS = {

@@ -58,8 +58,9 @@ from kerascnn.models._common import (
     resolve_input_shape,
     scaled,
 )
+from kerascnn.models._registry import register_alias, register_model
+from kerascnn.models._variant import variant
 from kerascnn.models.weights import ImagenetFile, applications_file
-from kerascnn.registry import register_alias, register_model, variant
 
 # (number of 3x3 convs, filters) per stage: Table 1 of the paper, configurations A, B, D, E.
 SPECS = {

@@ -12,42 +12,34 @@ with their reasons, never hidden. Never measures.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from kerascnn.deploy.rows import COLUMNS, DEPLOY_DIR, DEPLOY_MD
 from kerascnn.deploy.targets import TARGETS
 from kerascnn.errors import ReportError
+from kerascnn.record.deploy import DEPLOY_MD, DeployRecords, deploy_dir, read_deploy
+from kerascnn.record.files import write_text_atomic
+from kerascnn.record.store import describe_unreadable
+from kerascnn.record.tabular import markdown_table
 from kerascnn.report.tables import number
-from kerascnn.tabular import markdown_table, write_text_atomic
 
-ENVIRONMENT = "environment.json"
 MARKERS = {"keras": "o", "litert": "s", "litert-dynamic": "D", "litert-int8": "v"}
 MARKERS.update({"litert-float16": "P", "onnx": "^", "openvino": "X"})
 
 
-def load_deploy(run_dir: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The stored (model, target) rows of ``run_dir`` and the environment they were measured in."""
-    folder = Path(run_dir) / DEPLOY_DIR
-    rows = []
-    for path in sorted(folder.glob("*__*.json")) if folder.is_dir() else []:
-        try:
-            row = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            continue
-        if isinstance(row, dict) and {"model", "target", "status"} <= set(row):
-            rows.append({c: row.get(c) for c in COLUMNS})
-    if not rows:
+def load_deploy(run_dir: str | Path) -> DeployRecords:
+    """The stored (model, target) rows of ``run_dir`` in the targets' order, the environment
+    they were measured in, and the records that cannot be read (named by the report)."""
+    records = read_deploy(run_dir)
+    if not records.rows:
+        named = f" ({describe_unreadable(records.unreadable)})" if records.unreadable else ""
         raise ReportError(
-            f"No deployment records in {folder}: run `kerascnn deploy {run_dir}` first. "
-            f"Received: {str(run_dir)!r}"
+            f"No deployment records in {deploy_dir(run_dir)}{named}: run `kerascnn deploy "
+            f"{run_dir}` first. Received: {str(run_dir)!r}"
         )
     order = list(TARGETS)  # each model's rows in the targets' own order; unknown ones last
-    rows.sort(key=lambda r: (r["key"] or "", _index(order, r["target"])))
-    env_path = folder / ENVIRONMENT
-    env = json.loads(env_path.read_text(encoding="utf-8")) if env_path.is_file() else {}
-    return rows, env
+    records.rows.sort(key=lambda r: (r["key"] or "", _index(order, r["target"])))
+    return records
 
 
 def _index(order: list[str], name: str) -> int:
@@ -125,8 +117,9 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
     return save_figure(fig, path)
 
 
-def deploy_section(rows: list[dict[str, Any]], env: dict[str, Any]) -> list[str]:
+def deploy_section(records: DeployRecords) -> list[str]:
     """The lines of the deployment section (DEPLOY.md's body; the bench README embeds it)."""
+    rows, env, unreadable = records.rows, records.environment, records.unreadable
     settings = env.get("settings", {})
     threads = settings.get("threads") or (
         "each runtime's default (LiteRT's Interpreter: 1 thread; the others: every core)"
@@ -151,13 +144,18 @@ def deploy_section(rows: list[dict[str, Any]], env: dict[str, Any]) -> list[str]
     problems = _problems(rows)
     if problems:
         lines += ["", "Not measured:", *problems]
+    if unreadable:
+        lines += [
+            "",
+            f"Records that cannot be read (not shown): {describe_unreadable(unreadable)}.",
+        ]
     return lines
 
 
 def write_deploy_report(run_dir: str | Path, plots: bool = True) -> Path:
-    rows, env = load_deploy(run_dir)
-    run_dir = Path(run_dir)
-    lines = ["# Deployment: each model through each runtime", "", *deploy_section(rows, env)]
+    records = load_deploy(run_dir)
+    rows, run_dir = records.rows, Path(run_dir)
+    lines = ["# Deployment: each model through each runtime", "", *deploy_section(records)]
     if plots and _plot(rows, run_dir / "deploy.png"):
         lines += ["", "![accuracy vs batch-1 latency per target](deploy.png)"]
     return write_text_atomic(run_dir / DEPLOY_MD, "\n".join(lines) + "\n")

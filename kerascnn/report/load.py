@@ -1,7 +1,7 @@
 """Read a run folder's stored JSON (never trains, never imports kerascnn.bench).
 
 A run folder holds ``suite.json`` (optional: config, environment, sessions) and
-``results/*.json`` (one :class:`kerascnn.results.RunRecord` per run, ``status`` "ok" or
+``results/*.json`` (one :class:`kerascnn.record.run.RunRecord` per run, ``status`` "ok" or
 "failed", schema-checked). A result file that cannot be read (truncated, not JSON, not a
 valid record, another schema version) is kept in :attr:`RunData.unreadable` with its reason
 and named by the report; a folder whose results are all unreadable is a ReportError naming
@@ -12,14 +12,15 @@ each file and why. Results of the same
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kerascnn.errors import CorruptDataError, ReportError
-from kerascnn.results import Environment, RunRecord, check_schema, parse, read_record_reason
+from kerascnn.record.layout import results_dir, suite_path
+from kerascnn.record.run import Environment, RunRecord, parse
+from kerascnn.record.store import describe_unreadable, read_results, read_suite
 
 
 @dataclass
@@ -47,27 +48,10 @@ class RunData:
         env = self.suite.get("environment")
         if env:
             try:
-                return parse(Environment, env, f"{self.run_dir / 'suite.json'}: environment")
+                return parse(Environment, env, f"{suite_path(self.run_dir)}: environment")
             except CorruptDataError:
                 pass
         return next((r.environment for r in self.results if r.environment), None)
-
-
-def _read_suite(path: Path) -> dict[str, Any]:
-    """suite.json as a dict; {} when absent or junk (like a result, junk has no ``schema`` key)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or "schema" not in data:
-        return {}
-    check_schema(data, str(path))
-    return data
-
-
-def describe_unreadable(unreadable: list[tuple[str, str]]) -> str:
-    """``"a.json (truncated: ...); b.json (schema 2, ...)"``: each file with its reason."""
-    return "; ".join(f"{name} ({reason})" for name, reason in unreadable)
 
 
 def load_run(run_dir: str | Path) -> RunData:
@@ -82,17 +66,11 @@ def load_run(run_dir: str | Path) -> RunData:
             f"Run folder {run_dir} does not exist. Pass a folder written by "
             f"'kerascnn bench' (reports/runs/<time>). Received: {str(run_dir)!r}"
         )
-    results, unreadable = [], []
-    for path in sorted((run_dir / "results").glob("*.json")):
-        record, reason = read_record_reason(path)
-        if record is None:
-            unreadable.append((path.name, reason or "?"))
-        else:
-            results.append(record)
+    results, unreadable = read_results(run_dir)
     if not results and unreadable:
         raise ReportError(
             f"Run folder {run_dir} holds no readable result: {len(unreadable)} file(s) in "
-            f"{run_dir / 'results'} cannot be read: {describe_unreadable(unreadable)}. Remove "
+            f"{results_dir(run_dir)} cannot be read: {describe_unreadable(unreadable)}. Remove "
             f"or replace them, or run the same suite again with --resume --out {run_dir} "
             f"(it reruns them). Received: {str(run_dir)!r}"
         )
@@ -101,7 +79,7 @@ def load_run(run_dir: str | Path) -> RunData:
             f"Run folder {run_dir} holds no results (expected results/*.json written by "
             f"'kerascnn bench'). Received: {str(run_dir)!r}"
         )
-    suite = _read_suite(run_dir / "suite.json")
+    suite = read_suite(run_dir)
     return RunData(run_dir, suite, results, unreadable)
 
 

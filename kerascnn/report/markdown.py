@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kerascnn.deploy.rows import DEPLOY_DIR, DEPLOY_MD
 from kerascnn.errors import ReportError
+from kerascnn.record.deploy import DEPLOY_MD, deploy_dir
+from kerascnn.record.files import write_text_atomic
+from kerascnn.record.flat import write_results_csv
+from kerascnn.record.layout import RESULTS_CSV, readme_path
+from kerascnn.record.run import Environment
+from kerascnn.record.tabular import markdown_table
 from kerascnn.report.deploy import deploy_section, load_deploy, write_deploy_report
 from kerascnn.report.load import Entry, RunData, entries, load_run
 from kerascnn.report.tables import (
@@ -15,9 +20,6 @@ from kerascnn.report.tables import (
     failures_table,
     protocol_section,
 )
-from kerascnn.result_rows import RESULTS_CSV, write_results_csv
-from kerascnn.results import Environment
-from kerascnn.tabular import markdown_table
 
 
 def _dataset_line(dataset: str, info) -> str:
@@ -225,7 +227,7 @@ def compare_section(data: RunData, other: RunData) -> str:
 
 def _deployed(run_dir: Path):
     """The run's deployment rows and environment, or None when it has none yet."""
-    if not (run_dir / DEPLOY_DIR).is_dir():
+    if not deploy_dir(run_dir).is_dir():
         return None
     try:
         return load_deploy(run_dir)
@@ -352,12 +354,11 @@ def build_report(
         lines += [compare_section(data, other), ""]
     deployed = _deployed(out_dir)
     if deployed:  # `kerascnn deploy` measured this run's models
-        rows, env = deployed
         write_deploy_report(out_dir, plots=plots)
         lines += [
             "## Deployment",
             "",
-            *deploy_section(rows, env),
+            *deploy_section(deployed),
             "",
             f"Details: [{DEPLOY_MD}]({DEPLOY_MD}).",
             "",
@@ -373,6 +374,4 @@ def build_report(
         f"`kerascnn report {out_dir} --format csv|json` prints it).",
         "",
     ]
-    readme = out_dir / "README.md"
-    readme.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
-    return readme
+    return write_text_atomic(readme_path(out_dir), "\n".join(lines).rstrip() + "\n")

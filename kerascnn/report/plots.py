@@ -140,7 +140,7 @@ def accuracy_vs_latency(data: RunData, out: Path) -> Path | None:
 def segment_epochs(record) -> list[float]:
     """Epochs' worth of data seen at the end of each entry of the record's per-segment logs
     (each epoch of the epoch protocol, each segment of a budget or steps run)."""
-    from kerascnn.result_rows import curve_of
+    from kerascnn.record.flat import curve_of
 
     n = len((record.history or {}).get("loss") or [])
     curve = curve_of(record)
@@ -153,7 +153,7 @@ def segment_epochs(record) -> list[float]:
 def training_curves(data: RunData, out: Path) -> Path | None:
     """Loss and accuracy against the epochs of training data seen: training (mean over each
     segment or epoch) solid, test dashed, ending at the final evaluation (the table's top-1)."""
-    from kerascnn.result_rows import curve_of
+    from kerascnn.record.flat import curve_of
 
     plt = _plt()
     rows = [(d, entries(data, d)) for d in data.datasets]
@@ -281,8 +281,8 @@ def params_macs_bars(data: RunData, out: Path) -> Path | None:
 def accuracy_vs_time(data: RunData, out: Path) -> Path | None:
     """Test accuracy along training against training seconds, every model on one time axis;
     a model whose accuracy was still rising at the end ends in a triangle and is marked."""
+    from kerascnn.record.flat import compile_seconds, curve_of
     from kerascnn.report.tables import rising
-    from kerascnn.result_rows import compile_seconds, curve_of
 
     plt = _plt()
     panels = []

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from kerascnn.report.load import Entry, RunData, entries
-from kerascnn.result_rows import (
+from kerascnn.record.flat import (
     CHANCE_MARGIN,
     COLUMNS,
     RISING_MARGIN,
@@ -13,7 +12,8 @@ from kerascnn.result_rows import (
     total_steps,
     train_seconds,
 )
-from kerascnn.tabular import markdown_table, render
+from kerascnn.record.tabular import markdown_table, render
+from kerascnn.report.load import Entry, RunData, entries
 
 
 def number(v: float | None, fmt: str = "{:,.0f}") -> str:
@@ -259,7 +259,7 @@ def failures_table(data: RunData) -> str:
 
 def results_text(data: RunData, fmt: str) -> str:
     """The results of a run folder as text: ``md`` the README's tables (with the protocol),
-    ``csv``/``json`` one flat row per run (:data:`kerascnn.result_rows.COLUMNS`)."""
+    ``csv``/``json`` one flat row per run (:data:`kerascnn.record.flat.COLUMNS`)."""
     if fmt == "md":
         parts = protocol_section(data)
         for dataset in data.datasets:

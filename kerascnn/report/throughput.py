@@ -11,36 +11,13 @@ kerascnn.accel.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from kerascnn.errors import CorruptDataError, ReportError, SchemaVersionError
-from kerascnn.tabular import markdown_table, write_text_atomic
-
-READS_SCHEMA = 1
-"""The results.json layout this writer reads (kerascnn.accel.sweep.SCHEMA_VERSION)."""
-KIND = "kerascnn.throughput"
-
-
-def load_throughput(run_dir: str | Path) -> dict[str, Any]:
-    """The stored sweep of ``run_dir`` (its results.json), schema-checked."""
-    path = Path(run_dir) / "results.json"
-    if not path.is_file():
-        raise ReportError(
-            f"{path} does not exist: pass a folder written by 'kerascnn throughput'. "
-            f"Received: {str(run_dir)!r}"
-        )
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise CorruptDataError(f"{path} is not valid JSON ({exc}). Received: {path}") from None
-    if not isinstance(doc, dict) or doc.get("kind") != KIND:
-        raise ReportError(f"{path} is not a 'kerascnn throughput' result. Received: {path}")
-    found = doc.get("schema")
-    if found != READS_SCHEMA or isinstance(found, bool):
-        raise SchemaVersionError(str(path), found, READS_SCHEMA)
-    return doc
+from kerascnn.record.files import write_text_atomic
+from kerascnn.record.layout import readme_path
+from kerascnn.record.tabular import markdown_table
+from kerascnn.record.throughput import read_throughput
 
 
 def _n(v: Any, spec: str = ",.1f") -> str:
@@ -189,8 +166,8 @@ def write_throughput_report(
 ) -> Path:
     """Write ``run_dir``/README.md (and throughput.png) from the stored results; return the path."""
     run_dir = Path(run_dir)
-    doc = load_throughput(run_dir)
-    other = load_throughput(compare) if compare else None
+    doc = read_throughput(run_dir)
+    other = read_throughput(compare) if compare else None
     cfg = doc["config"]
     steps = (
         f"{cfg['steps']} steps"
@@ -244,7 +221,7 @@ def write_throughput_report(
     for extra in sorted(run_dir.glob("*/README.md")):
         lines.append(f"See also: [{extra.parent.name}]({extra.parent.name}/README.md)")
     lines += ["", *_environment(doc), "", "Raw data: results.json (typed), results.csv (flat)."]
-    return write_text_atomic(run_dir / "README.md", "\n".join(lines) + "\n")
+    return write_text_atomic(readme_path(run_dir), "\n".join(lines) + "\n")
 
 
 def _memory_kind(doc: dict) -> str:

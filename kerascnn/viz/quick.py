@@ -54,7 +54,7 @@ def train_quick(
     import keras
 
     from kerascnn.data import load_dataset
-    from kerascnn.registry import create_model
+    from kerascnn.models import create_model
 
     ds = load_dataset(dataset, data_dir=data_dir)
     if weights:

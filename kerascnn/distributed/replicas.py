@@ -2,8 +2,8 @@
 check that every process ended with the same weights, and a local copy to evaluate.
 
 One process (``--distribute``): the backend's data-parallel scope over the local devices. Several
-processes (``kerascnn bench --num-processes N``, :mod:`kerascnn.accel.cluster`): the same scope
-spans every process's devices; each process feeds its shard of the global batch, all train and
+processes (``kerascnn bench --num-processes N``, :mod:`kerascnn.distributed.cluster`): the
+same scope spans every process's devices; each process feeds its shard of the global batch, all train and
 evaluate, process 0 alone times inference and writes.
 """
 
@@ -14,45 +14,36 @@ import contextlib
 import keras
 import numpy as np
 
-from kerascnn.results import DataParallelUse
+from kerascnn.distributed.cluster import allgather, differing, digest_words, joined, strategy
+from kerascnn.distributed.data_parallel import check_global_batch, data_parallel
+from kerascnn.distributed.multiworker import feed, multiworker_model
+from kerascnn.record.run import DataParallelUse
 
 
 def process_shard() -> tuple[int, int]:
     """(this process's index, process count) of the joined runtime; (0, 1) for one process."""
-    from kerascnn.accel.cluster import joined
-
     cluster = joined()
     return (cluster.process_id, cluster.num_processes) if cluster else (0, 1)
 
 
 def for_workers(net):
     """``net`` as it trains here: under TensorFlow's MultiWorkerMirroredStrategy (several
-    processes) as a :class:`~kerascnn.accel.multiworker.MultiWorkerModel`; else itself."""
-    from kerascnn.accel.cluster import strategy
-
+    processes) as a :class:`~kerascnn.distributed.multiworker.MultiWorkerModel`; else itself."""
     if strategy() is None:
         return net
-    from kerascnn.accel.multiworker import multiworker_model
-
     return multiworker_model(net)
 
 
 def fit_input(stream):
     """What ``fit`` takes for ``stream`` (this process's shards): the stream itself, or on
     TensorFlow with several processes the strategy's distributed dataset of it."""
-    from kerascnn.accel.cluster import strategy
-
     if strategy() is None:
         return stream
-    from kerascnn.accel.multiworker import feed
-
     return feed(strategy(), stream)
 
 
 def enter_data_parallel(scope: contextlib.ExitStack, batch_size: int) -> DataParallelUse:
     """Enter the backend's data-parallel scope on ``scope``; check the global batch splits."""
-    from kerascnn.accel import check_global_batch, data_parallel
-
     dp = scope.enter_context(data_parallel())
     check_global_batch(batch_size, dp.num_replicas)
     use = DataParallelUse(engine=dp.engine, replicas=dp.num_replicas, devices=list(dp.devices))
@@ -60,8 +51,6 @@ def enter_data_parallel(scope: contextlib.ExitStack, batch_size: int) -> DataPar
     use.global_batch = int(batch_size)
     use.per_device_batch = int(batch_size) // dp.num_replicas
     if dp.num_processes > 1:
-        from kerascnn.accel.cluster import joined
-
         use.coordinator = joined().coordinator if joined() else None
     return use
 
@@ -73,8 +62,6 @@ def weights_digest(model) -> bytes:
 
 def weights_in_sync(model) -> bool:
     """Whether every process holds bit-identical weights (compared by SHA-256 words)."""
-    from kerascnn.accel.cluster import allgather, differing, digest_words
-
     return not differing(allgather(digest_words(weights_digest(model))))
 
 

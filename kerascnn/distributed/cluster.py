@@ -5,7 +5,7 @@ runtime (process 0 runs its coordinator), ``keras.distribution.DataParallel`` th
 devices of every process and XLA reduces the gradients across them. On TensorFlow,
 ``tf.distribute.MultiWorkerMirroredStrategy`` reads the ``TF_CONFIG`` this module writes (every
 process listens at its own address) and all-reduces with collective ops; Keras 3's ``fit`` needs
-:class:`kerascnn.accel.multiworker.MultiWorkerModel` under it (keras-team/keras#20585). This
+:class:`kerascnn.distributed.multiworker.MultiWorkerModel` under it (keras-team/keras#20585). This
 module holds what surrounds them:
 
 * :func:`resolve_cluster`: the launch facts, from ``--coordinator/--num-processes/--process-id``
@@ -14,7 +14,7 @@ module holds what surrounds them:
   or TensorFlow's ``TF_CONFIG``);
 * :func:`check_launch`: bad launches as clear errors before anything starts (backend, address,
   a coordinator port this host cannot bind);
-* :func:`join` (under a :class:`~kerascnn.accel.watchdog.Watchdog` phase) and :func:`allgather`,
+* :func:`join` (under a :class:`~kerascnn.distributed.watchdog.Watchdog` phase) and :func:`allgather`,
   which the suite uses to compare config hashes and to share process 0's list of runs.
 """
 

@@ -2,7 +2,7 @@
 
 * JAX: ``keras.distribution.DataParallel`` over all devices: variables replicated, the
   batch sharded along its first axis, gradients reduced by XLA. After
-  :func:`kerascnn.accel.cluster.join` the devices are those of every process, and each process
+  :func:`kerascnn.distributed.cluster.join` the devices are those of every process, and each process
   feeds its shard of the global batch (``auto_shard_dataset = False``).
 * TensorFlow: ``tf.distribute.MirroredStrategy`` over the GPUs, or over the logical CPU
   devices when there is no GPU (so it can be tested on a CPU machine split in two).
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import keras
 
-from kerascnn.accel.cluster import joined
-from kerascnn.accel.cluster import strategy as joined_strategy
+from kerascnn.distributed.cluster import joined
+from kerascnn.distributed.cluster import strategy as joined_strategy
 from kerascnn.errors import ArgumentError
 
 
@@ -34,7 +34,7 @@ class DataParallelInfo:
     devices: tuple[str, ...]
     engine: str
     num_processes: int = 1
-    """Processes the replicas span (JAX's distributed runtime, :mod:`kerascnn.accel.cluster`)."""
+    """Processes the replicas span (JAX's distributed runtime, :mod:`kerascnn.distributed.cluster`)."""
 
 
 def split_cpu_for_tensorflow(n: int = 2) -> None:

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from kerascnn.bench.environment import peak_rss_mib
+from kerascnn.measure.environment import peak_rss_mib
 
 MIB = 1024 * 1024
 

@@ -1,15 +1,10 @@
-"""Results store: one JSON file per run, written atomically (temp file + ``os.replace``).
-
-Layout of a run folder::
-
-    RUN_DIR/suite.json            the resolved config, command and environment of the suite
-    RUN_DIR/results/<key>.json    one per (dataset, model, config hash, seed) run
-    RUN_DIR/logs/<key>.csv        per-epoch training log (keras CSVLogger)
+"""A run folder's results: one JSON file per run (:mod:`kerascnn.record.layout`), written by
+the one atomic writer (:mod:`kerascnn.record.files`), read back as typed records.
 
 A reader never sees a half-written result: a file appears under its final name only once
 complete, so a run killed at any moment leaves either the whole file or none (a stray
 ``.tmp`` at most, which readers ignore and the next write replaces). What a result holds is
-the typed :class:`kerascnn.results.RunRecord`, schema-checked on read.
+the typed :class:`kerascnn.record.run.RunRecord`, schema-checked on read.
 
 Before a suite trains, :func:`prepare_run_dir` proves the folder writable (else a ConfigError
 naming the folder and why) and ``RUN_DIR/bench.lock`` (:mod:`kerascnn.bench.lock`) keeps a
@@ -22,74 +17,42 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
-import math
 import os
 import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from kerascnn.errors import ConfigError
-from kerascnn.result_rows import RESULTS_CSV, write_results_csv
-from kerascnn.results import RunRecord, read_record, read_record_reason
-from kerascnn.tabular import write_text_atomic
-
-RESULTS = "results"
-LOGS = "logs"
-TENSORBOARD = "tensorboard"
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-safe: numpy scalars/arrays to Python, NaN/inf to None (JSON has no NaN)."""
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _clean(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
+from kerascnn.record.files import read_json, write_json_atomic
+from kerascnn.record.flat import write_results_csv
+from kerascnn.record.layout import (
+    DEFAULT_ROOT,
+    LOGS,
+    MODELS,
+    RESULTS,
+    TENSORBOARD,
+    default_run_dir,
+    latest_run_dir,
+    log_path,
+    result_path,
+    results_csv_path,
+    results_dir,
+    suite_path,
+    tensorboard_dir,
+)
+from kerascnn.record.run import (
+    SCHEMA_VERSION,
+    RunRecord,
+    check_schema,
+    read_record,
+    read_record_reason,
+)
 
 
-def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
-    """Write ``data`` as JSON to ``path`` so that the file is either absent or complete."""
-    return write_text_atomic(path, json.dumps(_clean(data), indent=1, sort_keys=False))
-
-
-def default_run_dir(root: str | os.PathLike = "reports/runs") -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path(root) / stamp
-
-
-def latest_run_dir(root: str | os.PathLike = "reports/runs") -> Path | None:
-    root = Path(root)
-    if not root.is_dir():
-        return None
-    dirs = sorted(d for d in root.iterdir() if d.is_dir() and (d / "suite.json").is_file())
-    return dirs[-1] if dirs else None
-
-
-def result_path(run_dir: str | os.PathLike, key: str) -> Path:
-    return Path(run_dir) / RESULTS / f"{key}.json"
-
-
-def log_path(run_dir: str | os.PathLike, key: str) -> Path:
-    """The per-epoch training log of run ``key`` (keras CSVLogger)."""
-    return Path(run_dir) / LOGS / f"{key}.csv"
-
-
-def tensorboard_dir(run_dir: str | os.PathLike, key: str) -> Path:
-    """The TensorBoard logs of run ``key`` (``--tensorboard``)."""
-    return Path(run_dir) / TENSORBOARD / key
+def utc_now() -> str:
+    """The current time as stored in records (ISO 8601, UTC, seconds)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def discard_partial(run_dir: str | os.PathLike, key: str) -> None:
@@ -142,19 +105,11 @@ def prepare_run_dir(run_dir: str | os.PathLike) -> bool:
 def remove_if_empty(run_dir: str | os.PathLike) -> None:
     """Remove ``RUN_DIR`` (and its empty results/logs/models folders) if nothing is in it."""
     run_dir = Path(run_dir)
-    for sub in (RESULTS, LOGS, TENSORBOARD, "models"):
+    for sub in (RESULTS, LOGS, TENSORBOARD, MODELS):
         with contextlib.suppress(OSError):
             (run_dir / sub).rmdir()
     with contextlib.suppress(OSError):
         run_dir.rmdir()
-
-
-def read_json(path: str | os.PathLike) -> dict[str, Any] | None:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def write_result(run_dir: str | os.PathLike, record: RunRecord) -> Path:
@@ -178,13 +133,13 @@ def write_result(run_dir: str | os.PathLike, record: RunRecord) -> Path:
 
 def write_results_table(run_dir: str | os.PathLike) -> Path:
     """Rewrite ``RUN_DIR/results.csv`` from the stored results (ConfigError when it cannot)."""
-    path = Path(run_dir) / RESULTS_CSV
+    path = results_csv_path(run_dir)
     try:
         return write_results_csv(run_dir, load_results(run_dir))
     except OSError as exc:
         raise ConfigError(
             f"Cannot write {path}: {exc.strerror or exc}. The results stored so far stay in "
-            f"{Path(run_dir) / RESULTS}; free space (or fix the folder), then continue with "
+            f"{results_dir(run_dir)}; free space (or fix the folder), then continue with "
             f"--resume. Received: --out {str(run_dir)!r}"
         ) from None
 
@@ -200,7 +155,7 @@ def read_result(path: str | os.PathLike) -> RunRecord | None:
 def finished_keys(run_dir: str | os.PathLike, *, include_failed: bool = True) -> set[str]:
     """Keys of complete results in ``run_dir`` (failed ones too unless ``include_failed=False``;
     never a cluster failure, which resuming runs again)."""
-    folder = Path(run_dir) / RESULTS
+    folder = results_dir(run_dir)
     keys = set()
     if folder.is_dir():
         for p in folder.glob("*.json"):
@@ -216,24 +171,20 @@ def unreadable_results(run_dir: str | os.PathLike) -> list[tuple[str, str]]:
     Such a run is not finished (resume runs it again). A result of another schema version
     raises SchemaVersionError: it is somebody's finished run, never to be overwritten.
     """
-    folder = Path(run_dir) / RESULTS
+    folder = results_dir(run_dir)
     paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
     return [(p.name, read_record_reason(p)[1] or "?") for p in paths if read_result(p) is None]
 
 
 def load_results(run_dir: str | os.PathLike) -> list[RunRecord]:
     """Every complete result in ``run_dir``, sorted by file name."""
-    folder = Path(run_dir) / RESULTS
+    folder = results_dir(run_dir)
     paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
     return [r for r in map(read_result, paths) if r is not None]
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def resolve_run_dir(
-    out: str | os.PathLike | None, resume: bool, root: str | os.PathLike = "reports/runs"
+    out: str | os.PathLike | None, resume: bool, root: str | os.PathLike = DEFAULT_ROOT
 ) -> Path:
     if out is not None:
         run_dir = Path(out)
@@ -252,3 +203,46 @@ def resolve_run_dir(
             )
         return latest
     return default_run_dir(root)
+
+
+def read_results(run_dir: str | os.PathLike) -> tuple[list[RunRecord], list[tuple[str, str]]]:
+    """(every readable result, (file name, reason) of every other ``results/*.json``), in file
+    name order; never raises on a file (another schema version is a reason here: the report
+    names it, while resuming, :func:`unreadable_results`, refuses to overwrite it)."""
+    folder = results_dir(run_dir)
+    records, unreadable = [], []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        record, reason = read_record_reason(path)
+        if record is None:
+            unreadable.append((path.name, reason or "?"))
+        else:
+            records.append(record)
+    return records, unreadable
+
+
+def read_suite(run_dir: str | os.PathLike) -> dict:
+    """``RUN_DIR/suite.json`` as a dict; {} when absent or junk (like a result, junk has no
+    ``schema`` key). SchemaVersionError for a suite.json of another version."""
+    path = suite_path(run_dir)
+    data = read_json(path)
+    if data is None or "schema" not in data:
+        return {}
+    check_schema(data, str(path))
+    return data
+
+
+def write_suite(run_dir: str | os.PathLike, suite: dict, *, command: str, resume: bool) -> Path:
+    """Write ``RUN_DIR/suite.json``: ``suite`` (name, config, runs, environment) with this
+    session appended to the list of earlier ones; stray temp files of a killed write go."""
+    for stray in results_dir(run_dir).glob(".*.tmp"):  # a killed write's; never a result
+        stray.unlink(missing_ok=True)
+    path = suite_path(run_dir)
+    previous = read_json(path) if path.is_file() else None
+    sessions = (previous or {}).get("sessions", [])
+    sessions.append({"started": utc_now(), "command": command, "resume": resume})
+    return write_json_atomic(path, {"schema": SCHEMA_VERSION, **suite, "sessions": sessions})
+
+
+def describe_unreadable(unreadable: list[tuple[str, str]]) -> str:
+    """``"a.json (truncated: ...); b.json (schema 2, ...)"``: each file with its reason."""
+    return "; ".join(f"{name} ({reason})" for name, reason in unreadable)

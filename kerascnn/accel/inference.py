@@ -1,37 +1,26 @@
-"""Inference timing that measures the model, not the framework's convenience loop.
-
-``compile_inference(model)`` wraps ``model(x, training=False)`` in the backend's compiler:
+"""The one compiled forward pass of the package: ``compile_inference(model)`` wraps
+``model(x, training=False)`` in the backend's compiler:
 
 * TensorFlow: ``tf.function(..., jit_compile=jit)``; without XLA the traced graph is frozen
   (weights as constants, so the inference BatchNorm folds into the convolutions);
 * JAX: ``jax.jit`` of ``model.stateless_call`` with the weights passed as arguments;
 * PyTorch: ``torch.no_grad()`` eager calls (Keras has no compiled inference path there).
 
-Two views, as in the design:
-
-* **latency** on host input: a numpy batch goes in, a numpy result comes out (conversion and
-  transfer included), one call at a time, each call timed; warm-up calls excluded; median
-  and 95th percentile over many calls.
-* **device throughput**: the batch is moved to the device once; calls run back to back and
-  are synchronized every few calls; images per second over the whole timed span.
-
 ``model.predict`` is never used: it rebuilds a data pipeline and iterator on every call,
 which costs far more than a small model's forward pass (benchmarks/latency_check.py shows
-by how much).
+by how much). The bench's evaluation and timings, ``kerascnn throughput`` and the deploy
+runner's Keras row call through it; :mod:`kerascnn.measure.timing` times it.
 
 TensorFlow and JAX are imported lazily, only for the backend in use.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from kerascnn.results import DeviceThroughput, Latency
 
 
 @dataclass
@@ -167,83 +156,3 @@ def _frozen(forward, model):
         return out[0] if isinstance(out, (list, tuple)) and len(out) == 1 else out
 
     return call
-
-
-def summarize(times_s: list[float]) -> dict[str, float]:
-    """Milliseconds: p50, p95, mean, std, min, and n (the number of timed calls)."""
-    arr = np.asarray(times_s, dtype=np.float64) * 1e3
-    return {
-        "p50_ms": float(np.percentile(arr, 50)),
-        "p95_ms": float(np.percentile(arr, 95)),
-        "mean_ms": float(arr.mean()),
-        "std_ms": float(arr.std()),
-        "min_ms": float(arr.min()),
-        "n": int(arr.size),
-    }
-
-
-def time_calls(
-    fn: Callable[[], Any],
-    *,
-    seconds: float = 1.0,
-    warmup: int = 3,
-    min_calls: int = 10,
-    max_calls: int = 100_000,
-) -> list[float]:
-    """Time ``fn()`` one call at a time after ``warmup`` untimed calls.
-
-    Calls continue until ``seconds`` of timed calls have passed and at least ``min_calls``
-    were made (at most ``max_calls``). Returns the per-call durations in seconds.
-    """
-    for _ in range(warmup):
-        fn()
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < max_calls and (
-        len(times) < min_calls or time.perf_counter() - start < seconds
-    ):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
-
-
-def measure_latency(
-    inf: CompiledInference, x: np.ndarray, *, seconds: float = 1.0, warmup: int = 3
-) -> Latency:
-    """Host-input latency of one batch ``x`` (numpy in, numpy out), summarized in ms."""
-    x = np.ascontiguousarray(x)
-    stats = summarize(time_calls(lambda: inf.host(x), seconds=seconds, warmup=warmup))
-    return Latency(**stats, batch=int(len(x)))
-
-
-def measure_throughput(
-    inf: CompiledInference, x: np.ndarray, *, seconds: float = 1.0, group: int = 5, warmup: int = 3
-) -> DeviceThroughput:
-    """Images/s with the batch resident on the device; a sync every ``group`` calls."""
-    xd = inf.to_device(np.ascontiguousarray(x))
-    for _ in range(warmup):
-        inf.sync(inf.call(xd))
-    calls, start = 0, time.perf_counter()
-    while True:
-        y = None
-        for _ in range(group):
-            y = inf.call(xd)
-        inf.sync(y)
-        calls += group
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds and calls >= 2 * group:
-            break
-    return DeviceThroughput(
-        images_per_s=float(calls * len(x) / elapsed),
-        batch=int(len(x)),
-        calls=calls,
-        seconds=float(elapsed),
-    )
-
-
-def first_call_seconds(inf: CompiledInference, x: np.ndarray) -> float:
-    """Wall time of the first call at this shape: tracing + compilation + one run."""
-    t0 = time.perf_counter()
-    inf.host(np.ascontiguousarray(x))
-    return time.perf_counter() - t0

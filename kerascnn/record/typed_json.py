@@ -1,6 +1,6 @@
 """JSON (as parsed by :mod:`json`) into typed dataclasses, checked against their type hints.
 
-The reader of every stored record (:mod:`kerascnn.results`): ``parse(RunRecord, data, where)``
+The reader of every stored record (:mod:`kerascnn.record.run`): ``parse(RunRecord, data, where)``
 builds the dataclass or raises :class:`~kerascnn.errors.CorruptDataError` naming the field
 (``where.test.top1 must be a number. Received: 'high'``), never a KeyError or TypeError.
 Plain Python: imports nothing of kerascnn but its errors.

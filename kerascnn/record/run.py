@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kerascnn.errors import CorruptDataError, SchemaVersionError
-from kerascnn.result_parts import (
+from kerascnn.record.parts import (
     Calibration,
     CurvePoint,
     DataParallelUse,
@@ -42,7 +42,7 @@ from kerascnn.result_parts import (
     RunError,
     TrainStats,
 )
-from kerascnn.typed_json import parse
+from kerascnn.record.typed_json import parse
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed")

@@ -1,11 +1,11 @@
 """A benchmark run as one flat row: the ``results.csv`` of a run folder, ``report --format``.
 
-One row per stored run (:class:`~kerascnn.results.RunRecord`), with the columns of
+One row per stored run (:class:`~kerascnn.record.run.RunRecord`), with the columns of
 :data:`COLUMNS` first, in that order; a program reads the CSV (``pandas.read_csv``), a person
 the README beside it. Everything else a record holds is in its JSON file
 (``pandas.json_normalize`` of the records flattens the rest).
 
-Neutral ground like :mod:`kerascnn.results`: bench writes the file after every run, report
+Neutral ground like :mod:`kerascnn.record.run`: bench writes the file after every run, report
 rewrites it with the README, both through :func:`write_results_csv`.
 """
 
@@ -16,10 +16,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from kerascnn.results import CurvePoint, RunRecord
-from kerascnn.tabular import write_csv
-
-RESULTS_CSV = "results.csv"
+from kerascnn.record.layout import results_csv_path
+from kerascnn.record.run import CurvePoint, RunRecord
+from kerascnn.record.tabular import write_csv
 
 COLUMNS = (
     *("model", "dataset", "image_size", "seed", "status", "params", "macs", "top1", "top5"),
@@ -181,13 +180,12 @@ def flat_rows(records: Iterable[RunRecord]) -> list[dict[str, Any]]:
 
 def write_results_csv(run_dir: str | os.PathLike, records: Iterable[RunRecord]) -> Path:
     """``RUN_DIR/results.csv``: one row per record, written atomically."""
-    return write_csv(Path(run_dir) / RESULTS_CSV, flat_rows(records), COLUMNS)
+    return write_csv(results_csv_path(run_dir), flat_rows(records), COLUMNS)
 
 
 __all__ = [
     "CHANCE_MARGIN",
     "COLUMNS",
-    "RESULTS_CSV",
     "RISING_MARGIN",
     "at_chance",
     "compile_seconds",

@@ -12,7 +12,8 @@ empty cells for missing values.
     lenet,61706
     vgg,
 
-Plain Python (no numpy, no Keras): the neutral ground under bench/, report/ and the CLI.
+Plain Python (no numpy, no Keras): the neutral ground under bench/, report/ and the CLI. Files
+are written by :mod:`kerascnn.record.files`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from kerascnn.errors import ArgumentError
+from kerascnn.record.files import write_text_atomic
 
 FORMATS = ("table", "md", "csv", "json")
 """What ``--format`` accepts: aligned text, markdown, CSV, JSON (a list of objects)."""
@@ -139,27 +140,6 @@ def render(
     return _RENDERERS[fmt](rows, columns)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` so that the file is either the old one or the whole new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
-
-
 def write_csv(
     path: str | os.PathLike,
     rows: Sequence[Mapping[str, Any]],
@@ -179,5 +159,4 @@ __all__ = [
     "to_markdown",
     "to_text",
     "write_csv",
-    "write_text_atomic",
 ]

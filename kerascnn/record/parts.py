@@ -1,4 +1,4 @@
-"""The parts of a stored run record (:class:`kerascnn.results.RunRecord`): plain dataclasses.
+"""The parts of a stored run record (:class:`kerascnn.record.run.RunRecord`): plain dataclasses.
 
 Where a run ran (:class:`Environment`), on what (:class:`DatasetInfo`), how long it trained
 (:class:`ProtocolInfo`, :class:`Calibration`), what it measured (:class:`TrainStats`,
@@ -34,7 +34,7 @@ class Environment:
     backend: str
     versions: dict[str, str]
     device: str
-    """``"CPU: <model>"`` or ``"GPU: <name> (xN)"`` (see ``kerascnn.bench.environment.device_name``)."""
+    """``"CPU: <model>"`` or ``"GPU: <name> (xN)"`` (see ``kerascnn.measure.environment.device_name``)."""
     cpu: str | None = None
     logical_cpus: int | None = None
     usable_cpus: int | None = None

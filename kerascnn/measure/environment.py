@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kerascnn.results import Environment, GitInfo
+from kerascnn.record.run import Environment, GitInfo
 
 
 def _cpu_model() -> str:
