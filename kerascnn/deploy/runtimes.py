@@ -40,7 +40,7 @@ class KerasPredictor:
         """``model``: the file already loaded (the runner's reference), else ``path`` is loaded."""
         import keras
 
-        import kerascnn  # noqa: F401 (registers kerascnn's layers for loading)
+        import kerascnn.layers  # noqa: F401 (registers kerascnn's layers for loading)
         from kerascnn.accel.inference import compile_inference
 
         self.threads = threads  # TensorFlow's pools are process-wide: set before it starts
