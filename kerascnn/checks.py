@@ -137,6 +137,49 @@ def int_sequence(*, minimum: int = 1, allow_empty: bool = False) -> Validator:
     return check
 
 
+def string(*, blank: bool = False) -> Validator:
+    """A string; unless ``blank``, one that holds more than whitespace."""
+    what = "a string" if blank else "a non-empty string"
+
+    def check(owner: str, key: str, value: Any) -> str:
+        if not isinstance(value, str) or not (blank or value.strip()):
+            raise _fail(owner, key, what, value)
+        return value
+
+    return check
+
+
+def list_of(item: Validator, *, allow_empty: bool = False, length: int | None = None) -> Validator:
+    """A list (not a tuple: the shape TOML and JSON give) of what ``item`` accepts, as a list of
+    ``item``'s results; ``length``: exactly that many items. A bad item is named with its index
+    (``seeds[1]``)."""
+    if length is not None:
+        what = f"a list of {length} items"
+    else:
+        what = "a list" if allow_empty else "a non-empty list"
+
+    def check(owner: str, key: str, value: Any) -> list[Any]:
+        if (
+            not isinstance(value, list)
+            or (length is not None and len(value) != length)
+            or (not value and not allow_empty)
+        ):
+            raise _fail(owner, key, what, value)
+        return [item(owner, f"{key}[{i}]", v) for i, v in enumerate(value)]
+
+    return check
+
+
+def accepts(check: Validator, value: Any) -> bool:
+    """Whether ``check`` accepts ``value``: a validator as a predicate, for callers that word
+    their own message (the benchmark config's rule table, :mod:`kerascnn.bench.config_checks`)."""
+    try:
+        check("value", "value", value)
+    except ArgumentError:
+        return False
+    return True
+
+
 def activation(owner: str, key: str, value: Any) -> str | None:
     """None (linear) or the name of a Keras activation ('relu', 'relu6', 'swish', ...)."""
     import keras
@@ -197,6 +240,9 @@ __all__: Sequence[str] = (
     "ratio",
     "momentum",
     "int_sequence",
+    "string",
+    "list_of",
+    "accepts",
     "activation",
     "padding",
     "initializer",

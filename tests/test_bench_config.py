@@ -3,9 +3,13 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from kerascnn import checks
 from kerascnn._utils import split_list
 from kerascnn.bench.config import BenchConfig
+from kerascnn.bench.config_checks import RELATIONS, RULES
 from kerascnn.bench.presets import QUICK
 from kerascnn.errors import ConfigError
 
@@ -286,3 +290,154 @@ def test_the_main_job_trains_each_model_with_its_measured_recipe():
     for name in ("lenet", "vgg"):
         assert got[name].recipe["name"] == "default" and got[name].config.learning_rate == 1e-3
     assert {r.config.warmup_epochs for r in got.values()} == {0.5}
+
+
+# ---------------------------------------------------------------- the rule table (issue 24)
+
+BAD_VALUES = {  # one value each rule refuses, with today's message (checked in this order)
+    "models": ([], "a non-empty list of model spec strings, e.g. ['lenet', 'vgg11(width=0.25)']"),
+    "datasets": ([" "], "a non-empty list of dataset names (kerascnn datasets lists them)"),
+    "name": ("", "a non-empty string"),
+    "data_dir": (3, "a folder path or None"),
+    "epochs": (0, "a positive integer"),
+    "budget": (0, "a positive number of seconds of training per run, or None"),
+    "steps": (0, "a positive integer number of optimizer steps, or None"),
+    "eval_points": (0, "a positive integer"),
+    "batch_size": (True, "a positive integer"),
+    "optimizer": ("rmsprop", "one of sgd, momentum, adam, adamw, or None for each model's recipe"),
+    "learning_rate": (0, "a positive number (or omit it for the optimizer's default)"),
+    "momentum": (1, "a number in [0, 1)"),
+    "schedule": ("step", "one of constant, cosine, one-cycle"),
+    "warmup_epochs": (-1, "a number >= 0"),
+    "weight_decay": (1.0, "a number in [0, 1)"),
+    "label_smoothing": (-0.1, "a number in [0, 1)"),
+    "augment": (
+        ["rotate"],
+        "a list drawn from flip, translate, crop, erasing, mixup, cutmix (empty = none)",
+    ),
+    "precision": ("float16", "one of float32, mixed_float16, mixed_bfloat16"),
+    "jit": (1, 'true, false or "auto"'),
+    "seeds": ([], "a non-empty list of non-negative integers"),
+    "time_budget": (0, "a positive number of seconds, or None for no limit"),
+    "train_limit": (0, "a positive integer, or None for the whole split"),
+    "test_limit": (1.5, "a positive integer, or None for the whole split"),
+    "eval_every_epoch": ("yes", "true or false"),
+    "precise_bn": (1, "true or false"),
+    "precise_bn_batches": (0, "a positive integer number of training batches"),
+    "latency_batch": (0, "a positive integer"),
+    "latency_seconds": (float("inf"), "a positive number of seconds"),
+    "save_models": (None, "true or false"),
+    "tensorboard": ("no", "true or false"),
+    "steps_per_execution": (0, "a positive integer"),
+    "distribute": (0, "true or false"),
+    "image_size": ([0, 5], "a size in pixels (96) or height,width (96,128), or None"),
+    "aspect": ("stretch", "one of squash, crop, pad"),
+    "normalize": ("per_pixel", "one of none, per_channel"),
+    "test_fraction": (1, "a number between 0 and 1 (the share held out for testing)"),
+    "skip_bad_images": (1, "true or false"),
+    "splits": (["train"], "two TFDS split names, training then test (train,test), or None"),
+}
+RELATED = [  # the checks that read another field too: (change, field, accepted)
+    ({"budget": 5, "steps": 3}, "steps", "None when budget is set (give one of epochs, budget, steps)"),
+    ({"epochs": 2, "warmup_epochs": 2}, "warmup_epochs", "a number >= 0 and below epochs (2)"),
+    ({"augment": ["mixup", "cutmix"]}, "augment", "at most one of mixup and cutmix"),
+    ({"seeds": [1, 1]}, "seeds", "distinct seeds"),
+    ({"splits": ["train", "test"]}, "splits", "TFDS split names: only for tfds:NAME datasets"),
+]  # fmt: skip
+
+
+def test_every_field_has_a_rule_or_a_reason_for_none():
+    from kerascnn.bench.config_checks import NOT_RULED, RELATIONS, RULES
+
+    fields = set(BenchConfig.field_names())
+    assert set(RULES) | set(NOT_RULED) == fields and not set(RULES) & set(NOT_RULED)
+    assert set(RELATIONS) <= set(RULES)
+    assert list(BAD_VALUES) == list(RULES)  # every rule is pinned below, in the table's order
+    assert {field for _, field, _ in RELATED} == set(RELATIONS)
+
+
+def test_each_rule_and_relation_keeps_its_message():
+    """One loop, not a parameter each: every test here pays the Keras session clean-up."""
+    cases = [({key: value}, key, accepted) for key, (value, accepted) in BAD_VALUES.items()]
+    for change, key, accepted in cases + RELATED:
+        with pytest.raises(ConfigError) as info:
+            BenchConfig(**change).validate_values()
+        expected = f"Invalid {key}: {accepted}. Received: {key}={change[key]!r}"
+        assert str(info.value) == expected, change
+
+
+def test_errors_come_in_the_order_of_the_table():
+    """Everything bad at once: the first field of the table is reported, then the next."""
+    bad = {key: value for key, (value, _) in BAD_VALUES.items()}
+    reported = []
+    while bad:
+        with pytest.raises(ConfigError) as info:
+            BenchConfig(**bad).validate_values()
+        key = str(info.value).split(":")[0].removeprefix("Invalid ")
+        reported.append(key)
+        bad.pop(key)
+    assert reported == list(BAD_VALUES)
+
+
+_ANY_VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 300),
+    st.floats(allow_nan=True),
+    st.sampled_from(["", " ", "sgd", "auto", "mixup", "cutmix", "cosine", "none", "crop", "x"]),
+    st.lists(st.one_of(st.integers(-2, 9), st.sampled_from(["", "train", "flip", "tfds:m"]))),
+)
+
+
+@settings(max_examples=300)
+@given(key=st.sampled_from(sorted(RULES)), value=_ANY_VALUE)
+def test_one_changed_field_is_accepted_or_is_the_one_named(key, value):
+    """A single changed field passes, or the error names it with its rule's (or relation's)
+    words and what was received; the rule's verdict is kerascnn.checks' validator's."""
+    cfg = BenchConfig(**{key: value})
+    rule = RULES[key]
+    try:
+        cfg.validate_values()
+    except ConfigError as exc:
+        ok = checks.accepts(rule.check, value)
+        accepted = RELATIONS[key](vars(cfg)) if ok else rule.accepted
+        assert accepted is not None
+        assert str(exc) == f"Invalid {key}: {accepted}. Received: {key}={value!r}"
+    else:
+        assert checks.accepts(rule.check, value)
+
+
+def test_the_generic_checks_the_rules_use():
+    from kerascnn.errors import ArgumentError
+
+    names = checks.list_of(checks.string())
+    assert names("suite", "models", ["lenet"]) == ["lenet"]
+    for bad in ([], ("lenet",), ["lenet", " "], "lenet"):
+        assert not checks.accepts(names, bad)
+    with pytest.raises(ArgumentError, match=r"`seeds\[1\]` must be an integer >= 0.*seeds\[1\]=-1"):
+        checks.list_of(checks.non_negative_int)("suite", "seeds", [0, -1])
+    pair = checks.list_of(checks.positive_int, length=2)
+    assert checks.accepts(pair, [3, 4]) and not checks.accepts(pair, [3])
+    assert checks.accepts(checks.list_of(checks.boolean, allow_empty=True), [])
+    assert checks.accepts(checks.string(blank=True), "") and not checks.accepts(checks.string(), "")
+
+
+def test_config_checks_never_imports_config_and_config_imports_it_at_the_top():
+    import ast
+
+    def imports(tree):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                yield node, [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                yield node, [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+
+    bench = ROOT / "kerascnn" / "bench"
+    checks_tree = ast.parse((bench / "config_checks.py").read_text(encoding="utf-8"))
+    for _, names in imports(checks_tree):
+        assert not [n for n in names if n.split(".")[:3] == ["kerascnn", "bench", "config"]]
+    config_tree = ast.parse((bench / "config.py").read_text(encoding="utf-8"))
+    at_top = [node for node in config_tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    for node, names in imports(config_tree):
+        if any("config_checks" in n for n in names):
+            assert node in at_top, ast.unparse(node)

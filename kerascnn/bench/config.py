@@ -23,15 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from kerascnn._utils import slug, split_list
+from kerascnn.bench import config_checks
 from kerascnn.bench.recipes import recipe_for, with_recipe
 from kerascnn.errors import ConfigError
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-SCHEDULES = ("constant", "cosine", "one-cycle")
-NORMALIZATIONS = ("none", "per_channel")
-AUGMENTATIONS = ("flip", "translate", "crop", "erasing", "mixup", "cutmix")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-JIT_CHOICES = ("auto", True, False)
+# The accepted choices live with the rules (config_checks.RULES); importable from here too.
+OPTIMIZERS, SCHEDULES = config_checks.OPTIMIZERS, config_checks.SCHEDULES
+NORMALIZATIONS, AUGMENTATIONS = config_checks.NORMALIZATIONS, config_checks.AUGMENTATIONS
+PRECISIONS = config_checks.PRECISIONS
 
 # Training fields a suite may set per model ([overrides]).
 OVERRIDABLE = tuple(
@@ -185,9 +184,7 @@ class BenchConfig:
             if isinstance(data.get(key), str):
                 data[key] = split_list(data[key])
         if data.get("image_size") is not None:
-            from kerascnn.bench.config_checks import image_size_list
-
-            data["image_size"] = image_size_list(data["image_size"], source)
+            data["image_size"] = config_checks.image_size_list(data["image_size"], source)
         if isinstance(data.get("seeds"), list):
             try:
                 data["seeds"] = [int(s) if isinstance(s, str) else s for s in data["seeds"]]
@@ -262,20 +259,18 @@ class BenchConfig:
     def validate(self) -> BenchConfig:
         """Check every value (types and ranges), model names and overrides; return self."""
         self.validate_values()
-        from kerascnn.bench.config_checks import validate_environment
-
-        validate_environment(self)
+        config_checks.validate_environment(vars(self))
         return self._validate_models()
 
     def bad(self, key: str, accepted: str) -> ConfigError:
         """The error for the value of ``key``: what is accepted and what was received."""
-        return ConfigError(f"Invalid {key}: {accepted}. Received: {key}={getattr(self, key)!r}")
+        return config_checks.invalid(key, accepted, getattr(self, key))
 
     def validate_values(self) -> BenchConfig:
-        """Check the types and ranges of the plain values. Raises ConfigError."""
-        from kerascnn.bench.config_checks import validate_values
-
-        return validate_values(self)
+        """Check the types and ranges of the plain values (:data:`config_checks.RULES`).
+        Raises ConfigError."""
+        config_checks.validate_values(vars(self))
+        return self
 
     def _validate_models(self) -> BenchConfig:
         from kerascnn.models import model_info
