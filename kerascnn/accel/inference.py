@@ -64,61 +64,11 @@ def compile_inference(model, jit: bool | str = True) -> CompiledInference:
 
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        import tensorflow as tf
-
-        if jit == "auto":
-            jit = bool(tf.config.list_physical_devices("GPU"))
-
-        @tf.function(jit_compile=bool(jit), reduce_retracing=True)
-        def forward(x):
-            return model(x, training=False)
-
-        call = forward if jit else _frozen(forward, model)
-        return CompiledInference(
-            backend,
-            bool(jit),
-            call,
-            to_device=lambda a: tf.identity(tf.constant(a)),
-            sync=lambda y: (
-                y.numpy() if not isinstance(y, (list, tuple)) else [t.numpy() for t in y]
-            ),
-            to_numpy=lambda y: y.numpy(),
-        )
+        return _tensorflow(model, jit)
     if backend == "jax":
-        import jax
-
-        trainable = [v.value for v in model.trainable_variables]
-        non_trainable = [v.value for v in model.non_trainable_variables]
-
-        @jax.jit
-        def forward_pure(tv, ntv, x):
-            y, _ = model.stateless_call(tv, ntv, x, training=False)
-            return y
-
-        return CompiledInference(
-            backend,
-            True,
-            lambda x: forward_pure(trainable, non_trainable, x),
-            to_device=lambda a: jax.device_put(a),
-            sync=lambda y: y.block_until_ready(),
-            to_numpy=lambda y: np.asarray(y),
-        )
+        return _jax(model)
     if backend == "torch":
-        import torch
-
-        def forward(x):
-            with torch.no_grad():
-                return model(x, training=False)
-
-        device = next((v.value.device for v in model.weights), "cpu")
-        return CompiledInference(
-            backend,
-            False,
-            forward,
-            to_device=lambda a: torch.as_tensor(a, device=device),
-            sync=lambda y: torch.cuda.synchronize() if torch.cuda.is_available() else None,
-            to_numpy=lambda y: y.detach().cpu().numpy(),
-        )
+        return _torch(model)
     # Any other backend: plain calls (still no model.predict).
     return CompiledInference(
         backend,
@@ -127,6 +77,69 @@ def compile_inference(model, jit: bool | str = True) -> CompiledInference:
         to_device=lambda a: a,
         sync=lambda y: keras.ops.convert_to_numpy(y),
         to_numpy=lambda y: keras.ops.convert_to_numpy(y),
+    )
+
+
+def _tensorflow(model, jit: bool | str) -> CompiledInference:
+    """``tf.function`` (XLA when ``jit``; else the frozen graph, :func:`_frozen`)."""
+    import tensorflow as tf
+
+    if jit == "auto":
+        jit = bool(tf.config.list_physical_devices("GPU"))
+
+    @tf.function(jit_compile=bool(jit), reduce_retracing=True)
+    def forward(x):
+        return model(x, training=False)
+
+    call = forward if jit else _frozen(forward, model)
+    return CompiledInference(
+        "tensorflow",
+        bool(jit),
+        call,
+        to_device=lambda a: tf.identity(tf.constant(a)),
+        sync=lambda y: y.numpy() if not isinstance(y, (list, tuple)) else [t.numpy() for t in y],
+        to_numpy=lambda y: y.numpy(),
+    )
+
+
+def _jax(model) -> CompiledInference:
+    """``jax.jit`` of ``model.stateless_call``, the weights as of now passed as arguments."""
+    import jax
+
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+
+    @jax.jit
+    def forward_pure(tv, ntv, x):
+        y, _ = model.stateless_call(tv, ntv, x, training=False)
+        return y
+
+    return CompiledInference(
+        "jax",
+        True,
+        lambda x: forward_pure(trainable, non_trainable, x),
+        to_device=lambda a: jax.device_put(a),
+        sync=lambda y: y.block_until_ready(),
+        to_numpy=lambda y: np.asarray(y),
+    )
+
+
+def _torch(model) -> CompiledInference:
+    """Eager calls under ``torch.no_grad()`` on the device of the model's weights."""
+    import torch
+
+    def forward(x):
+        with torch.no_grad():
+            return model(x, training=False)
+
+    device = next((v.value.device for v in model.weights), "cpu")
+    return CompiledInference(
+        "torch",
+        False,
+        forward,
+        to_device=lambda a: torch.as_tensor(a, device=device),
+        sync=lambda y: torch.cuda.synchronize() if torch.cuda.is_available() else None,
+        to_numpy=lambda y: y.detach().cpu().numpy(),
     )
 
 

@@ -131,6 +131,47 @@ def run_sweep(
     backend = throughput.check_backend()
     throughput.check_precision(precision)
     sizes, modes = parse_batch_sizes(batch_sizes), parse_modes(modes)
+    models = _check_models(models, image_size, optimizer)
+    path, use_xla = throughput.choose_path(xla, backend)
+    out = Path(out) if out else default_out()
+    out.mkdir(parents=True, exist_ok=True)
+    env = environment(argv)
+    config = {
+        "models": models, "image_size": image_size, "batch_sizes": sizes, "modes": modes,
+        "precision": precision, "xla": xla, "path": path, "steps": steps, "windows": windows,
+        "warmup": warmup, "window_s": window_s, "optimizer": optimizer, "seed": 0,
+    }  # fmt: skip
+    doc = _document(config, env)
+    outcome = SweepOutcome(out, doc["rows"])
+    t_start = time.perf_counter()
+    total = len(models) * len(modes) * len(sizes)
+    echo(f"Throughput sweep: {total} points, {backend} via {path}, {precision}; results in {out}")
+    measure = dict(xla=use_xla, steps=steps, windows=windows, warmup=warmup,
+                   window_s=window_s, optimizer=optimizer)  # fmt: skip
+    for spec in models:
+        base = {"model": spec, "image_size": image_size, "precision": precision}
+        base.update(backend=backend, device=env.device, path=path, xla=use_xla)
+        for row in _model_points(spec, base, image_size, precision, modes, sizes, measure):
+            outcome.rows.append(row)
+            doc["wall_s"] = time.perf_counter() - t_start
+            write_throughput(out, doc)
+            echo(_progress(len(outcome.rows), total, row))
+        gc.collect()
+    outcome.wall_seconds = time.perf_counter() - t_start
+    return outcome
+
+
+def _document(config: dict, env) -> dict:
+    """A new results document (no rows yet), created now."""
+    return new_document(
+        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        config=config,
+        environment=dataclasses.asdict(env),
+    )
+
+
+def _check_models(models, image_size, optimizer) -> list[str]:
+    """The model names, stripped, once the arguments a sweep measures with are checked."""
     models = [m.strip() for m in models if m.strip()]
     if not models:
         raise ArgumentError(f"Give at least one model. Received: models={list(models)!r}")
@@ -145,60 +186,37 @@ def run_sweep(
 
     for m in models:  # unknown names fail before any measurement (the registry's message)
         model_info(m)
-    path, use_xla = throughput.choose_path(xla, backend)
-    out = Path(out) if out else default_out()
-    out.mkdir(parents=True, exist_ok=True)
-    env = environment(argv)
-    config = {
-        "models": models, "image_size": image_size, "batch_sizes": sizes, "modes": modes,
-        "precision": precision, "xla": xla, "path": path, "steps": steps, "windows": windows,
-        "warmup": warmup, "window_s": window_s, "optimizer": optimizer, "seed": 0,
-    }  # fmt: skip
-    doc = new_document(
-        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        config=config,
-        environment=dataclasses.asdict(env),
-    )
-    outcome = SweepOutcome(out, doc["rows"])
-    t_start = time.perf_counter()
-    total = len(models) * len(modes) * len(sizes)
-    echo(f"Throughput sweep: {total} points, {backend} via {path}, {precision}; results in {out}")
-    for spec in models:
-        base = {"model": spec, "image_size": image_size, "precision": precision}
-        base.update(backend=backend, device=env.device, path=path, xla=use_xla)
-        try:
-            model = build_model(spec, image_size, precision)
-            from kerascnn.analysis import profile
-
-            macs = int(profile(model).total_macs)
-            base.update(macs=macs, params=int(model.count_params()))
-            initial = model.get_weights()
-        except Exception as exc:  # a model that cannot be built: every point of it errors
-            model, macs, initial = None, None, None
-            build_error = exc
-        for mode in modes:
-            for batch in sizes:
-                row = {**base, "mode": mode, "batch_size": batch}
-                if model is None:
-                    row.update(status="error", error=f"build failed: {_short(build_error)}")
-                else:
-                    model.set_weights(initial)  # every point starts from the same weights
-                    row.update(_point(model, mode, batch, macs, use_xla, steps, windows,
-                                      warmup, window_s, optimizer))  # fmt: skip
-                outcome.rows.append(row)
-                doc["wall_s"] = time.perf_counter() - t_start
-                write_throughput(out, doc)
-                echo(_progress(len(outcome.rows), total, row))
-        del model, initial
-        gc.collect()
-    outcome.wall_seconds = time.perf_counter() - t_start
-    return outcome
+    return models
 
 
-def _point(model, mode, batch, macs, use_xla, steps, windows, warmup, window_s, optimizer):
+def _model_points(spec, base, image_size, precision, modes, sizes, measure):
+    """Yield the row of every (mode, batch size) point of one model; ``base`` gains the model's
+    MACs and parameters. A model that cannot be built gives an error row for every point."""
+    try:
+        model = build_model(spec, image_size, precision)
+        from kerascnn.analysis import profile
+
+        macs = int(profile(model).total_macs)
+        base.update(macs=macs, params=int(model.count_params()))
+        initial = model.get_weights()
+    except Exception as exc:  # a model that cannot be built: every point of it errors
+        model, macs, initial = None, None, None
+        build_error = exc
+    for mode in modes:
+        for batch in sizes:
+            row = {**base, "mode": mode, "batch_size": batch}
+            if model is None:
+                row.update(status="error", error=f"build failed: {_short(build_error)}")
+            else:
+                model.set_weights(initial)  # every point starts from the same weights
+                row.update(_point(model, mode, batch, macs, **measure))
+            yield row
+
+
+def _point(model, mode, batch, macs, *, xla, steps, windows, warmup, window_s, optimizer):
     try:
         r = throughput.measure_point(
-            model, mode, batch, xla=use_xla, steps=steps, windows=windows, warmup=warmup,
+            model, mode, batch, xla=xla, steps=steps, windows=windows, warmup=warmup,
             window_s=window_s, optimizer=optimizer,
         )  # fmt: skip
     except Exception as exc:

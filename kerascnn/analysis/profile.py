@@ -196,23 +196,7 @@ def profile(model, input_shape: Sequence[int] | None = None) -> ModelProfile:
     if not isinstance(model, keras.Model):
         raise ArgumentError(f"profile() needs a keras.Model. Received: {type(model).__name__}")
     if input_shape is not None:
-        shape = tuple(input_shape)
-        if not shape or any(
-            isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in shape
-        ):
-            raise ArgumentError(
-                f"input_shape must be positive integers. Received: input_shape={input_shape!r}"
-            )
-        shape = tuple(int(d) for d in shape)
-        try:
-            model = keras.models.clone_model(
-                model, input_tensors=keras.Input(shape=shape, batch_size=None)
-            )
-        except Exception as exc:  # noqa: BLE001 - report what Keras said, for people
-            raise ArgumentError(
-                f"Could not rebuild the model at input_shape={shape}: {exc}. Received: "
-                f"input_shape={input_shape!r}"
-            ) from None
+        model = _at_input_shape(model, input_shape)
     fn = _functional(model)
     if fn is None:
         raise ArgumentError(
@@ -221,30 +205,7 @@ def profile(model, input_shape: Sequence[int] | None = None) -> ModelProfile:
             f"its inside, so build it functionally. Received: {type(model).__name__} {model.name!r}"
         )
     prof = _Profiler()
-    in_infos = []
-    for t in fn.inputs:
-        shape = tuple(t.shape[1:])
-        nsp = len(shape) - 1 if len(shape) >= 2 else 0  # channels-last: all but the last axis
-        if any(d is None for d in shape):
-            raise ArgumentError(
-                f"profile() needs a fixed input shape but {model.name!r} has {shape}; pass "
-                f"input_shape=(224, 224, 3) or build the model with a fixed shape. "
-                f"Received: input shape {shape}"
-            )
-        in_infos.append(TensorInfo(shape, str(t.dtype), input_fields(nsp)))
-        history = getattr(t, "_keras_history", None)
-        source = history.operation if history else None
-        prof.rows.append(
-            LayerProfile(
-                name=source.name if source is not None else "input",
-                type="InputLayer",
-                output_shape=shape,
-                rf_size=(1,) * nsp or None,
-                rf_jump=(1,) * nsp or None,
-                rf_start=(0,) * nsp or None,
-                activation_bytes=elements(shape) * _dtype_bytes(str(t.dtype)),
-            )
-        )
+    in_infos = [_input_info(prof, t, model) for t in fn.inputs]
     prof.walk(model, in_infos, "")
     shapes = [r.output_shape for r in prof.rows if r.type == "InputLayer"]
     policy = getattr(model, "dtype_policy", None)
@@ -256,3 +217,50 @@ def profile(model, input_shape: Sequence[int] | None = None) -> ModelProfile:
         rows=prof.rows,
         unknown_layers=prof.unknown,
     )
+
+
+def _at_input_shape(model, input_shape):
+    """``model`` cloned onto a new Input of per-sample shape ``input_shape`` (weights untouched)."""
+    shape = tuple(input_shape)
+    if not shape or any(
+        isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in shape
+    ):
+        raise ArgumentError(
+            f"input_shape must be positive integers. Received: input_shape={input_shape!r}"
+        )
+    shape = tuple(int(d) for d in shape)
+    try:
+        return keras.models.clone_model(
+            model, input_tensors=keras.Input(shape=shape, batch_size=None)
+        )
+    except Exception as exc:  # noqa: BLE001 - report what Keras said, for people
+        raise ArgumentError(
+            f"Could not rebuild the model at input_shape={shape}: {exc}. Received: "
+            f"input_shape={input_shape!r}"
+        ) from None
+
+
+def _input_info(prof: _Profiler, t, model) -> TensorInfo:
+    """The :class:`TensorInfo` of model input ``t``; its InputLayer row joins ``prof.rows``."""
+    shape = tuple(t.shape[1:])
+    nsp = len(shape) - 1 if len(shape) >= 2 else 0  # channels-last: all but the last axis
+    if any(d is None for d in shape):
+        raise ArgumentError(
+            f"profile() needs a fixed input shape but {model.name!r} has {shape}; pass "
+            f"input_shape=(224, 224, 3) or build the model with a fixed shape. "
+            f"Received: input shape {shape}"
+        )
+    history = getattr(t, "_keras_history", None)
+    source = history.operation if history else None
+    prof.rows.append(
+        LayerProfile(
+            name=source.name if source is not None else "input",
+            type="InputLayer",
+            output_shape=shape,
+            rf_size=(1,) * nsp or None,
+            rf_jump=(1,) * nsp or None,
+            rf_start=(0,) * nsp or None,
+            activation_bytes=elements(shape) * _dtype_bytes(str(t.dtype)),
+        )
+    )
+    return TensorInfo(shape, str(t.dtype), input_fields(nsp))

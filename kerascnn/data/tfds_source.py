@@ -147,10 +147,9 @@ def _tf_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {line[:200]}"
 
 
-def _read_split(tfds, builder, split, keys, count, state, name, skip_bad, skipped):
-    """``(x, y)`` of one split. ``state`` is shared between the splits: ``shape`` (the target
-    (h, w, c); None entries are set from the first image), ``aspect``, ``resize`` (False: every
-    image must have ``shape``) and ``first`` (the first image seen, for the size error)."""
+def _split_dataset(tfds, builder, split, keys, skip_bad):
+    """The ``(image, label)`` batches of one split (256 a batch when every image has one
+    shape, else 1), skipping examples that fail to decode when ``skip_bad``."""
     img_key, lab_key = keys
     static = all(d is not None for d in builder.info.features[img_key].shape)
     ds = builder.as_dataset(
@@ -159,39 +158,55 @@ def _read_split(tfds, builder, split, keys, count, state, name, skip_bad, skippe
     ds = ds.map(lambda ex: (ex[img_key], ex[lab_key]))
     if skip_bad:
         ds = ds.ignore_errors()
-    ds = ds.batch(256 if static else 1)
+    return ds.batch(256 if static else 1)
+
+
+def _first_image(state, split, index, shape, name) -> None:
+    """Record the first image seen; the target shape's unknown entries come from it."""
+    state["first"] = (split, index, shape)
+    known = state["shape"] or (None, None, None)
+    state["shape"] = tuple(k or d for k, d in zip(known, shape))
+    if None in known:
+        check_in_memory(name, state["count"], state["shape"])
+
+
+def _check_image(state, shape, target, split, index, count, name) -> None:
+    """CorruptDataError when image ``index`` of ``split`` does not fit ``target`` (h, w, c) or
+    lies beyond the ``count`` examples the metadata promises."""
+    if shape[-1] != target[-1] or (not state["resize"] and shape != target):
+        f_split, f_index, f_shape = state["first"]
+        raise CorruptDataError(
+            f"The images of tensorflow-datasets {name!r} differ in size: example "
+            f"{f_index} of split {f_split!r} is {'x'.join(map(str, f_shape))} but "
+            f"example {index} of split {split!r} is {'x'.join(map(str, shape))} "
+            f"(height x width x channels). Pass image_size=(height, width) "
+            f"(--image-size) to resize them all at load time. "
+            f"Received: image_size=None"
+        )
+    if index >= count:
+        raise CorruptDataError(
+            f"Split {split!r} of tensorflow-datasets {name!r} holds more examples "
+            f"than its metadata says ({count}). Received: tfds:{name}"
+        )
+
+
+def _read_split(tfds, builder, split, keys, count, state, name, skip_bad, skipped):
+    """``(x, y)`` of one split. ``state`` is shared between the splits: ``shape`` (the target
+    (h, w, c); None entries are set from the first image), ``aspect``, ``resize`` (False: every
+    image must have ``shape``) and ``first`` (the first image seen, for the size error)."""
+    ds = _split_dataset(tfds, builder, split, keys, skip_bad)
     y = np.empty(0, np.int64)
     resizer, got = None, 0
     try:
         for images, labels in tfds.as_numpy(ds):
             for image, label in zip(images, labels):
                 if state["first"] is None:
-                    state["first"] = (split, got, image.shape)
-                    known = state["shape"] or (None, None, None)
-                    state["shape"] = tuple(k or d for k, d in zip(known, image.shape))
-                    if None in known:
-                        check_in_memory(name, state["count"], state["shape"])
+                    _first_image(state, split, got, image.shape, name)
                 if resizer is None:
                     x = np.empty((count, *state["shape"]), np.uint8)
                     y = np.empty(count, np.int64)
                     resizer = BatchResizer(x, state["aspect"])
-                if image.shape[-1] != x.shape[-1] or (
-                    not state["resize"] and image.shape != x.shape[1:]
-                ):
-                    f_split, f_index, f_shape = state["first"]
-                    raise CorruptDataError(
-                        f"The images of tensorflow-datasets {name!r} differ in size: example "
-                        f"{f_index} of split {f_split!r} is {'x'.join(map(str, f_shape))} but "
-                        f"example {got} of split {split!r} is {'x'.join(map(str, image.shape))} "
-                        f"(height x width x channels). Pass image_size=(height, width) "
-                        f"(--image-size) to resize them all at load time. "
-                        f"Received: image_size=None"
-                    )
-                if got >= count:
-                    raise CorruptDataError(
-                        f"Split {split!r} of tensorflow-datasets {name!r} holds more examples "
-                        f"than its metadata says ({count}). Received: tfds:{name}"
-                    )
+                _check_image(state, image.shape, x.shape[1:], split, got, count, name)
                 resizer.add(got, image.astype(np.uint8, copy=False))
                 y[got] = label
                 got += 1
@@ -214,6 +229,52 @@ def _read_split(tfds, builder, split, keys, count, state, name, skip_bad, skippe
     return x[:got], y[:got]
 
 
+def _check_name(name: str) -> str:
+    """``name`` stripped; a dataset of another namespace (``tfds:NS:NAME``) is refused."""
+    name = name.strip()
+    if not name:
+        raise DatasetNotFoundError("tfds: needs a dataset name, e.g. tfds:mnist. Received: tfds:")
+    namespace, sep, rest = name.partition(":")
+    if sep and not re.fullmatch(r"\d+\.\d+\.\d+", rest):
+        raise ArgumentError(
+            f"tfds:{name} names a dataset in the {namespace!r} namespace; kerascnn reads only "
+            f"tensorflow-datasets sets prepared on disk (tfds:NAME, tfds:NAME/CONFIG or "
+            f"tfds:NAME:VERSION). Received: tfds:{name}"
+        )
+    return name
+
+
+def _import_tfds(name: str):
+    try:
+        import tensorflow_datasets as tfds  # lazy: heavy, and needs TensorFlow
+    except ImportError as exc:
+        raise DatasetNotFoundError(
+            f"tfds:{name} needs tensorflow-datasets and TensorFlow, which cannot be imported here "
+            f"({short_error(exc)}). Install them (pip install tensorflow tensorflow-datasets), or "
+            f"export the data as a folder (folder:PATH) or an .npz (npz:PATH). "
+            f"Received: tfds:{name}"
+        ) from None
+    return tfds
+
+
+def _read_state(builder, keys, counts, image_size, aspect) -> dict:
+    """The state :func:`_read_split` shares between the splits; the memory check when the
+    target shape is known before the first image."""
+    info = builder.info
+    h, w, c = info.features[keys[0]].shape  # any may be None
+    target = (*image_size, c) if image_size else (h, w, c)
+    state = {
+        "shape": None if None in target[:2] else target,
+        "count": sum(counts.values()),
+        "aspect": aspect,
+        "resize": image_size is not None,
+        "first": None,
+    }
+    if state["shape"]:  # else checked at the first image
+        check_in_memory(builder.name, state["count"], (*target[:2], c or 3))
+    return state
+
+
 def load_tfds(
     name: str,
     data_dir=None,
@@ -228,43 +289,15 @@ def load_tfds(
     """A :class:`Dataset` from a prepared tensorflow-datasets set; see the module docstring."""
     image_size, aspect = check_image_size(image_size), check_aspect(aspect)
     splits = check_splits(splits)
-    name = name.strip()
-    if not name:
-        raise DatasetNotFoundError("tfds: needs a dataset name, e.g. tfds:mnist. Received: tfds:")
-    namespace, sep, rest = name.partition(":")
-    if sep and not re.fullmatch(r"\d+\.\d+\.\d+", rest):
-        raise ArgumentError(
-            f"tfds:{name} names a dataset in the {namespace!r} namespace; kerascnn reads only "
-            f"tensorflow-datasets sets prepared on disk (tfds:NAME, tfds:NAME/CONFIG or "
-            f"tfds:NAME:VERSION). Received: tfds:{name}"
-        )
-    try:
-        import tensorflow_datasets as tfds  # lazy: heavy, and needs TensorFlow
-    except ImportError as exc:
-        raise DatasetNotFoundError(
-            f"tfds:{name} needs tensorflow-datasets and TensorFlow, which cannot be imported here "
-            f"({short_error(exc)}). Install them (pip install tensorflow tensorflow-datasets), or "
-            f"export the data as a folder (folder:PATH) or an .npz (npz:PATH). "
-            f"Received: tfds:{name}"
-        ) from None
-
+    name = _check_name(name)
+    tfds = _import_tfds(name)
     folder, label = tfds_data_dir(data_dir)
     builder = _builder(tfds, name, folder, label)
     info = builder.info
     keys = _keys(tfds, info, name)
     train_split, test_split = _choose_splits(info, name, splits)
     counts = {s: _count(info, name, s) for s in (train_split, test_split) if s}
-    h, w, c = info.features[keys[0]].shape  # any may be None
-    target = (*image_size, c) if image_size else (h, w, c)
-    state = {
-        "shape": None if None in target[:2] else target,
-        "count": sum(counts.values()),
-        "aspect": aspect,
-        "resize": image_size is not None,
-        "first": None,
-    }
-    if state["shape"]:  # else checked at the first image
-        check_in_memory(builder.name, state["count"], (*target[:2], c or 3))
+    state = _read_state(builder, keys, counts, image_size, aspect)
     skipped: list[str] = []
     args = (state, builder.name, skip_bad, skipped)
     xtr, ytr = _read_split(tfds, builder, train_split, keys, counts[train_split], *args)

@@ -125,32 +125,12 @@ def tiny_convnet(
     inputs = keras.Input(input_shape, name=f"{name}_input")
     x = inputs
     for s, f in enumerate(filters, start=1):
-        for c in range(1, convs_per_stage + 1):
-            x = layers.Conv2D(
-                f,
-                3,
-                padding="same",
-                use_bias=not batchnorm,
-                kernel_initializer=initializer(),
-                kernel_regularizer=reg,
-                name=f"{name}_s{s}_conv{c}",
-            )(x)
-            if batchnorm:
-                x = layers.BatchNormalization(momentum=0.9, name=f"{name}_s{s}_bn{c}")(x)
-            x = layers.ReLU(name=f"{name}_s{s}_relu{c}")(x)
-        x = layers.MaxPooling2D(2, name=f"{name}_s{s}_pool")(x)
+        x = _conv_stage(x, s, f, convs_per_stage, batchnorm, initializer, reg, name)
     x = layers.Flatten(name=f"{name}_flatten")(x)
     if dropout:
         x = layers.Dropout(dropout, name=f"{name}_dropout1")(x)
     if dense:
-        x = layers.Dense(
-            dense, kernel_initializer=initializer(), kernel_regularizer=reg, name=f"{name}_fc"
-        )(x)
-        if batchnorm:
-            x = layers.BatchNormalization(momentum=0.9, name=f"{name}_fc_bn")(x)
-        x = layers.ReLU(name=f"{name}_fc_relu")(x)
-        if dropout:
-            x = layers.Dropout(dropout, name=f"{name}_dropout2")(x)
+        x = _dense_hidden(x, dense, batchnorm, dropout, initializer, reg, name)
     outputs = layers.Dense(
         num_classes,
         activation="softmax",
@@ -159,6 +139,41 @@ def tiny_convnet(
         name=f"{name}_predictions",
     )(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def _conv_stage(x, s, f, convs, batchnorm, initializer, reg, name):
+    """Stage ``s`` of :func:`tiny_convnet`: ``convs`` x [conv3x3 (-> BN) -> ReLU], 2x2 max-pool."""
+    from keras import layers
+
+    for c in range(1, convs + 1):
+        x = layers.Conv2D(
+            f,
+            3,
+            padding="same",
+            use_bias=not batchnorm,
+            kernel_initializer=initializer(),
+            kernel_regularizer=reg,
+            name=f"{name}_s{s}_conv{c}",
+        )(x)
+        if batchnorm:
+            x = layers.BatchNormalization(momentum=0.9, name=f"{name}_s{s}_bn{c}")(x)
+        x = layers.ReLU(name=f"{name}_s{s}_relu{c}")(x)
+    return layers.MaxPooling2D(2, name=f"{name}_s{s}_pool")(x)
+
+
+def _dense_hidden(x, units, batchnorm, dropout, initializer, reg, name):
+    """The optional hidden layer of :func:`tiny_convnet`: dense (-> BN) -> ReLU (-> dropout)."""
+    from keras import layers
+
+    x = layers.Dense(
+        units, kernel_initializer=initializer(), kernel_regularizer=reg, name=f"{name}_fc"
+    )(x)
+    if batchnorm:
+        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_fc_bn")(x)
+    x = layers.ReLU(name=f"{name}_fc_relu")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name=f"{name}_dropout2")(x)
+    return x
 
 
 def compile_fit(
@@ -241,8 +256,6 @@ def write_report(
     extra: dict[str, Any] | None = None,
 ) -> ExperimentResult:
     """Write README.md + PNGs + results.json into ``out_dir`` and return the result."""
-    import pandas as pd
-
     from kerascnn.viz import save_figure
 
     out = Path(out_dir)
@@ -250,11 +263,29 @@ def write_report(
     files = []
     for fname, fig in figures.items():
         files.append(save_figure(fig, out / fname))
+    lines = _readme_lines(out, name, title, intro, rows, findings, files, settings_)
+    readme = write_text_atomic(out / "README.md", "\n".join(lines))
+    results = {
+        "experiment": name,
+        "title": title,
+        "settings": settings_,
+        "rows": rows,
+        "findings": findings,
+        "extra": extra or {},
+    }
+    js = write_text_atomic(out / "results.json", json.dumps(results, indent=2, default=_jsonable))
+    return ExperimentResult(name, out, rows, findings, [readme, js, *files], extra or {})
+
+
+def _readme_lines(out: Path, name, title, intro, rows, findings, files, settings_) -> list[str]:
+    """The lines of a report's README.md (see the module docstring)."""
+    import pandas as pd
+
     table = pd.DataFrame([{k: _fmt(v) for k, v in r.items()} for r in rows]).to_markdown(
         index=False
     )
     shown = {k: v for k, v in settings_.items()}
-    lines = [
+    return [
         f"# {title}",
         "",
         intro,
@@ -274,17 +305,6 @@ def write_report(
         "`results.json`.",
         "",
     ]
-    readme = write_text_atomic(out / "README.md", "\n".join(lines))
-    results = {
-        "experiment": name,
-        "title": title,
-        "settings": settings_,
-        "rows": rows,
-        "findings": findings,
-        "extra": extra or {},
-    }
-    js = write_text_atomic(out / "results.json", json.dumps(results, indent=2, default=_jsonable))
-    return ExperimentResult(name, out, rows, findings, [readme, js, *files], extra or {})
 
 
 def _shown_path(path: Path) -> str:

@@ -149,27 +149,32 @@ def _findings(rows, degr, fast, plan, n_train) -> list[str]:
             f"{p['final train error']:.4f} to {r['final train error']:.4f} "
             f"({r['final train error'] - p['final train error']:+.4f})."
         )
-    lo, hi = degr["shallow"], degr["deep"]
     if fast:
         out.append(
             f"Fast mode is a smoke run ({plan['epochs']} epoch on {n_train} images): too short to "
             "say anything about degradation; the published full run measures it."
         )
         return out
+    out.append(_verdict(by, degr))
+    return out
+
+
+def _verdict(by, degr) -> str:
+    """The finding of a full run: did the degradation show (:func:`degradation`)?"""
+    lo, hi = degr["shallow"], degr["deep"]
     p_lo, p_hi = by[("plain", lo)]["final train error"], by[("plain", hi)]["final train error"]
     r_lo, r_hi = (
         by[("residual", lo)]["final train error"],
         by[("residual", hi)]["final train error"],
     )
     verdict = "The degradation showed" if degr["showed"] else "The degradation did not show"
-    out.append(
+    return (
         f"{verdict} in this run: the {hi}-layer plain net's training error {p_hi:.4f} is "
         f"{'above' if degr['plain_deep_worse'] else 'not above'} the {lo}-layer plain net's "
         f"{p_lo:.4f} ({p_hi - p_lo:+.4f}), and the {hi}-layer residual net's {r_hi:.4f} is "
         f"{'not above' if degr['residual_deep_not_worse'] else 'above'} the {lo}-layer residual "
         f"net's {r_lo:.4f} ({r_hi - r_lo:+.4f})."
     )
-    return out
 
 
 def _figures(curves, rows, depths):
@@ -209,9 +214,53 @@ def _figures(curves, rows, depths):
     return {"training_curves.png": fig, "error_vs_depth.png": fig2}
 
 
-def run(out, *, fast: bool = False, seed: int = 0, dataset: str = MINI):
+def _train_one(depth, kind, data, plan, steps, seed):
+    """Train one net: ``(training error per epoch, table row)``."""
     import keras
 
+    keras.utils.set_random_seed(seed)
+    model = build_net(depth, kind, data.input_shape, data.num_classes)
+    t0 = time.perf_counter()
+    h = compile_fit(
+        model,
+        keras.optimizers.SGD(
+            keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps),
+            momentum=MOMENTUM,
+        ),
+        data,
+        epochs=plan["epochs"],
+        batch_size=plan["batch_size"],
+        validation=False,
+    )
+    seconds = time.perf_counter() - t0
+    row = {
+        "depth": depth,
+        "kind": kind,
+        "params": int(model.count_params()),
+        "final train error": 1.0 - accuracy(model, data.x_train, data.y_train),
+        "test error": 1.0 - accuracy(model, data.x_test, data.y_test),
+        "train time (s)": round(seconds, 1),
+    }
+    keras.backend.clear_session()
+    return [1.0 - a for a in h["accuracy"]], row
+
+
+def _intro(plan, n_train, used) -> str:
+    return (
+        f"Plain and residual CIFAR-style nets of {', '.join(map(str, plan['depths']))} "
+        f"weighted layers (3 stages of {'/'.join(map(str, FILTERS))} filters, BatchNorm after "
+        "every conv; the residual nets are the plain nets plus shortcuts), trained "
+        "identically (SGD with momentum, the learning rate cosine-decayed to 0) for "
+        f"{plan['epochs']} epoch{'s' if plan['epochs'] != 1 else ''} on {n_train} {used} "
+        "training images. "
+        "'final train error' is measured after training in inference mode on all the training "
+        "images; the curves are the running training error of each epoch. The question: does "
+        "the deeper plain net train *worse* (higher training error) than the shallower one, "
+        "and do shortcuts remove that?"
+    )
+
+
+def run(out, *, fast: bool = False, seed: int = 0, dataset: str = MINI):
     from kerascnn.measure.environment import cpu_counts, device_name, load_average
 
     plan = PLANS[bool(fast)]
@@ -222,33 +271,8 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = MINI):
     steps = math.ceil(len(data.x_train) / plan["batch_size"]) * plan["epochs"]
     for depth in plan["depths"]:
         for kind in KINDS:
-            keras.utils.set_random_seed(seed)
-            model = build_net(depth, kind, data.input_shape, data.num_classes)
-            t0 = time.perf_counter()
-            h = compile_fit(
-                model,
-                keras.optimizers.SGD(
-                    keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps),
-                    momentum=MOMENTUM,
-                ),
-                data,
-                epochs=plan["epochs"],
-                batch_size=plan["batch_size"],
-                validation=False,
-            )
-            seconds = time.perf_counter() - t0
-            curves[f"{kind}-{depth}"] = [1.0 - a for a in h["accuracy"]]
-            rows.append(
-                {
-                    "depth": depth,
-                    "kind": kind,
-                    "params": int(model.count_params()),
-                    "final train error": 1.0 - accuracy(model, data.x_train, data.y_train),
-                    "test error": 1.0 - accuracy(model, data.x_test, data.y_test),
-                    "train time (s)": round(seconds, 1),
-                }
-            )
-            keras.backend.clear_session()
+            curves[f"{kind}-{depth}"], row = _train_one(depth, kind, data, plan, steps, seed)
+            rows.append(row)
     degr = degradation(rows)
     n_train = len(data.x_train)
     st = settings(
@@ -275,18 +299,7 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = MINI):
         out,
         name="depth",
         title=TITLE,
-        intro=(
-            f"Plain and residual CIFAR-style nets of {', '.join(map(str, plan['depths']))} "
-            f"weighted layers (3 stages of {'/'.join(map(str, FILTERS))} filters, BatchNorm after "
-            "every conv; the residual nets are the plain nets plus shortcuts), trained "
-            "identically (SGD with momentum, the learning rate cosine-decayed to 0) for "
-            f"{plan['epochs']} epoch{'s' if plan['epochs'] != 1 else ''} on {n_train} {used} "
-            "training images. "
-            "'final train error' is measured after training in inference mode on all the training "
-            "images; the curves are the running training error of each epoch. The question: does "
-            "the deeper plain net train *worse* (higher training error) than the shallower one, "
-            "and do shortcuts remove that?"
-        ),
+        intro=_intro(plan, n_train, used),
         rows=rows,
         findings=findings,
         figures=_figures(curves, rows, plan["depths"]),

@@ -96,21 +96,22 @@ def examples_figure(x, adv, p_clean, p_adv, y, names, eps: float):
     return pic
 
 
-def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
+def _train(data, seed, epochs):
+    """LeNet trained on ``data`` (no validation)."""
     import keras
 
     from kerascnn.models import create_model
-    from kerascnn.viz import new_figure
 
-    train, epochs, n_test = (400, 1, 200) if fast else (6000, 4, 1000)
-    data = load_data(dataset, train=train, test=n_test, seed=seed)
     keras.utils.set_random_seed(seed)
     model = create_model("lenet", input_shape=data.input_shape, num_classes=data.num_classes)
     compile_fit(model, keras.optimizers.Adam(1e-3), data, epochs=epochs, validation=False)
-    x, y = data.x_test, data.y_test
+    return model
+
+
+def _measure(model, x, y, epsilons, seed):
+    """Accuracy under FGSM and under random-sign noise of each size: ``(rows, adversarials)``."""
     rng = np.random.default_rng(seed)
     rows, adv_by_eps = [], {}
-    epsilons = FAST_EPSILONS if fast else EPSILONS
     for eps in epsilons:
         adv = fgsm(model, x, y, eps)
         adv_by_eps[eps] = adv
@@ -122,11 +123,14 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
                 "random-sign noise accuracy": float((predict(model, noise).argmax(-1) == y).mean()),
             }
         )
+    return rows, adv_by_eps
+
+
+def _findings(rows, epsilons, e_mid, epochs, n_test) -> list[str]:
     clean = rows[0]["FGSM accuracy"]
     at = {r["epsilon"]: r for r in rows}
-    e_mid = 0.1
-    findings = [
-        f"Clean test accuracy {clean:.3f} (LeNet, {epochs} epoch(s), {len(y)} test images).",
+    return [
+        f"Clean test accuracy {clean:.3f} (LeNet, {epochs} epoch(s), {n_test} test images).",
         f"At epsilon={e_mid} (each pixel moved by at most {e_mid} of the [0, 1] range) FGSM accuracy is "
         f"{at[e_mid]['FGSM accuracy']:.3f}, while random-sign noise of the same size gives "
         f"{at[e_mid]['random-sign noise accuracy']:.3f}"
@@ -138,6 +142,11 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         f"At epsilon={epsilons[-1]}: FGSM {at[epsilons[-1]]['FGSM accuracy']:.3f} vs random "
         f"{at[epsilons[-1]]['random-sign noise accuracy']:.3f}.",
     ]
+
+
+def _accuracy_figure(rows, epsilons):
+    from kerascnn.viz import new_figure
+
     fig = new_figure((6, 4))
     ax = fig.add_subplot()
     ax.plot(epsilons, [r["FGSM accuracy"] for r in rows], "o-", label="FGSM")
@@ -152,6 +161,19 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     )
     ax.grid(alpha=0.3)
     ax.legend()
+    return fig
+
+
+def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
+    train, epochs, n_test = (400, 1, 200) if fast else (6000, 4, 1000)
+    data = load_data(dataset, train=train, test=n_test, seed=seed)
+    model = _train(data, seed, epochs)
+    x, y = data.x_test, data.y_test
+    epsilons = FAST_EPSILONS if fast else EPSILONS
+    rows, adv_by_eps = _measure(model, x, y, epsilons, seed)
+    e_mid = 0.1
+    findings = _findings(rows, epsilons, e_mid, epochs, len(y))
+    fig = _accuracy_figure(rows, epsilons)
     # picture: a few test images, the perturbation, the adversarial image, with predictions
     k = 4
     adv = adv_by_eps[e_mid][:k]

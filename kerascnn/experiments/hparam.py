@@ -18,7 +18,14 @@ import numpy as np
 
 from kerascnn._compile import compile_model
 from kerascnn.errors import ConfigError
-from kerascnn.experiments._common import accuracy, load_data, settings, tiny_convnet, write_report
+from kerascnn.experiments._common import (
+    ExperimentResult,
+    accuracy,
+    load_data,
+    settings,
+    tiny_convnet,
+    write_report,
+)
 
 
 def _random_search(kt):
@@ -61,20 +68,7 @@ def search_role(environ=os.environ) -> str | None:
 TITLE = "Random search over learning rate and weight decay (KerasTuner)"
 
 
-def run(
-    out,
-    *,
-    fast: bool = False,
-    seed: int = 0,
-    dataset: str = "fashion_mnist_mini",
-    trials: int | None = None,
-    tuner_dir=None,
-):
-    """The search and its report; ``trials`` overrides the count (10, or 2 with ``fast``).
-    Under KerasTuner's distributed variables (:func:`search_role`) a worker runs trials and
-    returns what it ran (``out_dir`` None); the chief writes the report."""
-    import keras
-
+def _import_tuner():
     try:
         import keras_tuner as kt
     except ImportError:  # pragma: no cover - depends on the environment
@@ -82,10 +76,10 @@ def run(
             "The hparam experiment needs KerasTuner: pip install 'kerascnn[tune]' (keras-tuner). "
             "Received: import keras_tuner failed"
         ) from None
+    return kt
 
-    from kerascnn.viz import new_figure
 
-    role = search_role()
+def _check_options(role, trials, tuner_dir) -> None:
     if role is not None and tuner_dir is None:
         raise ConfigError(
             "A distributed search needs --tuner-dir, one folder that the chief and every worker "
@@ -93,14 +87,11 @@ def run(
         )
     if trials is not None and trials < 1:
         raise ConfigError(f"--trials must be 1 or more. Received: --trials {trials}")
-    train, default_trials, epochs = (400, 2, 1) if fast else (2400, 10, 3)
-    trials = trials or default_trials
-    data = load_data(dataset, train=train, seed=seed)
-    n_val = (
-        train // 5
-    )  # validation = a held-out part of the training data; the test set is used once at the end
-    x_val, y_val = data.x_train[:n_val], data.y_train[:n_val]
-    x_fit, y_fit = data.x_train[n_val:], data.y_train[n_val:]
+
+
+def _hypermodel(data):
+    """KerasTuner's build function: the tiny conv net with AdamW at the trial's lr and decay."""
+    import keras
 
     def build(hp):
         lr = hp.Float("learning_rate", 1e-4, 3e-2, sampling="log")
@@ -114,11 +105,35 @@ def run(
             jit_compile=False,
         )
 
+    return build
+
+
+def _trial_rows(tuner) -> list[dict]:
+    """The scored trials, best first."""
+    done = [t for t in tuner.oracle.trials.values() if t.score is not None]
+    return [
+        {
+            "trial": t.trial_id,
+            "learning rate": t.hyperparameters.get("learning_rate"),
+            "weight decay": t.hyperparameters.get("weight_decay"),
+            "val accuracy": float(t.score),
+        }
+        for t in sorted(done, key=lambda t: -t.score)
+    ]
+
+
+def _search(kt, data, n_val, *, role, trials, epochs, seed, tuner_dir):
+    """Run the search: ``(rows, best model's test accuracy)`` for one process or the chief, a
+    worker's :func:`_worker_result` otherwise."""
+    import keras
+
+    x_val, y_val = data.x_train[:n_val], data.y_train[:n_val]
+    x_fit, y_fit = data.x_train[n_val:], data.y_train[n_val:]
     keras.utils.set_random_seed(seed)
     folder = nullcontext(str(tuner_dir)) if tuner_dir else tempfile.TemporaryDirectory()
     with folder as tmp:
         tuner = _random_search(kt)(
-            build,
+            _hypermodel(data),
             objective="val_accuracy",
             max_trials=trials,
             seed=seed,
@@ -131,27 +146,25 @@ def run(
         )
         if role not in (None, "chief"):
             return _worker_result(role, tuner.trials_run)
-        done = [t for t in tuner.oracle.trials.values() if t.score is not None]
-        rows = []
-        for t in sorted(done, key=lambda t: -t.score):
-            rows.append(
-                {
-                    "trial": t.trial_id,
-                    "learning rate": t.hyperparameters.get("learning_rate"),
-                    "weight decay": t.hyperparameters.get("weight_decay"),
-                    "val accuracy": float(t.score),
-                }
-            )
+        rows = _trial_rows(tuner)
         best_model = tuner.get_best_models(1)[0]
-        test_acc = accuracy(best_model, data.x_test, data.y_test)
+        return rows, accuracy(best_model, data.x_test, data.y_test)
+
+
+def _findings(rows, test_acc) -> list[str]:
     best = rows[0]
     worst = rows[-1]
-    findings = [
+    return [
         f"{len(rows)} trials; best: lr={best['learning rate']:.2e}, weight decay={best['weight decay']:.2e}, "
         f"val accuracy {best['val accuracy']:.3f}; its test accuracy is {test_acc:.3f}.",
         f"Worst trial: lr={worst['learning rate']:.2e} (val accuracy {worst['val accuracy']:.3f}); "
         f"spread between best and worst trial: {best['val accuracy'] - worst['val accuracy']:.3f}.",
     ]
+
+
+def _figure(rows, epochs):
+    from kerascnn.viz import new_figure
+
     fig = new_figure((6, 4))
     ax = fig.add_subplot()
     lrs = np.array([r["learning rate"] for r in rows])
@@ -166,9 +179,40 @@ def run(
         title=f"{len(rows)} random trials, {epochs} epoch(s) each",
     )
     ax.grid(alpha=0.3)
+    return fig
+
+
+def run(
+    out,
+    *,
+    fast: bool = False,
+    seed: int = 0,
+    dataset: str = "fashion_mnist_mini",
+    trials: int | None = None,
+    tuner_dir=None,
+):
+    """The search and its report; ``trials`` overrides the count (10, or 2 with ``fast``).
+    Under KerasTuner's distributed variables (:func:`search_role`) a worker runs trials and
+    returns what it ran (``out_dir`` None); the chief writes the report."""
+    kt = _import_tuner()
+    role = search_role()
+    _check_options(role, trials, tuner_dir)
+    train, default_trials, epochs = (400, 2, 1) if fast else (2400, 10, 3)
+    trials = trials or default_trials
+    data = load_data(dataset, train=train, seed=seed)
+    # validation = a held-out part of the training data; the test set is used once at the end
+    n_val = train // 5
+    found = _search(
+        kt, data, n_val, role=role, trials=trials, epochs=epochs, seed=seed, tuner_dir=tuner_dir
+    )
+    if isinstance(found, ExperimentResult):  # a worker's answer
+        return found
+    rows, test_acc = found
+    findings = _findings(rows, test_acc)
+    fig = _figure(rows, epochs)
     st = settings(
         dataset=dataset,
-        fit_samples=len(x_fit),
+        fit_samples=len(data.x_train[n_val:]),
         val_samples=n_val,
         trials=trials,
         epochs=epochs,
@@ -195,8 +239,6 @@ def run(
 
 def _worker_result(tuner_id: str, trial_ids: list[str]):
     """A worker's answer: the trials it ran (the chief writes the report)."""
-    from kerascnn.experiments._common import ExperimentResult
-
     ran = ", ".join(trial_ids) or "none"
     return ExperimentResult(
         name="hparam",

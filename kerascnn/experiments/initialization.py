@@ -37,45 +37,40 @@ def activation_stds(model, x) -> list[float]:
     return [float(np.std(np.asarray(o))) for o in outs]
 
 
-def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
+def _train_one(data, init_name, make, bn, seed, epochs):
+    """One net from one initialiser: ``(label, history, activation stds at init, table row)``."""
     import keras
 
-    from kerascnn.viz import new_figure
+    keras.utils.set_random_seed(seed)
+    model = tiny_convnet(
+        data.input_shape,
+        data.num_classes,
+        filters=(16, 32),
+        convs_per_stage=2,
+        dense=64,
+        init=make(),
+        batchnorm=bn,
+        name="init_net",
+    )
+    stds = activation_stds(model, data.x_train[:256])
+    label = f"{init_name}{' + BN' if bn else ''}"
+    h = compile_fit(model, keras.optimizers.SGD(0.01, momentum=0.9), data, epochs=epochs)
+    row = {
+        "init": init_name,
+        "BatchNorm": "yes" if bn else "no",
+        "activation std, 1st ReLU (init)": stds[0],
+        "activation std, last ReLU (init)": stds[-1],
+        "final train loss": h["loss"][-1],
+        "test accuracy": h["val_accuracy"][-1],
+    }
+    return label, h, stds, row
 
-    train, test, epochs = (300, 200, 1) if fast else (3000, None, 4)
-    data = load_data(dataset, train=train, test=test, seed=seed)
-    rows, curves, act = [], {}, {}
-    for bn in (False, True):
-        for init_name, make in initializers().items():
-            keras.utils.set_random_seed(seed)
-            model = tiny_convnet(
-                data.input_shape,
-                data.num_classes,
-                filters=(16, 32),
-                convs_per_stage=2,
-                dense=64,
-                init=make(),
-                batchnorm=bn,
-                name="init_net",
-            )
-            stds = activation_stds(model, data.x_train[:256])
-            label = f"{init_name}{' + BN' if bn else ''}"
-            h = compile_fit(model, keras.optimizers.SGD(0.01, momentum=0.9), data, epochs=epochs)
-            curves[label], act[label] = h["loss"], stds
-            rows.append(
-                {
-                    "init": init_name,
-                    "BatchNorm": "yes" if bn else "no",
-                    "activation std, 1st ReLU (init)": stds[0],
-                    "activation std, last ReLU (init)": stds[-1],
-                    "final train loss": h["loss"][-1],
-                    "test accuracy": h["val_accuracy"][-1],
-                }
-            )
+
+def _findings(rows) -> list[str]:
     by = {(r["init"], r["BatchNorm"]): r for r in rows}
     small, he = by[("std 0.01", "no")], by[("He", "no")]
     small_bn = by[("std 0.01", "yes")]
-    findings = [
+    return [
         f"At initialisation, std 0.01 shrinks the signal layer by layer: the last ReLU's output std is "
         f"{small['activation std, last ReLU (init)']:.2e} vs {he['activation std, last ReLU (init)']:.2e} with He "
         f"(ratio {he['activation std, last ReLU (init)'] / max(small['activation std, last ReLU (init)'], 1e-30):.3g}x).",
@@ -84,6 +79,11 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         f"With BatchNorm, std 0.01 reaches {small_bn['test accuracy']:.3f} (He + BN {by[('He', 'yes')]['test accuracy']:.3f}): "
         f"BatchNorm changes std 0.01's test accuracy by {small_bn['test accuracy'] - small['test accuracy']:+.3f}.",
     ]
+
+
+def _figure(curves, act):
+    from kerascnn.viz import new_figure
+
     fig = new_figure((11, 4))
     ax1, ax2 = fig.subplots(1, 2)
     for i, (label, ys) in enumerate(curves.items()):
@@ -113,6 +113,20 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
+    return fig
+
+
+def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
+    train, test, epochs = (300, 200, 1) if fast else (3000, None, 4)
+    data = load_data(dataset, train=train, test=test, seed=seed)
+    rows, curves, act = [], {}, {}
+    for bn in (False, True):
+        for init_name, make in initializers().items():
+            label, h, stds, row = _train_one(data, init_name, make, bn, seed, epochs)
+            curves[label], act[label] = h["loss"], stds
+            rows.append(row)
+    findings = _findings(rows)
+    fig = _figure(curves, act)
     st = settings(
         dataset=dataset,
         train_samples=train,

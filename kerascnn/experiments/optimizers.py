@@ -26,11 +26,11 @@ def optimizers():
     }
 
 
-def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
+def _train_all(data, seed, epochs):
+    """Every optimizer from the same initial weights and batch order:
+    ``(rows, train losses, test losses)``."""
     import keras
 
-    train, test, epochs = (400, 300, 2) if fast else (3000, None, 6)
-    data = load_data(dataset, train=train, test=test, seed=seed)
     keras.utils.set_random_seed(seed)
     base = tiny_convnet(data.input_shape, data.num_classes, name="opt_net")
     w0 = base.get_weights()
@@ -51,9 +51,13 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
                 "test accuracy": h["val_accuracy"][-1],
             }
         )
+    return rows, losses, test_losses
+
+
+def _findings(rows) -> list[str]:
     best = min(rows, key=lambda r: r["final train loss"])
     worst = max(rows, key=lambda r: r["final train loss"])
-    findings = [
+    return [
         f"Lowest final training loss: {best['optimizer']} ({best['final train loss']:.3f}, test accuracy "
         f"{best['test accuracy']:.3f}); highest: {worst['optimizer']} ({worst['final train loss']:.3f}, "
         f"test accuracy {worst['test accuracy']:.3f}).",
@@ -64,6 +68,13 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         )
         + ".",
     ]
+
+
+def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
+    train, test, epochs = (400, 300, 2) if fast else (3000, None, 6)
+    data = load_data(dataset, train=train, test=test, seed=seed)
+    rows, losses, test_losses = _train_all(data, seed, epochs)
+    findings = _findings(rows)
     fig = curves_figure(
         losses,
         dashed=test_losses,

@@ -6,6 +6,7 @@ from scratch. :class:`LayerwiseAdam` is the optimizer of the layer-wise plan."""
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from kerascnn.errors import ArgumentError
 from kerascnn.experiments._common import compile_fit, load_data, settings, write_report
@@ -94,23 +95,23 @@ def with_head(base, num_classes, name):
     return keras.Model(inputs, outputs, name=name)
 
 
-def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
-    from matplotlib.ticker import MaxNLocator
+PLANS = {  # frozen: the backbone stages kept as pretrained; lr: the head's rate
+    "from scratch": dict(pretrained=False, frozen=(), lr=1e-3),
+    "frozen features": dict(pretrained=True, frozen=(1, 2, 3), lr=1e-3),
+    "partial freezing": dict(pretrained=True, frozen=(1, 2), lr=1e-4),
+    "fine-tuning": dict(pretrained=True, frozen=(), lr=1e-4),
+    "layer-wise rates": dict(pretrained=True, frozen=(), lr=1e-3, layerwise=True),
+}
+"""The target-task methods: label -> how its backbone starts, what is frozen, the head's rate."""
 
-    from kerascnn.viz import new_figure
 
-    src_train, src_epochs, per_class, epochs, test = (
-        (400, 1, 20, 2, 300) if fast else (3000, 4, 40, 20, None)
-    )
-    src = load_data(dataset, train=src_train, test=test, classes=SOURCE, seed=seed)
+def _target_data(dataset, test, per_class, seed):
+    """The target classes with ``per_class`` labelled training images each (balanced)."""
     tgt_all = load_data(dataset, test=test, classes=TARGET, seed=seed)
-    # a few labelled images per target class (balanced)
-    import numpy as np
-
     idx = np.concatenate(
         [np.flatnonzero(tgt_all.y_train == c)[:per_class] for c in range(len(TARGET))]
     )
-    tgt = type(tgt_all)(
+    return type(tgt_all)(
         tgt_all.x_train[idx],
         tgt_all.y_train[idx],
         tgt_all.x_test,
@@ -119,65 +120,59 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         tgt_all.source,
     )
 
+
+def _pretrain(src, seed, epochs):
+    """Train the backbone with a source-class head: ``(history, backbone weights)``."""
     keras.utils.set_random_seed(seed)
     base = backbone(src.input_shape)
     pre = with_head(base, len(SOURCE), "pretrain")
-    hp = compile_fit(pre, keras.optimizers.Adam(1e-3), src, epochs=src_epochs)
-    w_pre = base.get_weights()
+    hp = compile_fit(pre, keras.optimizers.Adam(1e-3), src, epochs=epochs)
+    return hp, base.get_weights()
 
-    rows, hist = [], {}
-    plans = {  # frozen: the backbone stages kept as pretrained; lr: the head's rate
-        "from scratch": dict(pretrained=False, frozen=(), lr=1e-3),
-        "frozen features": dict(pretrained=True, frozen=(1, 2, 3), lr=1e-3),
-        "partial freezing": dict(pretrained=True, frozen=(1, 2), lr=1e-4),
-        "fine-tuning": dict(pretrained=True, frozen=(), lr=1e-4),
-        "layer-wise rates": dict(pretrained=True, frozen=(), lr=1e-3, layerwise=True),
+
+def _fit_plan(label, p, tgt, w_pre, seed, epochs):
+    """Train one of :data:`PLANS` on the target data: ``(history, table row)``."""
+    keras.utils.set_random_seed(seed + 1)
+    b = backbone(tgt.input_shape)
+    if p["pretrained"]:
+        b.set_weights(w_pre)
+    if len(p["frozen"]) == len(STAGES):
+        b.trainable = False
+    else:
+        freeze_stages(b, p["frozen"])
+    model = with_head(b, len(TARGET), "target")
+    if p.get("layerwise"):
+        optimizer = LayerwiseAdam(p["lr"], lr_multipliers=stage_multipliers())
+    else:
+        optimizer = keras.optimizers.Adam(p["lr"])
+    h = compile_fit(model, optimizer, tgt, epochs=epochs, batch_size=32)
+    rates = (
+        ", ".join(f"{p['lr'] * m:.1e}" for m in stage_multipliers().values())
+        if p.get("layerwise")
+        else ""
+    )
+    row = {
+        "method": label,
+        "pretrained on source classes": "yes" if p["pretrained"] else "no",
+        "frozen stages": ", ".join(map(str, p["frozen"])) or "none",
+        "trainable params": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
+        "learning rate": f"head {p['lr']:.0e}; stages 1, 2, 3: {rates}" if rates else p["lr"],
+        "target test accuracy": h["val_accuracy"][-1],
+        "best target test accuracy": max(h["val_accuracy"]),
     }
-    for label, p in plans.items():
-        keras.utils.set_random_seed(seed + 1)
-        b = backbone(tgt.input_shape)
-        if p["pretrained"]:
-            b.set_weights(w_pre)
-        if len(p["frozen"]) == len(STAGES):
-            b.trainable = False
-        else:
-            freeze_stages(b, p["frozen"])
-        model = with_head(b, len(TARGET), "target")
-        if p.get("layerwise"):
-            optimizer = LayerwiseAdam(p["lr"], lr_multipliers=stage_multipliers())
-        else:
-            optimizer = keras.optimizers.Adam(p["lr"])
-        h = compile_fit(model, optimizer, tgt, epochs=epochs, batch_size=32)
-        hist[label] = h
-        rates = (
-            ", ".join(f"{p['lr'] * m:.1e}" for m in stage_multipliers().values())
-            if p.get("layerwise")
-            else ""
-        )
-        rows.append(
-            {
-                "method": label,
-                "pretrained on source classes": "yes" if p["pretrained"] else "no",
-                "frozen stages": ", ".join(map(str, p["frozen"])) or "none",
-                "trainable params": int(
-                    sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-                ),
-                "learning rate": f"head {p['lr']:.0e}; stages 1, 2, 3: {rates}"
-                if rates
-                else p["lr"],
-                "target test accuracy": h["val_accuracy"][-1],
-                "best target test accuracy": max(h["val_accuracy"]),
-            }
-        )
+    return h, row
+
+
+def _findings(rows, src, tgt, hp, src_epochs, per_class) -> list[str]:
     by = {r["method"]: r for r in rows}
     scratch = by["from scratch"]["target test accuracy"]
     others = ", ".join(
         f"{label} {by[label]['target test accuracy']:.3f} "
         f"({by[label]['target test accuracy'] - scratch:+.3f})"
-        for label in plans
+        for label in PLANS
         if label != "from scratch"
     )
-    findings = [
+    return [
         f"Source task ({', '.join(src.class_names)}): test accuracy {hp['val_accuracy'][-1]:.3f} after {src_epochs} epoch(s).",
         f"Target task ({', '.join(tgt.class_names)}) with {per_class} images per class: from "
         f"scratch {scratch:.3f}; {others} (differences from scratch in brackets).",
@@ -187,6 +182,13 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         "Layer-wise rates: the head at 1e-3 and each stage below "
         f"{round(1 / STAGE_DECAY)}x slower than the one above it.",
     ]
+
+
+def _figure(hist, per_class):
+    from matplotlib.ticker import MaxNLocator
+
+    from kerascnn.viz import new_figure
+
     fig = new_figure((6, 4))
     ax = fig.add_subplot()
     for i, (label, h) in enumerate(hist.items()):
@@ -205,6 +207,33 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend()
+    return fig
+
+
+INTRO = (
+    "A conv backbone is pretrained on five Fashion-MNIST classes (the source task). The other "
+    "five classes (the target task) are then learned from a few images per class: a new head "
+    "on frozen pretrained features; the two lower stages frozen and the top stage fine-tuned "
+    "with the head (partial freezing, at a 10x smaller rate); the whole pretrained network "
+    "fine-tuned at a 10x smaller rate; the whole network with layer-wise rates (the head at "
+    "the full rate, lower stages slower: kerascnn.experiments.transfer.LayerwiseAdam); or the "
+    "same network from random weights."
+)
+
+
+def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
+    src_train, src_epochs, per_class, epochs, test = (
+        (400, 1, 20, 2, 300) if fast else (3000, 4, 40, 20, None)
+    )
+    src = load_data(dataset, train=src_train, test=test, classes=SOURCE, seed=seed)
+    tgt = _target_data(dataset, test, per_class, seed)
+    hp, w_pre = _pretrain(src, seed, src_epochs)
+    rows, hist = [], {}
+    for label, p in PLANS.items():
+        hist[label], row = _fit_plan(label, p, tgt, w_pre, seed, epochs)
+        rows.append(row)
+    findings = _findings(rows, src, tgt, hp, src_epochs, per_class)
+    fig = _figure(hist, per_class)
     st = settings(
         dataset=dataset,
         source_classes=list(SOURCE),
@@ -221,13 +250,7 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         out,
         name="transfer",
         title=TITLE,
-        intro="A conv backbone is pretrained on five Fashion-MNIST classes (the source task). The other "
-        "five classes (the target task) are then learned from a few images per class: a new head "
-        "on frozen pretrained features; the two lower stages frozen and the top stage fine-tuned "
-        "with the head (partial freezing, at a 10x smaller rate); the whole pretrained network "
-        "fine-tuned at a 10x smaller rate; the whole network with layer-wise rates (the head at "
-        "the full rate, lower stages slower: kerascnn.experiments.transfer.LayerwiseAdam); or the "
-        "same network from random weights.",
+        intro=INTRO,
         rows=rows,
         findings=findings,
         figures={"transfer.png": fig},

@@ -44,13 +44,10 @@ def tta_predict(
     return np.mean(list(per.values()), axis=0), per
 
 
-def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
+def _train(data, seed, epochs):
+    """The tiny conv net behind flip and shift augmentation layers, trained on ``data``."""
     import keras
 
-    from kerascnn.viz import new_figure
-
-    train, test, epochs = (400, 300, 1) if fast else (6000, None, 5)
-    data = load_data(dataset, train=train, test=test, seed=seed)
     keras.utils.set_random_seed(seed)
     net = tiny_convnet(
         data.input_shape, data.num_classes, filters=(32, 64), dense=128, dropout=0.3, name="tta_net"
@@ -60,6 +57,27 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
     x = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed)(x)
     model = keras.Model(inputs, net(x), name="tta_model")
     compile_fit(model, keras.optimizers.Adam(1e-3), data, epochs=epochs, validation=False)
+    return model
+
+
+def _figure(rows, n_views, none_acc):
+    from kerascnn.viz import new_figure
+
+    fig = new_figure((7, 4))
+    ax = fig.add_subplot()
+    labels = [r["prediction"].replace("single view: ", "") for r in rows]
+    accs = [r["test accuracy"] for r in rows]
+    ax.barh(labels, accs, color=["C0"] * n_views + ["C1", "C2"])
+    ax.set_xlim(max(0.0, min(accs) - 0.05), min(1.0, max(accs) + 0.02))
+    ax.axvline(none_acc, color="k", lw=0.8, ls="--")
+    ax.set(xlabel="test accuracy", title="single views (blue) vs averaged softmax")
+    return fig
+
+
+def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
+    train, test, epochs = (400, 300, 1) if fast else (6000, None, 5)
+    data = load_data(dataset, train=train, test=test, seed=seed)
+    model = _train(data, seed, epochs)
     mean, per = tta_predict(model, data.x_test)
     y = data.y_test
     rows = [
@@ -78,14 +96,7 @@ def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist
         f"all {len(per)} views: {tta_acc:.3f} ({tta_acc - none_acc:+.3f}) on {len(y)} test images.",
         f"TTA changed {changed} of {len(y)} predictions; it costs {len(per)}x the inference compute.",
     ]
-    fig = new_figure((7, 4))
-    ax = fig.add_subplot()
-    labels = [r["prediction"].replace("single view: ", "") for r in rows]
-    accs = [r["test accuracy"] for r in rows]
-    ax.barh(labels, accs, color=["C0"] * len(per) + ["C1", "C2"])
-    ax.set_xlim(max(0.0, min(accs) - 0.05), min(1.0, max(accs) + 0.02))
-    ax.axvline(none_acc, color="k", lw=0.8, ls="--")
-    ax.set(xlabel="test accuracy", title="single views (blue) vs averaged softmax")
+    fig = _figure(rows, len(per), none_acc)
     st = settings(
         dataset=dataset,
         train_samples=train,
