@@ -7,9 +7,19 @@ Importing kerascnn needs Keras but not TensorFlow: models, layers and the analys
 keras.ops only, so KERAS_BACKEND=jax works without TensorFlow installed.
 """
 
-from kerascnn.models import create_model, list_models, model_info, parse_spec, register_model
-
 __version__ = "0.1.0"
+
+_FROM_MODELS = ("create_model", "list_models", "model_info", "parse_spec", "register_model")
+
+
+def __getattr__(name: str):
+    """The registry's functions, from :mod:`kerascnn.models` on first use (``import kerascnn``
+    and the command line's ``--help`` stay without Keras until a model is needed)."""
+    if name in _FROM_MODELS:
+        from kerascnn import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module 'kerascnn' has no attribute {name!r}")
 
 
 def load_dataset(name: str, data_dir=None, **options):

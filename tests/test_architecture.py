@@ -67,7 +67,7 @@ RULES = [
 # its own package or of a lower layer (never one of its layer's other packages, never upward).
 LAYERS = [
     ("kerascnn.errors", "kerascnn._utils", "kerascnn._dtype", "kerascnn._quiet"),
-    ("kerascnn.checks", "kerascnn.geometry"),
+    ("kerascnn.checks", "kerascnn.geometry", "kerascnn.recipe"),
     ("kerascnn.record", "kerascnn.data", "kerascnn.detection", "kerascnn.scratch"),
     ("kerascnn.blocks",),
     ("kerascnn.models",),

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kerascnn.errors import ArgumentError
+from kerascnn.recipe import DEFAULT_RECIPE, Recipe
 
 __all__ = [
     "DEFAULT_RECIPE",
@@ -37,26 +38,6 @@ __all__ = [
     "model_info",
     "parse_spec",
 ]
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """A model's default training recipe, as timm's per-model default configurations: what
-    ``kerascnn bench`` trains the model with when the suite and the command line name no
-    optimizer (a learning rate they give replaces the recipe's)."""
-
-    optimizer: str
-    """``"sgd"``, ``"momentum"`` (Nesterov SGD), ``"adam"`` or ``"adamw"``."""
-    learning_rate: float
-    """Peak learning rate (after the warm-up)."""
-    why: str = ""
-    """The measurement behind it, in a sentence."""
-
-
-DEFAULT_RECIPE = Recipe(
-    "adam", 1e-3, "Keras' Adam default: what a model without its own trains with"
-)
-"""The recipe of every model that registers none."""
 
 
 @dataclass(frozen=True)

@@ -70,9 +70,10 @@ from kerascnn.models._common import (
     requested_shape,
     resolve_input_shape,
 )
-from kerascnn.models._registry import Recipe, register_model
+from kerascnn.models._registry import register_model
 from kerascnn.models._variant import variant
 from kerascnn.models.weights import ImagenetFile, applications_file
+from kerascnn.recipe import Recipe
 
 # MobileNet v1: stem filters/stride, then (pointwise filters, stride) per separable block.
 V1_STEM = (32, 2)
