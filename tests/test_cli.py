@@ -143,3 +143,48 @@ def test_help_imports_no_keras_and_module_entry_point_works():
         [sys.executable, "-m", "kerascnn.cli", "--help"], capture_output=True, text=True, timeout=60
     )
     assert mod.returncode == 0 and "Exit codes:" in mod.stdout and "--debug" in mod.stdout
+
+
+# --------------------------------------------------------------------------- options declared once
+
+
+def test_options_several_commands_share_are_declared_once():
+    """--out, --seed, --dataset, ... are spelled in kerascnn/cli/_options.py alone; a command
+    words its own help or default with ``.but(...)``. Only bench's repeatable --seed (seeds) and
+    its list --dataset/--datasets are other options, and declared in bench.py."""
+    from pathlib import Path
+
+    from kerascnn.cli import _options
+
+    shared = [o for o in vars(_options).values() if isinstance(o, _options.Option)]
+    assert {o.decls[0] for o in shared} == {
+        "--models", "--dataset", "--data-dir", "--seed", "--out", "--backend", "--format",
+        "--compare",
+    }  # fmt: skip
+    folder = Path(_options.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        if path.name == "_options.py":
+            continue
+        text = path.read_text()
+        for o in shared:
+            allowed = {("bench.py", "--dataset"), ("bench.py", "--seed")}
+            expected = 1 if (path.name, o.decls[0]) in allowed else 0
+            assert text.count(f'"{o.decls[0]}"') == expected, (path.name, o.decls[0])
+    out = {}
+    for name, cmd in [*main.commands.items(), *main.commands["viz"].commands.items()]:
+        for param in cmd.params:
+            if "--out" in param.opts:
+                out[name] = param.name
+    assert set(out.values()) == {"out"} and len(out) == 11
+
+
+def test_an_option_table_makes_clicks_options_in_its_order():
+    import click
+
+    from kerascnn.cli._options import OUT, SEED, fields, option, options
+
+    table = (option("--lr", "learning_rate", field="rate", type=float), SEED, OUT.but(help="H."))
+    cmd = click.command("x")(options(*table)(lambda **kw: None))
+    assert [p.name for p in cmd.params] == ["learning_rate", "seed", "out"]
+    assert cmd.params[2].help == "H." and OUT.attrs == {"default": None}
+    assert fields(table, {"learning_rate": 0.1, "seed": 1, "out": None}) == {"rate": 0.1}

@@ -179,3 +179,85 @@ def test_bad_suite_file(tmp_path):
 
 def test_report_of_missing_folder(tmp_path):
     _assert_friendly(_invoke(["report", str(tmp_path / "none")]), "does not exist")
+
+
+# --------------------------------------------------------------------------- options declared once
+
+
+def test_each_bench_option_is_declared_once_and_sets_a_real_config_field():
+    """BENCH_OPTIONS is the one declaration: click's options are made from it, in its order,
+    each option string appears once, and every field it names is one BenchConfig takes."""
+    from pathlib import Path
+
+    from kerascnn.bench.config import BenchConfig
+    from kerascnn.cli import bench
+
+    table = bench.BENCH_OPTIONS
+    assert [p.name for p in bench.bench_cmd.params] == [o.name for o in table]
+    flags = [f for p in bench.bench_cmd.params for f in (*p.opts, *p.secondary_opts)]
+    assert len(flags) == len(set(flags))
+    fields = [o.field for o in table if o.field]
+    assert len(fields) == len(set(fields)) and len(fields) == 33
+    # "repeats" is from_dict's convenience key (seeds start..start+N-1), not a dataclass field
+    assert set(fields) <= set(BenchConfig.field_names()) | {"repeats"}
+    own = {o.name for o in table if not o.field}
+    assert own == {"suite", "backend", "out", "resume", "retry_failed", "report"} | {
+        "coordinator", "num_processes", "process_id", "cluster_timeout"
+    }  # fmt: skip
+    from kerascnn.cli import _options
+
+    here = "".join(
+        Path(bench.__file__).with_name(n).read_text() for n in ("bench.py", "_cluster.py")
+    )
+    shared = {o.decls for o in vars(_options).values() if isinstance(o, _options.Option)}
+    for o in table:  # its first string is spelled once: here, or in _options.py when shared
+        assert here.count(f'"{o.decls[0]}"') == (o.decls not in shared), o.decls
+    assert {o.name for o in table if o.decls in shared} == {"models", "backend", "data_dir", "out"}
+
+
+def test_bench_flags_reach_the_config_they_name(monkeypatch, tmp_path):
+    """Every flag lands in its BenchConfig field (run_suite is replaced: nothing trains)."""
+    from types import SimpleNamespace
+
+    import kerascnn.bench
+    from kerascnn.bench.presets import main_job
+
+    seen = {}
+
+    def fake_run_suite(cfg, **kwargs):
+        seen.update(cfg=cfg, **kwargs)
+        return SimpleNamespace(
+            cluster_failure=None, ok=["r"], failed=[], skipped=[], skipped_failed=[],
+            run_dir=tmp_path, wall_seconds=0.0, exit_code=0, interrupted=False,
+        )  # fmt: skip
+
+    monkeypatch.setattr(kerascnn.bench, "run_suite", fake_run_suite)
+    args = [
+        "bench", "--models", "lenet,vgg", "--dataset", "fashion_mnist_mini", "--steps", "7",
+        "--batch-size", "32", "--optimizer", "adam", "--lr", "0.01", "--no-jit",
+        "--no-precise-bn", "--seed", "3", "--seed", "4", "--augment", "flip",
+        "--image-size", "32", "--distribute", "--save-models", "--out", str(tmp_path / "o"),
+        "--resume", "--no-report",
+    ]  # fmt: skip
+    result = _invoke(args)
+    assert result.exit_code == 0, result.output
+    cfg = seen["cfg"]
+    assert cfg.models == ["lenet", "vgg"] and cfg.datasets == ["fashion_mnist_mini"]
+    assert (cfg.steps, cfg.budget, cfg.batch_size) == (7, None, 32)
+    assert (cfg.optimizer, cfg.learning_rate, cfg.jit, cfg.precise_bn) == (
+        "adam",
+        0.01,
+        False,
+        False,
+    )
+    assert (cfg.seeds, cfg.augment, cfg.image_size) == ([3, 4], ["flip"], [32, 32])
+    assert cfg.distribute is True and cfg.save_models is True
+    assert seen["out"] == str(tmp_path / "o") and seen["resume"] and not seen["retry_failed"]
+    assert seen["cluster"] is None and "Report:" not in result.output
+
+    assert _invoke(["bench", "--repeats", "2", "--seed", "5", "--no-report"]).exit_code == 0
+    assert seen["cfg"].seeds == [5, 6]
+    assert (
+        _invoke(["bench", "--no-report"]).exit_code == 0
+    )  # no other flag given: the main job as it is
+    assert seen["cfg"] == main_job({}) and seen["cfg"].seeds == [0]

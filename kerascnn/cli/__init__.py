@@ -3,7 +3,8 @@
 Heavy imports (Keras, TensorFlow) happen inside each command so that ``kerascnn --help``
 answers at once. The commands live by topic in :mod:`~kerascnn.cli.info` (models, datasets,
 summary), :mod:`~kerascnn.cli.bench`, :mod:`~kerascnn.cli.report`, :mod:`~kerascnn.cli.viz` and
-:mod:`~kerascnn.cli.experiment`; the error contract and exit codes in :mod:`kerascnn.cli._base`.
+:mod:`~kerascnn.cli.experiment`; the error contract and exit codes in :mod:`kerascnn.cli._base`;
+each option is declared once, as an entry of an option table (:mod:`kerascnn.cli._options`).
 """
 
 from __future__ import annotations

@@ -8,49 +8,43 @@ import sys
 import click
 
 from kerascnn.cli._base import uses_keras
+from kerascnn.cli._options import DATASET, FORMAT, OUT, option, options
 from kerascnn.deploy.targets import DEFAULT_TARGETS, FORMATS, QUANTIZATIONS, TARGETS
 
 _SOURCES = click.argument("sources", nargs=-1, required=True, type=click.Path())
-_COMMON = [
-    click.option(
-        "--dataset",
+_COMMON = options(
+    DATASET.but(
         default=None,
+        show_default=None,
         help="Test and calibration images for .keras files given directly "
         "[default: the run's own dataset; fashion_mnist_mini for loose files].",
     ),
-    click.option(
+    option(
         "--calibration-images",
         type=click.IntRange(1),
         default=300,
         show_default=True,
         help="Training images that calibrate full-integer (int8) quantization.",
     ),
-    click.option(
+    option(
         "--int8-io",
         is_flag=True,
         help="int8 inputs and outputs too (default: float32 in and out around an int8 model).",
     ),
-    click.option(
+    option(
         "--threads",
         type=click.IntRange(1),
         default=None,
         help="Threads of every runtime [default: each runtime's own choice: LiteRT's is 1 "
         "thread, the others use every core; give it for an equal comparison].",
     ),
-]
-
-
-def _common(fn):
-    for option in reversed(_COMMON):
-        fn = option(fn)
-    return fn
+)
+"""The options export and deploy share."""
 
 
 @click.command("export")
 @_SOURCES
-@click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), required=True, help="The artifact to write."
-)
+@FORMAT.but(type=click.Choice(FORMATS), required=True, help="The artifact to write.")
 @click.option(
     "--quantize",
     type=click.Choice(QUANTIZATIONS),
@@ -58,7 +52,7 @@ def _common(fn):
     show_default=True,
     help="LiteRT only: dynamic = int8 weights, int8 = full integer, float16 = half weights.",
 )
-@click.option("--out", default=None, type=click.Path(), help="Folder [default: beside the model].")
+@OUT.but(type=click.Path(), help="Folder [default: beside the model].")
 @click.option(
     "--check-images",
     type=click.IntRange(1),
@@ -66,7 +60,7 @@ def _common(fn):
     show_default=True,
     help="Test images the exported outputs are compared on with the Keras model's.",
 )
-@_common
+@_COMMON
 @uses_keras
 def export_cmd(
     sources, fmt, quantize, out, check_images, dataset, calibration_images, int8_io, threads
@@ -113,9 +107,7 @@ def export_cmd(
     help=f"Comma-separated, from: {', '.join(TARGETS)}. [default: {','.join(DEFAULT_TARGETS)}; "
     "a target whose runtime is not installed is skipped with one line]",
 )
-@click.option(
-    "--out",
-    default=None,
+@OUT.but(
     type=click.Path(),
     help="Where deploy.csv, DEPLOY.md and deploy/ go [default: the run folder].",
 )
@@ -139,7 +131,7 @@ def export_cmd(
     default=None,
     help="Evaluate on N test images (the bench's seeded subset) [default: the run's own].",
 )
-@_common
+@_COMMON
 @uses_keras
 def deploy_cmd(
     sources, targets, out, batch, seconds, test_limit, dataset, calibration_images, int8_io, threads

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kerascnn.cli._base import uses_keras
+from kerascnn.cli._options import DATASET, OUT, SEED
 from kerascnn.experiments import EXPERIMENTS
 
 _WIDTH = max(map(len, EXPERIMENTS)) + 2
@@ -32,9 +33,7 @@ _HELP = "\n".join(
 
 @click.command("experiment", help=_HELP)
 @click.argument("name", metavar="NAME", type=click.Choice(list(EXPERIMENTS)))
-@click.option(
-    "--out",
-    default=None,
+@OUT.but(
     type=click.Path(file_okay=False),
     help="Report folder. [default: a fresh reports/runs/experiments/NAME-<UTC time>; the "
     "published report is rewritten only when asked: --out reports/experiments/NAME]",
@@ -42,8 +41,8 @@ _HELP = "\n".join(
 @click.option(
     "--fast", is_flag=True, help="Few images and epochs: seconds instead of a minute or two."
 )
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--dataset", default="fashion_mnist_mini", show_default=True)
+@SEED
+@DATASET
 @click.option(
     "--trials", type=int, default=None, help="hparam: trials to run. [default: 10, fast 2]"
 )

@@ -5,7 +5,11 @@ from __future__ import annotations
 import click
 
 from kerascnn.cli._base import uses_keras
+from kerascnn.cli._options import FORMAT
 from kerascnn.record.tabular import FORMATS
+
+_TABLE_FORMAT = FORMAT.but(type=click.Choice(FORMATS), default="table", show_default=True)
+"""``--format`` of models and summary."""
 
 
 def _building(k: int, n: int, name: str) -> None:
@@ -23,12 +27,7 @@ def _building(k: int, n: int, name: str) -> None:
     "zoo). Default: the counts stored in the package (kerascnn/models/param_counts.json).",
 )
 @click.option("--no-params", "counts", flag_value="none", help="Leave the parameter columns out.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
+@_TABLE_FORMAT.but(
     help="table: aligned text for terminals; md: markdown (adds min input size and paper); "
     "csv, json: every field, raw numbers.",
 )
@@ -77,12 +76,7 @@ def datasets_cmd() -> None:
     help="Input shape, e.g. 224,224,3 (default: the model's canonical input).",
 )
 @click.option("--classes", type=int, default=None, help="Number of classes (default: the model's).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
+@_TABLE_FORMAT.but(
     help="table: aligned text for terminals; md: markdown; csv: raw numbers, one row per "
     "layer; json: the per-layer rows and the totals.",
 )

@@ -5,17 +5,14 @@ from __future__ import annotations
 import click
 
 from kerascnn.cli._base import uses_keras
+from kerascnn.cli._options import COMPARE, FORMAT
 
 
 @click.command("report")
 @click.argument("run_dir", type=click.Path())
-@click.option(
-    "--compare", default=None, type=click.Path(), help="Another run folder: add a table of deltas."
-)
+@COMPARE.but(type=click.Path(), help="Another run folder: add a table of deltas.")
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Draw the PNG figures.")
-@click.option(
-    "--format",
-    "fmt",
+@FORMAT.but(
     type=click.Choice(["md", "csv", "json"]),
     default=None,
     help="Print the results instead of rebuilding the README: md = the README's result "

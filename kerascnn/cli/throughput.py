@@ -7,6 +7,7 @@ import sys
 import click
 
 from kerascnn.cli._base import EXIT_USER_ERROR, uses_keras
+from kerascnn.cli._options import BACKEND, COMPARE, MODELS, OUT
 
 
 def _command_line(ctx: click.Context) -> list[str]:
@@ -24,9 +25,7 @@ def _command_line(ctx: click.Context) -> list[str]:
 
 
 @click.command("throughput")
-@click.option(
-    "--models",
-    "-m",
+@MODELS.but(
     default="resnet18,mobilenetv2",
     show_default=True,
     help="Comma-separated model specs, e.g. 'resnet18,vgg11(width=0.25)'.",
@@ -60,10 +59,8 @@ def _command_line(ctx: click.Context) -> list[str]:
     help="Force XLA on or off (TensorFlow). [default: auto: TensorFlow on a CPU without XLA, "
     "on a GPU with XLA; JAX always jax.jit]",
 )
-@click.option(
-    "--backend",
+@BACKEND.but(
     type=click.Choice(["tensorflow", "jax"]),
-    default=None,
     help="Keras backend (sets KERAS_BACKEND). [default: $KERAS_BACKEND or tensorflow]",
 )
 @click.option(
@@ -85,11 +82,9 @@ def _command_line(ctx: click.Context) -> list[str]:
     show_default=True,
     help="Training optimizer (SGD with momentum 0.9, or Adam).",
 )
-@click.option("--out", default=None, help="Output folder. [default: reports/throughput/<UTC time>]")
-@click.option(
-    "--compare",
+@OUT.but(help="Output folder. [default: reports/throughput/<UTC time>]")
+@COMPARE.but(
     type=click.Path(file_okay=False),
-    default=None,
     help="Another throughput folder (e.g. the same sweep with --xla): its points go beside "
     "these in the README and plot.",
 )
