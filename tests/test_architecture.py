@@ -207,3 +207,34 @@ def test_the_rule_finds_a_violation(tmp_path):
 def test_no_module_over_the_size_limit():
     long = {m: n for m, p in MODULES.items() if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert not long, f"split these modules (limit {MAX_LINES} lines): {long}"
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def function_lengths(path: Path) -> dict[str, int]:
+    """Lines of each function's body in ``path``, its docstring left out."""
+    lengths = {}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0]
+            docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            start = first.end_lineno + 1 if docstring and len(node.body) > 1 else first.lineno
+            lengths[f"{node.name}:{node.lineno}"] = node.end_lineno - start + 1
+    return lengths
+
+
+def test_no_function_over_the_size_limit():
+    long = {
+        f"{m}.{name}": n
+        for m, p in MODULES.items()
+        for name, n in function_lengths(p).items()
+        if n > MAX_FUNCTION_LINES
+    }
+    assert not long, f"split these functions (limit {MAX_FUNCTION_LINES} lines): {long}"
+
+
+def test_the_function_size_rule_counts_the_body(tmp_path):
+    src = tmp_path / "f.py"
+    src.write_text('def f():\n    """Doc\n    string."""\n    a = 1\n    return a\n')
+    assert function_lengths(src) == {"f:1": 2}
