@@ -13,79 +13,34 @@ Order of work (nothing trains until every check has passed):
 
 Before step 2 the run folder is resolved, proven writable and locked (``RUN_DIR/bench.lock``,
 see :mod:`kerascnn.bench.lock`): one suite per folder at a time.
+
+In steps: :func:`run_suite` (the folder and its lock), :func:`_prepare` (data, models,
+environment, ``suite.json``: a :class:`~kerascnn.bench.suite_loop.SuiteContext` decided once),
+then :mod:`kerascnn.bench.suite_loop`: the skip set (resume), each run, its storing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import time
-import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from kerascnn._utils import fmt_duration
 from kerascnn.bench.config import BenchConfig, RunSpec
-from kerascnn.bench.suite_data import check_models_build, dataset_meta, load_datasets
-from kerascnn.distributed.cluster import Cluster
-from kerascnn.distributed.watchdog import EXIT_CLUSTER
-from kerascnn.errors import is_out_of_memory
-from kerascnn.record import layout, store
-from kerascnn.record.run import (
-    Environment,
-    Measurements,
-    RunError,
-    RunRecord,
+from kerascnn.bench.suite_data import check_models_build, load_datasets
+from kerascnn.bench.suite_loop import (
+    SuiteContext,
+    SuiteOutcome,
+    describe_error,
+    finished_runs,
+    run_all,
+    suite_eta,
 )
+from kerascnn.distributed.cluster import Cluster
+from kerascnn.record import store
 from kerascnn.record.store import resolve_run_dir
-
-
-@dataclass
-class SuiteOutcome:
-    run_dir: Path
-    ok: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    """Runs already finished in ``run_dir`` (resume)."""
-    skipped_failed: list[str] = field(default_factory=list)
-    interrupted: bool = False
-    wall_seconds: float = 0.0
-    cluster_failure: str | None = None
-    """Why a multi-process suite stopped early (its run is stored as a ClusterFailure)."""
-
-    @property
-    def any_failed(self) -> bool:
-        return bool(self.failed or self.skipped_failed)
-
-    @property
-    def exit_code(self) -> int:
-        if self.interrupted:
-            return 130
-        if self.cluster_failure:
-            return EXIT_CLUSTER
-        return 1 if self.any_failed else 0
-
-
-def suite_eta(
-    durations: dict[tuple[str, str], list[float]], remaining: Sequence[RunSpec]
-) -> float | None:
-    """Seconds left for ``remaining`` runs, or None while any of them has no timed twin.
-
-    A run's time is predicted only from finished runs of the same model on the same dataset
-    (other seeds): models differ by orders of magnitude in cost (LeNet 0.4 M MACs per image,
-    VGG-11 95 M) and in speed per MAC (depthwise convs run far below dense ones on a CPU), so
-    an average over different models would mislead.
-    """
-    total = 0.0
-    for run in remaining:
-        timed = durations.get((run.model, run.dataset))
-        if not timed:
-            return None
-        total += sum(timed) / len(timed)
-    return total
 
 
 def protocol_text(cfg: BenchConfig) -> str:
@@ -104,87 +59,16 @@ def protocol_text(cfg: BenchConfig) -> str:
     return "; ".join(f"{spec}: {text}" for spec, text in by_model.items())
 
 
-def _identity(run: RunSpec, cfg: BenchConfig, ds, env: Environment) -> dict[str, Any]:
-    """The fields of a run's record that say what ran, where and when it started."""
-    return dict(
-        key=run.key,
-        model=run.model,
-        dataset=run.dataset,
-        seed=run.seed,
-        config_hash=run.config_hash,
-        suite=cfg.name,
-        config={
-            **run.config.training_dict(),
-            "latency_batch": cfg.latency_batch,
-            "latency_seconds": cfg.latency_seconds,
-            **({"recipe": run.recipe} if run.recipe else {}),
-        },
-        dataset_info=dataset_meta(ds, cfg),
-        environment=env,
-        started=store.utc_now(),
-    )
+@dataclass(frozen=True)
+class SuiteOptions:
+    """How :func:`run_suite` was asked to run: taken once, passed down to every step."""
 
-
-def describe_error(exc: BaseException) -> RunError:
-    """An unexpected error of a run as stored: its type (OutOfMemory named so), message, traceback."""
-    kind = type(exc).__name__
-    if isinstance(exc, MemoryError):
-        return RunError(type="OutOfMemory", message=f"MemoryError: {exc}")
-    if is_out_of_memory(exc):
-        kind = f"OutOfMemory ({kind})"
-    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    message = re.sub(r"\x1b\[[0-9;]*m", "", " ".join(str(exc).split()))  # no terminal colours
-    return RunError(type=kind, message=message[:2000], traceback="".join(tb[-6:])[-4000:])
-
-
-def _attempt(
-    run: RunSpec, ds, run_dir: Path | None, label: str, echo, verbose, cluster=None
-) -> tuple[str, RunError | None, Measurements]:
-    """Execute one run: ("ok", None, measurements) or ("failed", error, what was measured).
-
-    Any exception but KeyboardInterrupt is caught here: a failing run never stops the suite,
-    except in a multi-process suite, where an exception of one process leaves the others out
-    of step: it comes back as a ClusterFailure, which stops the suite. Without ``run_dir``
-    (processes other than 0) nothing is written.
-    """
-    import keras
-
-    from kerascnn.bench.training import RunFailure, execute_run
-
-    try:
-        measured = execute_run(
-            run,
-            ds,
-            label=label,
-            echo=echo,
-            model_path=layout.model_path(run_dir, run.key) if run_dir else None,
-            log_path=layout.log_path(run_dir, run.key) if run_dir else None,
-            tensorboard_dir=layout.tensorboard_dir(run_dir, run.key) if run_dir else None,
-            verbose=verbose,
-        )
-        return "ok", None, measured
-    except RunFailure as exc:
-        return "failed", RunError(type=exc.kind, message=str(exc)), exc.partial
-    # any other error (MemoryError included): recorded, the suite continues
-    except Exception as exc:
-        if cluster is not None:
-            from kerascnn.bench.multiprocess import cluster_failure
-
-            return "failed", cluster_failure(describe_error(exc), cluster), Measurements()
-        return "failed", describe_error(exc), Measurements()
-    finally:
-        keras.backend.clear_session()
-
-
-def _write_suite(run_dir: Path, cfg: BenchConfig, runs, env, resume: bool) -> None:
-    """``RUN_DIR/suite.json``: the resolved suite, this session appended to its list."""
-    suite = {
-        "name": cfg.name,
-        "config": cfg.to_dict(),
-        "runs": [r.key for r in runs],
-        "environment": dataclasses.asdict(env),
-    }
-    store.write_suite(run_dir, suite, command=env.command, resume=resume)
+    resume: bool = False
+    retry_failed: bool = False
+    echo: Callable[[str], None] = print
+    argv: list[str] | None = None
+    verbose: int | None = None
+    cluster: Cluster | None = None
 
 
 def run_suite(
@@ -212,6 +96,7 @@ def run_suite(
 
     from kerascnn.bench.lock import RunLock
 
+    opts = SuiteOptions(resume, retry_failed, echo, argv, verbose, cluster)
     cfg.validate()
     if cluster is not None:
         import keras
@@ -220,148 +105,106 @@ def run_suite(
 
         cfg = check_suite(cfg, cluster, keras.backend.backend())
         if not cluster.is_chief:  # writes nothing: no folder, no lock
-            return _run_locked(
-                cfg,
-                run_dir=None,
-                retry_failed=retry_failed,
-                echo=lambda text: echo(f"[{cluster.label}] {text}"),
-                argv=argv,
-                verbose=verbose,
-                cluster=cluster,
+            prefixed = dataclasses.replace(
+                opts, resume=False, echo=lambda text: echo(f"[{cluster.label}] {text}")
             )
+            return _run_locked(cfg, None, prefixed)
     run_dir = resolve_run_dir(out, resume, runs_root)
     created = store.prepare_run_dir(run_dir)
     try:
         with RunLock(run_dir, command=shlex.join(argv or sys.argv), echo=echo):
-            keys = {r.key for r in cfg.runs()}
-            for name, reason in store.unreadable_results(run_dir):
-                again = "it runs again" if name[: -len(".json")] in keys else "not in this suite"
-                echo(f"results/{name} cannot be read: {reason}. Not a finished run; {again}.")
-            return _run_locked(
-                cfg,
-                run_dir=run_dir,
-                resume=resume,
-                retry_failed=retry_failed,
-                echo=echo,
-                argv=argv,
-                verbose=verbose,
-                cluster=cluster,
-            )
+            _name_unreadable(cfg, run_dir, echo)
+            return _run_locked(cfg, run_dir, opts)
     finally:
         if created:
             store.remove_if_empty(run_dir)  # nothing ran (a bad dataset): no empty folder
 
 
-def _run_locked(
-    cfg: BenchConfig,
-    *,
-    run_dir: Path | None,
-    resume: bool = False,
-    retry_failed: bool = False,
-    echo: Callable[[str], None] = print,
-    argv: list[str] | None = None,
-    verbose: int | None = None,
-    cluster: Cluster | None = None,
-) -> SuiteOutcome:
+def _name_unreadable(cfg: BenchConfig, run_dir: Path, echo: Callable[[str], None]) -> None:
+    """Name each file in ``results/`` that is not a complete result (not a finished run)."""
+    keys = {r.key for r in cfg.runs()}
+    for name, reason in store.unreadable_results(run_dir):
+        again = "it runs again" if name[: -len(".json")] in keys else "not in this suite"
+        echo(f"results/{name} cannot be read: {reason}. Not a finished run; {again}.")
+
+
+def _run_locked(cfg: BenchConfig, run_dir: Path | None, opts: SuiteOptions) -> SuiteOutcome:
     """The body of :func:`run_suite`, once ``run_dir`` is resolved, writable and locked (or,
-    on a process other than 0 of a ``cluster``, without a folder: it writes nothing)."""
-    from contextlib import nullcontext
-
-    from kerascnn.measure.environment import environment
-
-    watchdog = recorder = None
-    if cluster is not None:
-        from kerascnn.bench.multiprocess import FailureRecorder, share_skipped, start
-        from kerascnn.distributed.watchdog import Watchdog
-
-        recorder = FailureRecorder(run_dir)
-        watchdog = Watchdog(cluster.timeout, recorder, context=cluster.describe()).activate()
-        start(cluster, cfg, watchdog, echo)
+    on a process other than 0 of a ``cluster``, without a folder: it writes nothing): the
+    cluster joined, the suite prepared, the skip set, then every run."""
+    watchdog, recorder = _join_cluster(cfg, run_dir, opts)
     t_suite = time.perf_counter()
-    datasets = load_datasets(cfg)  # cfg is validated and run_dir prepared by run_suite
-    check_models_build(cfg, datasets)
-    env = environment(argv)
-    runs = cfg.runs()
-    if run_dir is not None:
-        _write_suite(run_dir, cfg, runs, env, resume)
+    ctx = _prepare(cfg, run_dir, opts, watchdog, recorder)
     outcome = SuiteOutcome(run_dir=run_dir or Path("."))
-    done = store.finished_keys(run_dir) if run_dir else set()
-    done_ok = store.finished_keys(run_dir, include_failed=False) if run_dir else set()
-    skip = done_ok if retry_failed else done  # finished runs that this session leaves alone
-    if cluster is not None:  # process 0's, on every process
-        skip = share_skipped(runs, skip, watchdog)
-        if run_dir is None:  # the others cannot tell ok from failed; process 0's folder says
-            done_ok = skip
-    echo(
-        f"kerascnn bench: {len(runs)} run(s) [{', '.join(cfg.models)}] on [{', '.join(cfg.datasets)}], "
-        f"{protocol_text(cfg)}, backend {env.backend}, {env.device}; results in "
-        + (str(run_dir) if run_dir else "process 0's folder")
-    )
-    durations: dict[tuple[str, str], list[float]] = {}
-    todo = [r for r in runs if r.key not in skip]
-    k_todo = 0
-    for k, run in enumerate(runs, start=1):
-        label = f"[{k}/{len(runs)}] {run.model} on {run.dataset} (seed {run.seed})"
-        if run.key in skip:
-            status = "ok" if run.key in done_ok else "failed"
-            (outcome.skipped if status == "ok" else outcome.skipped_failed).append(run.key)
-            echo(f"{label}: already finished ({status}), skipped (--resume)")
-            continue
-        k_todo += 1
-        eta = suite_eta(durations, todo[k_todo - 1 :])
-        echo(
-            f"{label}: starting" + (f"; suite ETA ~{fmt_duration(eta)}" if eta is not None else "")
-        )
-        identity = _identity(run, cfg, datasets[run.dataset], env)
-        if run_dir is not None:
-            store.discard_partial(run_dir, run.key)  # left by an unfinished attempt
-        t0 = time.perf_counter()
-        if recorder is not None:
-            recorder.current = identity
-        try:
-            with watchdog.phase(f"running {label}") if watchdog else nullcontext():
-                status, error, measured = _attempt(
-                    run, datasets[run.dataset], run_dir, label, echo, verbose, cluster
-                )
-        except KeyboardInterrupt:
-            outcome.interrupted = True
-            if run_dir is not None:
-                store.discard_partial(run_dir, run.key)  # its partial logs go too
-            echo(
-                f"\nInterrupted during {run.model} on {run.dataset}: that run is not stored. "
-                f"{len(outcome.ok) + len(outcome.failed) + len(outcome.skipped) + len(outcome.skipped_failed)} "
-                f"finished run(s) are kept in {run_dir}. Continue with: kerascnn bench --resume --out {run_dir} ..."
-            )
-            break
-        wall = time.perf_counter() - t0
-        durations.setdefault((run.model, run.dataset), []).append(wall)
-        record = RunRecord(
-            **identity,
-            status=status,
-            error=error,
-            finished=store.utc_now(),
-            wall_seconds=wall,
-            **measured.fields_dict(),
-        )
-        if recorder is not None:
-            recorder.current = None
-        if run_dir is not None:
-            store.write_result(run_dir, record)
-            store.write_results_table(run_dir)  # results.csv: the flat view, kept current
-        if record.ok:
-            outcome.ok.append(run.key)
-            echo(
-                f"{label}: top-1 {record.test.top1:.4f}, top-5 {record.test.top5:.4f}, "
-                f"{record.params:,} params, {fmt_duration(wall)}"
-            )
-        else:
-            outcome.failed.append(run.key)
-            echo(f"{label}: FAILED ({record.error.type}): {record.error.message[:300]}")
-            if not record.finished_run:
-                outcome.cluster_failure = record.error.message
-                break
+    finished = finished_runs(ctx)
+    ctx.echo(_header(ctx))
+    run_all(ctx, finished, outcome)
     outcome.wall_seconds = time.perf_counter() - t_suite
     return outcome
+
+
+def _join_cluster(cfg: BenchConfig, run_dir: Path | None, opts: SuiteOptions):
+    """On a cluster: (the watchdog that bounds every wait, process 0's failure recorder), once
+    every process has joined and runs the same suite; (None, None) without one."""
+    cluster = opts.cluster
+    if cluster is None:
+        return None, None
+    from kerascnn.bench.multiprocess import FailureRecorder, start
+    from kerascnn.distributed.watchdog import Watchdog
+
+    recorder = FailureRecorder(run_dir)
+    watchdog = Watchdog(cluster.timeout, recorder, context=cluster.describe()).activate()
+    start(cluster, cfg, watchdog, opts.echo)
+    return watchdog, recorder
+
+
+def _prepare(
+    cfg: BenchConfig, run_dir: Path | None, opts: SuiteOptions, watchdog, recorder
+) -> SuiteContext:
+    """Load every dataset, build every model once, take the environment and write
+    ``suite.json``: the suite as each of its runs sees it."""
+    from kerascnn.measure.environment import environment
+
+    datasets = load_datasets(cfg)  # cfg is validated and run_dir prepared by run_suite
+    check_models_build(cfg, datasets)
+    env = environment(opts.argv)
+    runs = cfg.runs()
+    if run_dir is not None:
+        _write_suite(run_dir, cfg, runs, env, opts.resume)
+    return SuiteContext(
+        cfg=cfg,
+        run_dir=run_dir,
+        runs=runs,
+        datasets=datasets,
+        env=env,
+        echo=opts.echo,
+        retry_failed=opts.retry_failed,
+        verbose=opts.verbose,
+        cluster=opts.cluster,
+        watchdog=watchdog,
+        recorder=recorder,
+    )
+
+
+def _write_suite(run_dir: Path, cfg: BenchConfig, runs, env, resume: bool) -> None:
+    """``RUN_DIR/suite.json``: the resolved suite, this session appended to its list."""
+    suite = {
+        "name": cfg.name,
+        "config": cfg.to_dict(),
+        "runs": [r.key for r in runs],
+        "environment": dataclasses.asdict(env),
+    }
+    store.write_suite(run_dir, suite, command=env.command, resume=resume)
+
+
+def _header(ctx: SuiteContext) -> str:
+    """The suite's first line: its runs, models, datasets, protocol, backend and folder."""
+    cfg, env = ctx.cfg, ctx.env
+    return (
+        f"kerascnn bench: {len(ctx.runs)} run(s) [{', '.join(cfg.models)}] on "
+        f"[{', '.join(cfg.datasets)}], {protocol_text(cfg)}, backend {env.backend}, "
+        f"{env.device}; results in " + (str(ctx.run_dir) if ctx.run_dir else "process 0's folder")
+    )
 
 
 __all__ = [

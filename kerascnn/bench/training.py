@@ -8,7 +8,9 @@ returns what it measured as a (partial) :class:`~kerascnn.record.run.Measurement
 * :func:`build_model`: the model (float32 softmax under mixed precision), its parameters and MACs;
 * :func:`train_model`: ``model.compile`` + ``model.fit`` with the callbacks of
   :mod:`kerascnn.bench.callbacks` (step times, NaN guard, time budget, progress, the test
-  curve) and the augmentation of :mod:`kerascnn.bench.augment`; curves and steady-state images/s;
+  curve) and the augmentation of :mod:`kerascnn.bench.augment`; curves and steady-state images/s.
+  In phases: :func:`plan_and_compile` (the plan, the compiled network, a budget's
+  calibration), :func:`fit_callbacks`, :func:`run_fit`;
 * the evaluation phases of :mod:`kerascnn.bench.evaluation`: the BatchNorm statistics
   recomputed, test-set metrics, inference timings, the model file, memory and load average.
 
@@ -24,6 +26,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +37,14 @@ from kerascnn._dtype import dtype_policy_scope
 from kerascnn.analysis import profile
 from kerascnn.bench.arrays import Arrays, one_hot, prepare_data  # noqa: F401 (API)
 from kerascnn.bench.augment import BatchStream, augment_model, mixing_kind
-from kerascnn.bench.budget import budget_plan, calibrate, closed_curve, plan_steps, test_curve
+from kerascnn.bench.budget import (
+    StepPlan,
+    budget_plan,
+    calibrate,
+    closed_curve,
+    plan_steps,
+    test_curve,
+)
 from kerascnn.bench.callbacks import Progress, StepTimer, TestCurve
 from kerascnn.bench.config import RunSpec
 from kerascnn.bench.evaluation import (  # noqa: F401 (RunFailure: part of this module's API)
@@ -138,6 +148,115 @@ def build_model(run: RunSpec, data: Arrays) -> tuple[keras.Model, Measurements]:
 # --------------------------------------------------------------------------- train
 
 
+@dataclass
+class FitPlan:
+    """What the phases of a fit share: the compiled training network, the plan that sized its
+    schedule (:mod:`kerascnn.bench.budget`) and the epochs/segments after which the test
+    curve gets a point."""
+
+    net: keras.Model
+    plan: StepPlan
+    validated: list[int] = field(default_factory=list)
+
+    @property
+    def unit(self) -> str:
+        """What Keras calls an epoch here: a segment of a stepped run, or an epoch."""
+        return "segment" if self.plan.stepped else "epoch"
+
+
+def plan_and_compile(model, data: Arrays, run: RunSpec) -> FitPlan:
+    """The run's plan and its training network (``model`` behind the augmentation layers),
+    compiled with the run's optimizer and schedule; a budget run times the compiled step and
+    sizes the schedule to the budget. A stepped run's random state is then reset to the seed
+    (the same whether the steps came from a calibration or not)."""
+    cfg = run.config
+    plan = plan_steps(cfg, len(data.x_train))
+    net = for_workers(augment_model(model, cfg.augment, data.input_shape, run.seed))
+    schedule = make_schedule(cfg, plan.steps, plan.warmup_steps)
+    optimizer = make_optimizer(cfg, schedule)
+    length = schedule.adjustable(optimizer) if plan.kind == "budget" else None
+    compile_for_training(net, cfg, optimizer, data.num_classes)
+    if length is not None:  # time the compiled step, then size the schedule to the budget
+        plan = budget_plan(cfg, len(data.x_train), calibrate(net, data, run))
+        for variable, value in zip(length, (plan.steps, plan.warmup_steps)):
+            variable.assign(float(value))
+    if plan.stepped:  # the same random state whether the steps came from a calibration or not
+        keras.utils.set_random_seed(run.seed)
+    # test evaluations after each epoch/segment but the last: the final evaluation closes
+    last = plan.segments - 1 if plan.stepped else plan.segments
+    validated = list(range(1, last + 1)) if cfg.eval_every_epoch else []
+    return FitPlan(net, plan, validated)
+
+
+def fit_callbacks(
+    fit: FitPlan,
+    timer: StepTimer,
+    evaluator: TestEvaluator,
+    *,
+    label: str,
+    echo: Callable[[str], None],
+    log_path: Path | None,
+    tensorboard_dir: Path | None,
+) -> list[keras.callbacks.Callback]:
+    """The fit's callbacks: step times and stops, the test curve, progress lines, the logs."""
+    callbacks = [
+        timer,  # first: an epoch's end time is taken before its test evaluation
+        TestCurve(fit.validated, evaluator.curve_point),
+        Progress(label, fit.plan.segments, echo, unit=fit.unit, metrics=fit.plan.stepped),
+    ]
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.CSVLogger(str(log_path)))
+    if tensorboard_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
+    return callbacks
+
+
+def run_fit(
+    fit: FitPlan, data: Arrays, run: RunSpec, callbacks: list, verbose: int | None
+) -> tuple[dict[str, list[float]], float]:
+    """``fit.net.fit`` for the plan: (the history's curves, the seconds it took).
+
+    A stepped run, a mixing augmentation or several processes feed a :class:`BatchStream` of
+    exactly the plan's steps; an epoch run otherwise fits on the arrays, shuffled."""
+    cfg, plan = run.config, fit.plan
+    # a stepped run fits as its calibration did: without Keras' progress bar (Progress
+    # prints each segment's logs); an epoch run keeps Keras' own output
+    if plan.stepped:
+        verbose = 0
+    elif verbose is None:
+        verbose = 1 if os.isatty(1) else 2
+    fit_kwargs: dict[str, Any] = dict(epochs=plan.segments, callbacks=callbacks, verbose=verbose)
+    kind = mixing_kind(cfg.augment)
+    shard = process_shard()  # several processes: each feeds its part of every global batch
+    t0 = time.perf_counter()
+    if kind or plan.stepped or shard[1] > 1:
+        batches = BatchStream(
+            data.x_train,
+            data.y_train_onehot,
+            cfg.batch_size,
+            run.seed,
+            steps=plan.steps,  # exactly: a stream left mid-way is slow to finalize later
+            mix=kind,
+            shard=shard,
+        )
+        with warnings.catch_warnings():  # the last segment ends with the stream, by design
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            history = fit.net.fit(
+                fit_input(batches), steps_per_epoch=plan.segment_steps, **fit_kwargs
+            )
+    else:
+        history = fit.net.fit(
+            data.x_train,
+            data.y_train_onehot,
+            batch_size=cfg.batch_size,
+            shuffle=True,
+            **fit_kwargs,
+        )
+    seconds = time.perf_counter() - t0
+    return {k: [float(v) for v in vals] for k, vals in history.history.items()}, seconds
+
+
 def train_model(
     model,
     data: Arrays,
@@ -153,85 +272,36 @@ def train_model(
     """Fit ``model`` (behind the augmentation layers) on ``data`` for the run's protocol
     (:mod:`kerascnn.bench.budget`); curves, the test-accuracy curve and train stats.
 
-    The curve's test evaluations (``cfg.eval_every_epoch``) go through ``evaluator`` (by
-    default one for ``model``): each recomputes the BatchNorm statistics first.
+    In phases: :func:`plan_and_compile`, :func:`fit_callbacks`, :func:`run_fit`. The curve's
+    test evaluations (``cfg.eval_every_epoch``) go through ``evaluator`` (by default one for
+    ``model``): each recomputes the BatchNorm statistics first.
     Raises RunFailure (with those measurements) on a non-finite loss or a spent time budget.
     """
     cfg = run.config
-    plan = plan_steps(cfg, len(data.x_train))
-    train_net = for_workers(augment_model(model, cfg.augment, data.input_shape, run.seed))
-    schedule = make_schedule(cfg, plan.steps, plan.warmup_steps)
-    optimizer = make_optimizer(cfg, schedule)
-    length = schedule.adjustable(optimizer) if plan.kind == "budget" else None
-    compile_for_training(train_net, cfg, optimizer, data.num_classes)
-    if length is not None:  # time the compiled step, then size the schedule to the budget
-        plan = budget_plan(cfg, len(data.x_train), calibrate(train_net, data, run))
-        for variable, value in zip(length, (plan.steps, plan.warmup_steps)):
-            variable.assign(float(value))
-    stepped = plan.stepped
-    if stepped:  # the same random state whether the steps came from a calibration or not
-        keras.utils.set_random_seed(run.seed)
-    timer = StepTimer(cfg.time_budget, stop_at=plan.steps if stepped else None)
-    unit = "segment" if stepped else "epoch"
-    # test evaluations after each epoch/segment but the last: the final evaluation closes
-    last = plan.segments - 1 if stepped else plan.segments
-    validated = list(range(1, last + 1)) if cfg.eval_every_epoch else []
+    fit = plan_and_compile(model, data, run)
+    timer = StepTimer(cfg.time_budget, stop_at=fit.plan.steps if fit.plan.stepped else None)
     evaluator = evaluator or TestEvaluator(model, data, run)
-    evaluator.net = train_net
-    callbacks = [
-        timer,  # first: an epoch's end time is taken before its test evaluation
-        TestCurve(validated, evaluator.curve_point),
-        Progress(label, plan.segments, echo, unit=unit, metrics=stepped),
-    ]
-    if log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        callbacks.append(keras.callbacks.CSVLogger(str(log_path)))
-    if tensorboard_dir is not None:
-        callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
-    fit_kwargs: dict[str, Any] = dict(
-        epochs=plan.segments,
-        callbacks=callbacks,
-        # a stepped run fits as its calibration did: without Keras' progress bar (Progress
-        # prints each segment's logs); an epoch run keeps Keras' own output
-        verbose=0 if stepped else (verbose if verbose is not None else (1 if os.isatty(1) else 2)),
+    evaluator.net = fit.net
+    callbacks = fit_callbacks(
+        fit,
+        timer,
+        evaluator,
+        label=label,
+        echo=echo,
+        log_path=log_path,
+        tensorboard_dir=tensorboard_dir,
     )
-    kind = mixing_kind(cfg.augment)
-    shard = process_shard()  # several processes: each feeds its part of every global batch
-    t0 = time.perf_counter()
-    if kind or stepped or shard[1] > 1:
-        batches = BatchStream(
-            data.x_train,
-            data.y_train_onehot,
-            cfg.batch_size,
-            run.seed,
-            steps=plan.steps,  # exactly: a stream left mid-way is slow to finalize later
-            mix=kind,
-            shard=shard,
-        )
-        with warnings.catch_warnings():  # the last segment ends with the stream, by design
-            warnings.filterwarnings("ignore", message="Your input ran out of data")
-            history = train_net.fit(
-                fit_input(batches), steps_per_epoch=plan.segment_steps, **fit_kwargs
-            )
-    else:
-        history = train_net.fit(
-            data.x_train,
-            data.y_train_onehot,
-            batch_size=cfg.batch_size,
-            shuffle=True,
-            **fit_kwargs,
-        )
-    seconds = time.perf_counter() - t0
-    curves = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    curves, seconds = run_fit(fit, data, run, callbacks, verbose)
+    n_train = len(data.x_train)
     measured = Measurements(
         # under mixed_float16 compile() wraps the optimizer in a LossScaleOptimizer
-        loss_scaling=isinstance(train_net.optimizer, keras.optimizers.LossScaleOptimizer),
-        jit_compile=bool(train_net.jit_compile),
+        loss_scaling=isinstance(fit.net.optimizer, keras.optimizers.LossScaleOptimizer),
+        jit_compile=bool(fit.net.jit_compile),
         history=curves,
         epochs_completed=len(timer.epoch_end),
-        protocol=plan.info(),
-        curve=test_curve(timer, curves, validated, cfg.batch_size, len(data.x_train)),
-        train=timer.stats(seconds, cfg.batch_size, len(data.x_train)),
+        protocol=fit.plan.info(),
+        curve=test_curve(timer, curves, fit.validated, cfg.batch_size, n_train),
+        train=timer.stats(seconds, cfg.batch_size, n_train),
     )
     if timer.failure is not None:
         raise RunFailure(*timer.failure, partial=measured)
@@ -250,6 +320,19 @@ def execute_run(run: RunSpec, ds, **kwargs) -> Measurements:
     keras.backend.clear_session()  # before the scope: it also resets the global dtype policy
     with dtype_policy_scope(run.config.precision):
         return _measure_run(run, ds, **kwargs)
+
+
+def _replicas_agree(model, measured: Measurements):
+    """A local copy of ``model`` once every process holds the same weights (noted in
+    ``measured.data_parallel``); RunFailure ``ReplicasDiverged`` when they differ."""
+    measured.data_parallel.weights_in_sync = weights_in_sync(model)
+    if not measured.data_parallel.weights_in_sync:
+        raise RunFailure(
+            "ReplicasDiverged",
+            "The processes ended training with different weights.",
+            partial=measured,
+        )
+    return local_copy(model)
 
 
 def _measure_run(
@@ -292,14 +375,7 @@ def _measure_run(
         measured.precise_bn = evaluator.recalibrate()
         rank, processes = process_shard()
         if processes > 1:  # every process checks, evaluates a local copy; process 0 measures
-            measured.data_parallel.weights_in_sync = weights_in_sync(model)
-            if not measured.data_parallel.weights_in_sync:
-                raise RunFailure(
-                    "ReplicasDiverged",
-                    "The processes ended training with different weights.",
-                    partial=measured,
-                )
-            model = local_copy(model)
+            model = _replicas_agree(model, measured)
         t0 = time.perf_counter()
         ev = evaluate_model(model, data, cfg)  # on the trained (replicated) model as usual
         measured = measured.merged(ev.measured)
