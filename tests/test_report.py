@@ -328,3 +328,60 @@ def test_the_pareto_front_is_drawn_even_when_one_model_dominates(tmp_path, monke
     )
     build_report(folder)
     assert ([100], "tab:red", "Pareto front (1 of 2)") in drawn
+
+
+def test_the_readme_is_its_sections_in_order_written_once(run_a, monkeypatch):
+    from kerascnn.report import markdown
+
+    assert [s.__name__ for s in markdown.SECTIONS] == [
+        "_header",
+        "_environment",
+        "_targets",
+        "_results",
+        "_failures",
+        "_unreadable",
+        "_comparison",
+        "_deployment",
+        "_plots",
+        "_machine_readable",
+    ]
+    writes = []
+    real = markdown.write_text_atomic
+    monkeypatch.setattr(
+        markdown, "write_text_atomic", lambda path, text: writes.append(path) or real(path, text)
+    )
+    readme = build_report(run_a, plots=False)
+    assert writes == [readme] and readme.name == "README.md"
+    assert (run_a / "results.csv").is_file()  # written beside it, by its own step
+    # the README is exactly the sections' lines, joined, in the order of SECTIONS
+    page = markdown.Page(load_run(run_a), run_a)
+    lines = [line for section in markdown.SECTIONS for line in section(page)]
+    assert readme.read_text() == "\n".join(lines).rstrip() + "\n"
+    heads = [line for line in readme.read_text().splitlines() if line.startswith("## ")]
+    assert heads == ["## Environment", "## Targets", "## Results", "## Failed runs"]
+
+
+def test_sections_only_read_the_page(run_a, tmp_path):
+    """A section writes nothing: rendering every section leaves the folder as it was."""
+    from kerascnn.report import markdown
+
+    before = sorted(p.name for p in run_a.iterdir())
+    page = markdown.Page(load_run(run_a), run_a, other=load_run(run_a))
+    for section in markdown.SECTIONS:
+        assert isinstance(section(page), list)
+    assert sorted(p.name for p in run_a.iterdir()) == before
+
+
+def test_report_imports_only_the_record_never_bench_or_accel():
+    import ast
+
+    folder = Path(__file__).resolve().parents[1] / "kerascnn" / "report"
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert not name.startswith(("kerascnn.bench", "kerascnn.accel")), (path, name)

@@ -1,18 +1,25 @@
-"""The README.md of a run folder: environment, one table per dataset, plots, failures, targets."""
+"""The README.md of a run folder: a list of sections, each a function of the :class:`Page`
+that returns its lines, and one write at the end.
+
+:func:`build_report` reads the stored records (:mod:`kerascnn.record`), draws the plots, writes
+the folder's other files (results.csv, and DEPLOY.md where ``kerascnn deploy`` measured the
+run), then joins the lines of :data:`SECTIONS` in order and writes README.md once.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kerascnn.errors import ReportError
-from kerascnn.record.deploy import DEPLOY_MD, deploy_dir
+from kerascnn.record.deploy import DEPLOY_MD, DeployRecords, deploy_dir
 from kerascnn.record.files import write_text_atomic
 from kerascnn.record.flat import write_results_csv
 from kerascnn.record.layout import RESULTS_CSV, readme_path
-from kerascnn.record.run import Environment
 from kerascnn.record.tabular import markdown_table
 from kerascnn.report.deploy import deploy_section, load_deploy, write_deploy_report
+from kerascnn.report.environment import environment_section
 from kerascnn.report.load import Entry, RunData, entries, load_run
 from kerascnn.report.tables import (
     chance_notes,
@@ -21,229 +28,26 @@ from kerascnn.report.tables import (
     protocol_section,
 )
 
-
-def _dataset_line(dataset: str, info) -> str:
-    """One bullet: sizes, input (and the size the models saw), classes by name, source, split."""
-    size = ""
-    if info.image_size and list(info.image_size) != list(info.input_shape[:2]):
-        size = (
-            f" resized to {'x'.join(map(str, info.image_size))} ({info.aspect}) at the model input"
-        )
-    elif info.image_size:
-        size = f" (resized at load, {info.aspect})"
-    names = ", ".join(info.class_names[:20]) + (", ..." if len(info.class_names) > 20 else "")
-    text = (
-        f"- **Dataset** `{dataset}`: {info.train_images:,} train / {info.test_images:,} test "
-        f"images, input {'x'.join(map(str, info.input_shape))}{size}, {info.num_classes} classes "
-        f"({names}); source: {info.source}"
-    )
-    if info.split:
-        text += f"; split: {info.split}"
-    if info.normalization:
-        mean = ", ".join(f"{m:.3f}" for m in info.normalization["mean"])
-        std = ", ".join(f"{s:.3f}" for s in info.normalization["std"])
-        text += f"; inputs normalized per channel (mean {mean}; std {std})"
-    if info.skipped_files:
-        text += (
-            f"; {len(info.skipped_files)} unreadable file(s) skipped ({info.skipped_files[0]}, ...)"
-        )
-    return text
+__all__ = ["SECTIONS", "Page", "build_report", "compare_section", "dataset_table"]
 
 
-def _first_step(e: Entry) -> float:
-    """The first training step (tracing, compilation, one step): the calibration's in a budget
-    run, where the training reuses the step compiled for it."""
-    calibrated = e.mean("protocol", "calibration", "first_step_seconds")
-    return calibrated if calibrated is not None else e.mean("train", "first_step_seconds")
+@dataclass(frozen=True)
+class Page:
+    """What the sections of one README read: the run, its folder, and what was drawn beside."""
+
+    data: RunData
+    out_dir: Path
+    other: RunData | None = None
+    """The ``--compare`` run, or None."""
+    deployed: DeployRecords | None = None
+    """The run's deployment records, or None when ``kerascnn deploy`` has not measured it."""
+    figures: list[tuple[str, Path]] = field(default_factory=list)
+    """(title, PNG) of each plot drawn, in the order the Plots section shows them."""
 
 
-def _environment_section(data: RunData) -> list[str]:
-    env = data.environment() or Environment(backend="?", versions={}, device="n/a")
-    na = lambda v: "n/a" if v is None else v  # noqa: E731
-    lines = ["## Environment", ""]
-    cpu = "" if env.device.startswith("CPU") else f"; CPU {na(env.cpu)}"
-    lines.append(
-        f"- **Hardware**: {env.device}{cpu}, {na(env.usable_cpus)} usable of "
-        f"{na(env.logical_cpus)} logical CPUs; {env.platform or ''}"
-    )
-    lines.append(
-        f"- **Backend**: Keras {env.versions.get('keras', '?')} on {env.backend}; versions: "
-        + ", ".join(f"{k} {v}" for k, v in env.versions.items() if k not in ("keras",))
-    )
-    if env.git and env.git.commit:
-        lines.append(
-            f"- **Commit**: `{env.git.commit[:12]}`"
-            + (" (with uncommitted changes)" if env.git.dirty else "")
-        )
-    sessions = data.suite.get("sessions") or []
-    commands = list(dict.fromkeys(s.get("command") for s in sessions if s.get("command"))) or list(
-        dict.fromkeys(
-            r.environment.command for r in data.results if r.environment and r.environment.command
-        )
-    )
-    for c in commands:
-        lines.append(f"- **Command**: `{c}`")
-    for dataset in data.datasets:
-        info = next(
-            (r.dataset_info for r in data.results if r.dataset == dataset and r.dataset_info), None
-        )
-        if info:
-            lines.append(_dataset_line(dataset, info))
-    settings: dict[str, list[str]] = {}
-    for r in data.results:
-        cfg = r.config
-        if not cfg:
-            continue
-        aug = ", ".join(cfg.get("augment") or []) or "none"
-        budget = f"{cfg['time_budget']:g} s" if cfg.get("time_budget") else "none"
-        if cfg.get("budget") is not None:
-            length = f"equal budget {cfg['budget']:g} s"
-        elif cfg.get("steps") is not None:
-            length = f"{cfg['steps']} steps"
-        else:
-            length = f"{cfg.get('epochs')} epoch(s)"
-        recipe = cfg.get("recipe") or {}
-        source = {None: "", "default": " (default recipe)"}.get(
-            recipe.get("name"), f" ({recipe.get('name')}'s recipe)"
-        )
-        text = (
-            f"{length}, batch {cfg.get('batch_size')}, {cfg.get('optimizer')} lr "
-            f"{cfg.get('learning_rate')}{source} ({cfg.get('schedule')}, warm-up {cfg.get('warmup_epochs')} epochs), "
-            f"weight decay {cfg.get('weight_decay')}, label smoothing {cfg.get('label_smoothing')}, "
-            f"augmentation {aug}, precision {cfg.get('precision')}, jit {cfg.get('jit')}, time budget {budget}"
-        )
-        label = f"{r.model} [{r.config_hash[:6]}]"
-        if label not in settings.setdefault(text, []):
-            settings[text].append(label)
-    for text, models in settings.items():
-        lines.append(f"- **Training** of {', '.join(models)}: {text}")
-    loads = [
-        load[0]
-        for r in data.results
-        for load in (r.load_average_before, r.load_average_after)
-        if load
-    ]
-    cpus = env.usable_cpus or env.logical_cpus
-    if loads and cpus:
-        note = (
-            f"- **CPU load** (1-min load average around the runs): {min(loads):.1f} to {max(loads):.1f} on "
-            f"{cpus} usable CPUs."
-        )
-        if max(loads) > cpus:
-            note += (
-                " Above the CPU count (the benchmark's own threads count too), processes may have "
-                "competed for the cores: timings and throughputs may be noisy and pessimistic; "
-                "accuracies are unaffected."
-            )
-        lines.append(note)
-    return lines
-
-
-def _targets_section(data: RunData) -> list[str]:
-    targets: dict[str, Any] = (data.suite.get("config") or {}).get("targets") or {}
-    if not targets:
-        return []
-    rows = []
-    for model, target in targets.items():
-        es = [e for e in entries(data) if e.model == model]
-        failed = [r for r in data.failed if r.model == model]
-        if es:
-            best = max(es, key=lambda e: e.top1)
-            verdict = "met" if best.top1 >= target else "**missed**"
-            rows.append([model, best.dataset, f"{target:.2f}", f"{best.top1:.4f}", verdict])
-        elif failed:
-            rows.append(
-                [model, failed[0].dataset, f"{target:.2f}", "failed", "**missed** (run failed)"]
-            )
-        else:
-            rows.append([model, "", f"{target:.2f}", "not run", "**missed** (no result)"])
-    return [
-        "## Targets",
-        "",
-        markdown_table(["model", "dataset", "target top-1", "measured top-1", "verdict"], rows),
-        "",
-    ]
-
-
-def compare_section(data: RunData, other: RunData) -> str:
-    """Markdown: per (dataset, model) the deltas of ``data`` relative to ``other``."""
-    mine = {(e.dataset, e.model): e for e in entries(data)}
-    theirs = {(e.dataset, e.model): e for e in entries(other)}
-    rows = []
-    for key in sorted(set(mine) & set(theirs)):
-        a, b = mine[key], theirs[key]
-
-        def ratio(path: tuple[str, ...], a: Entry = a, b: Entry = b) -> str:
-            x, y = a.mean(*path), b.mean(*path)
-            return "n/a" if x is None or y is None or y == 0 else f"{x / y:.2f}x"
-
-        d1 = a.top1 - b.top1
-        rows.append(
-            [
-                key[1],
-                key[0],
-                f"{b.top1:.4f}",
-                f"{a.top1:.4f}",
-                f"{d1:+.4f}",
-                ratio(("inference", "latency_b1", "p50_ms")),
-                ratio(("train", "images_per_s")),
-                ratio(("inference", "device_throughput", "images_per_s")),
-                "same" if a.params == b.params else f"{(a.params or 0) - (b.params or 0):+,}",
-            ]
-        )
-    lines = [
-        f"## Comparison with `{other.run_dir}`",
-        "",
-        "Ratios are this run / the other run (latency below 1x = faster here; throughput above 1x = faster here).",
-        "",
-    ]
-    if rows:
-        lines.append(
-            markdown_table(
-                [
-                    "model",
-                    "dataset",
-                    "top-1 other",
-                    "top-1 here",
-                    "Δ top-1",
-                    "latency b1 p50",
-                    "train img/s",
-                    "infer img/s",
-                    "Δ params",
-                ],
-                rows,
-            )
-        )
-    else:
-        lines.append("_No (dataset, model) pair has a successful run in both folders._")
-    only_here = sorted(set(mine) - set(theirs))
-    only_there = sorted(set(theirs) - set(mine))
-    if only_here:
-        lines += ["", "Only here: " + ", ".join(f"{m} ({d})" for d, m in only_here)]
-    if only_there:
-        lines += ["", "Only in the other run: " + ", ".join(f"{m} ({d})" for d, m in only_there)]
-    return "\n".join(lines)
-
-
-def _deployed(run_dir: Path):
-    """The run's deployment rows and environment, or None when it has none yet."""
-    if not deploy_dir(run_dir).is_dir():
-        return None
-    try:
-        return load_deploy(run_dir)
-    except ReportError:  # deploy/ without a finished (model, target): nothing to show yet
-        return None
-
-
-def build_report(
-    run_dir: str | Path, compare: str | Path | None = None, *, plots: bool = True
-) -> Path:
-    """Write ``RUN_DIR/README.md`` (and the PNG plots) from the stored results; return its path."""
-    from kerascnn.report import plots as P
-
-    data = load_run(run_dir)
-    other = load_run(compare) if compare is not None else None
-    out_dir = Path(run_dir)
+def _header(page: Page) -> list[str]:
+    """Title, the suite's description, the count of runs, and the folder's NOTES.md."""
+    data, out_dir = page.data, page.out_dir
     name = data.suite.get("name") or out_dir.name
     lines = [f"# Benchmark report: {name}", ""]
     desc = (data.suite.get("config") or {}).get("description")
@@ -258,120 +62,270 @@ def build_report(
     notes = out_dir / "NOTES.md"
     if notes.is_file():
         lines += [notes.read_text(encoding="utf-8").strip(), ""]
-    lines += _environment_section(data) + [""]
-    lines += _targets_section(data)
-    figures: list[tuple[str, Path | None]] = []
-    if plots:
-        figures.append(
-            (
-                "Accuracy vs MACs (the Pareto front in red: no other model is both cheaper and "
-                "more accurate)",
-                P.accuracy_vs_macs(data, out_dir / "accuracy_vs_macs.png"),
-            )
-        )
-        figures.append(
-            (
-                "Accuracy vs batch-1 latency",
-                P.accuracy_vs_latency(data, out_dir / "accuracy_vs_latency.png"),
-            )
-        )
-        figures.append(
-            (
-                "Test accuracy vs training time (all models on one time axis; ↑ still rising)",
-                P.accuracy_vs_time(data, out_dir / "accuracy_vs_time.png"),
-            )
-        )
-        figures.append(
-            (
-                "Training curves (train solid: mean over each segment; test dashed: each "
-                "evaluation, the last one the final)",
-                P.training_curves(data, out_dir / "training_curves.png"),
-            )
-        )
-        figures.append(
-            ("Parameters and MACs", P.params_macs_bars(data, out_dir / "params_macs.png"))
-        )
-    lines += [
-        "## Results",
+    return lines
+
+
+def _environment(page: Page) -> list[str]:
+    return [*environment_section(page.data), ""]
+
+
+def _target_row(data: RunData, model: str, target: float) -> list[str]:
+    es = [e for e in entries(data) if e.model == model]
+    failed = [r for r in data.failed if r.model == model]
+    if es:
+        best = max(es, key=lambda e: e.top1)
+        verdict = "met" if best.top1 >= target else "**missed**"
+        return [model, best.dataset, f"{target:.2f}", f"{best.top1:.4f}", verdict]
+    if failed:
+        return [model, failed[0].dataset, f"{target:.2f}", "failed", "**missed** (run failed)"]
+    return [model, "", f"{target:.2f}", "not run", "**missed** (no result)"]
+
+
+def _targets(page: Page) -> list[str]:
+    """The suite's top-1 targets, each met or missed by the best run of its model."""
+    targets: dict[str, Any] = (page.data.suite.get("config") or {}).get("targets") or {}
+    if not targets:
+        return []
+    rows = [_target_row(page.data, model, target) for model, target in targets.items()]
+    header = ["model", "dataset", "target top-1", "measured top-1", "verdict"]
+    return ["## Targets", "", markdown_table(header, rows), ""]
+
+
+_RESULTS_INTRO = (
+    "Sorted by top-1 test accuracy. MACs: multiply-accumulates of one forward pass "
+    "(conv/dense; FLOPs = 2 x MACs). Latency: host numpy input to numpy output through the "
+    "compiled inference function, warm-up excluded, p50 / p95 of many calls. Train img/s: "
+    "steady-state training steps (the first steps, with tracing and compilation, excluded). "
+    "Infer img/s: device-resident input, batch N. Accuracies are mean ± std over seeds when "
+    "there are several. Steps: optimizer steps; epochs: passes over the training data "
+    "(fractional under a budget); train time: the training steps, without the compilation "
+    "of the first (in the warm-up line below; what a budget spends); "
+    "eval time: the test evaluations along and after training, with their BatchNorm "
+    "recomputation. ⚠ chance: a top-1 within 2 points of guessing."
+)
+
+
+def _first_step(e: Entry) -> float:
+    """The first training step (tracing, compilation, one step): the calibration's in a budget
+    run, where the training reuses the step compiled for it."""
+    calibrated = e.mean("protocol", "calibration", "first_step_seconds")
+    return calibrated if calibrated is not None else e.mean("train", "first_step_seconds")
+
+
+def _warmup_lines(data: RunData, dataset: str) -> list[str]:
+    """The warm-up line under a dataset's table (first train step, first inference call)."""
+    warm = [e for e in entries(data, dataset) if e.mean("train", "warmup_seconds") is not None]
+    if not warm:
+        return []
+    return [
+        "Warm-up (tracing + compilation, excluded from the throughputs above): "
+        + "; ".join(
+            f"{e.label}: first train step {_first_step(e):.1f} s, first inference call "
+            f"{e.mean('inference', 'first_call_seconds', 'eval_batch'):.2f} s"
+            for e in warm
+            if e.mean("inference", "first_call_seconds", "eval_batch") is not None
+        ),
         "",
-        "Sorted by top-1 test accuracy. MACs: multiply-accumulates of one forward pass "
-        "(conv/dense; FLOPs = 2 x MACs). Latency: host numpy input to numpy output through the "
-        "compiled inference function, warm-up excluded, p50 / p95 of many calls. Train img/s: "
-        "steady-state training steps (the first steps, with tracing and compilation, excluded). "
-        "Infer img/s: device-resident input, batch N. Accuracies are mean ± std over seeds when "
-        "there are several. Steps: optimizer steps; epochs: passes over the training data "
-        "(fractional under a budget); train time: the training steps, without the compilation "
-        "of the first (in the warm-up line below; what a budget spends); "
-        "eval time: the test evaluations along and after training, with their BatchNorm "
-        "recomputation. ⚠ chance: a top-1 within 2 points of guessing.",
-        "",
-        *protocol_section(data),
     ]
+
+
+def _results(page: Page) -> list[str]:
+    """What the columns mean, the protocol, then per dataset its table and notes."""
+    data = page.data
+    lines = ["## Results", "", _RESULTS_INTRO, "", *protocol_section(data)]
     for dataset in data.datasets:
         lines += [f"### {dataset}", "", dataset_table(data, dataset), ""]
         lines += chance_notes(data, dataset)
-        if plots:
-            cm = P.confusion_matrices(
-                data,
-                dataset,
-                out_dir / f"confusion_{dataset.replace(':', '_').replace('/', '_')}.png",
-            )
-            if cm:
-                figures.append((f"Confusion matrices: {dataset}", cm))
-        es = entries(data, dataset)
-        warm = [e for e in es if e.mean("train", "warmup_seconds") is not None]
-        if warm:
-            lines += [
-                "Warm-up (tracing + compilation, excluded from the throughputs above): "
-                + "; ".join(
-                    f"{e.label}: first train step {_first_step(e):.1f} s, first inference call "
-                    f"{e.mean('inference', 'first_call_seconds', 'eval_batch'):.2f} s"
-                    for e in warm
-                    if e.mean("inference", "first_call_seconds", "eval_batch") is not None
-                ),
-                "",
-            ]
-    if data.failed:
-        lines += [
-            "## Failed runs",
-            "",
-            "These runs did not finish; they are listed, never dropped.",
-            "",
-            failures_table(data),
-            "",
-        ]
-    if data.unreadable:
-        lines += [
-            "## Unreadable result files",
-            "",
-            "These files in `results/` could not be read, so their runs are in no table above "
-            "(`kerascnn bench --resume` on this folder runs them again):",
-            "",
-            *(f"- `{name}`: {' '.join(reason.split())}" for name, reason in data.unreadable),
-            "",
-        ]
-    if other is not None:
-        lines += [compare_section(data, other), ""]
-    deployed = _deployed(out_dir)
-    if deployed:  # `kerascnn deploy` measured this run's models
-        write_deploy_report(out_dir, plots=plots)
-        lines += [
-            "## Deployment",
-            "",
-            *deploy_section(deployed),
-            "",
-            f"Details: [{DEPLOY_MD}]({DEPLOY_MD}).",
-            "",
-        ]
-    shown = [(t, p) for t, p in figures if p is not None]
-    if shown:
-        lines += ["## Plots", ""]
-        for title, path in shown:
-            lines += [f"### {title}", "", f"![{title}]({path.name})", ""]
-    write_results_csv(out_dir, data.results)
-    lines += [
-        f"Machine-readable: [`{RESULTS_CSV}`]({RESULTS_CSV}) (one row per run; "
-        f"`kerascnn report {out_dir} --format csv|json` prints it).",
+        lines += _warmup_lines(data, dataset)
+    return lines
+
+
+def _failures(page: Page) -> list[str]:
+    if not page.data.failed:
+        return []
+    return [
+        "## Failed runs",
+        "",
+        "These runs did not finish; they are listed, never dropped.",
+        "",
+        failures_table(page.data),
         "",
     ]
+
+
+def _unreadable(page: Page) -> list[str]:
+    if not page.data.unreadable:
+        return []
+    return [
+        "## Unreadable result files",
+        "",
+        "These files in `results/` could not be read, so their runs are in no table above "
+        "(`kerascnn bench --resume` on this folder runs them again):",
+        "",
+        *(f"- `{name}`: {' '.join(reason.split())}" for name, reason in page.data.unreadable),
+        "",
+    ]
+
+
+_COMPARE_HEADER = ["model", "dataset", "top-1 other", "top-1 here", "Δ top-1", "latency b1 p50",
+                   "train img/s", "infer img/s", "Δ params"]  # fmt: skip
+
+
+def _ratio(a: Entry, b: Entry, *path: str) -> str:
+    x, y = a.mean(*path), b.mean(*path)
+    return "n/a" if x is None or y is None or y == 0 else f"{x / y:.2f}x"
+
+
+def _compare_row(dataset: str, model: str, a: Entry, b: Entry) -> list[str]:
+    """One (dataset, model): ``a`` here, ``b`` in the other run."""
+    return [
+        model,
+        dataset,
+        f"{b.top1:.4f}",
+        f"{a.top1:.4f}",
+        f"{a.top1 - b.top1:+.4f}",
+        _ratio(a, b, "inference", "latency_b1", "p50_ms"),
+        _ratio(a, b, "train", "images_per_s"),
+        _ratio(a, b, "inference", "device_throughput", "images_per_s"),
+        "same" if a.params == b.params else f"{(a.params or 0) - (b.params or 0):+,}",
+    ]
+
+
+def compare_section(data: RunData, other: RunData) -> str:
+    """Markdown: per (dataset, model) the deltas of ``data`` relative to ``other``."""
+    mine = {(e.dataset, e.model): e for e in entries(data)}
+    theirs = {(e.dataset, e.model): e for e in entries(other)}
+    rows = [_compare_row(*key, mine[key], theirs[key]) for key in sorted(set(mine) & set(theirs))]
+    lines = [
+        f"## Comparison with `{other.run_dir}`",
+        "",
+        "Ratios are this run / the other run (latency below 1x = faster here; throughput above 1x = faster here).",
+        "",
+        markdown_table(_COMPARE_HEADER, rows)
+        if rows
+        else "_No (dataset, model) pair has a successful run in both folders._",
+    ]
+    only_here = sorted(set(mine) - set(theirs))
+    only_there = sorted(set(theirs) - set(mine))
+    if only_here:
+        lines += ["", "Only here: " + ", ".join(f"{m} ({d})" for d, m in only_here)]
+    if only_there:
+        lines += ["", "Only in the other run: " + ", ".join(f"{m} ({d})" for d, m in only_there)]
+    return "\n".join(lines)
+
+
+def _comparison(page: Page) -> list[str]:
+    return [] if page.other is None else [compare_section(page.data, page.other), ""]
+
+
+def _deployment(page: Page) -> list[str]:
+    """The deployment table (DEPLOY.md's body) and a link to DEPLOY.md."""
+    if not page.deployed:
+        return []
+    return [
+        "## Deployment",
+        "",
+        *deploy_section(page.deployed),
+        "",
+        f"Details: [{DEPLOY_MD}]({DEPLOY_MD}).",
+        "",
+    ]
+
+
+def _plots(page: Page) -> list[str]:
+    if not page.figures:
+        return []
+    lines = ["## Plots", ""]
+    for title, path in page.figures:
+        lines += [f"### {title}", "", f"![{title}]({path.name})", ""]
+    return lines
+
+
+def _machine_readable(page: Page) -> list[str]:
+    return [
+        f"Machine-readable: [`{RESULTS_CSV}`]({RESULTS_CSV}) (one row per run; "
+        f"`kerascnn report {page.out_dir} --format csv|json` prints it).",
+        "",
+    ]
+
+
+SECTIONS = (
+    _header,
+    _environment,
+    _targets,
+    _results,
+    _failures,
+    _unreadable,
+    _comparison,
+    _deployment,
+    _plots,
+    _machine_readable,
+)
+"""The README's sections in order; each takes the :class:`Page` and returns its lines."""
+
+
+def draw_figures(data: RunData, out_dir: Path) -> list[tuple[str, Path]]:
+    """Draw the run's PNG plots into ``out_dir``; (title, path) of each one drawn."""
+    from kerascnn.report import plots as P
+
+    figures = [
+        (
+            "Accuracy vs MACs (the Pareto front in red: no other model is both cheaper and "
+            "more accurate)",
+            P.accuracy_vs_macs(data, out_dir / "accuracy_vs_macs.png"),
+        ),
+        (
+            "Accuracy vs batch-1 latency",
+            P.accuracy_vs_latency(data, out_dir / "accuracy_vs_latency.png"),
+        ),
+        (
+            "Test accuracy vs training time (all models on one time axis; ↑ still rising)",
+            P.accuracy_vs_time(data, out_dir / "accuracy_vs_time.png"),
+        ),
+        (
+            "Training curves (train solid: mean over each segment; test dashed: each "
+            "evaluation, the last one the final)",
+            P.training_curves(data, out_dir / "training_curves.png"),
+        ),
+        ("Parameters and MACs", P.params_macs_bars(data, out_dir / "params_macs.png")),
+    ]
+    for dataset in data.datasets:
+        name = dataset.replace(":", "_").replace("/", "_")
+        cm = P.confusion_matrices(data, dataset, out_dir / f"confusion_{name}.png")
+        figures.append((f"Confusion matrices: {dataset}", cm))
+    return [(title, path) for title, path in figures if path]
+
+
+def _deployed(run_dir: Path) -> DeployRecords | None:
+    """The run's deployment rows and environment, or None when it has none yet."""
+    if not deploy_dir(run_dir).is_dir():
+        return None
+    try:
+        return load_deploy(run_dir)
+    except ReportError:  # deploy/ without a finished (model, target): nothing to show yet
+        return None
+
+
+def write_records(page: Page, *, plots: bool = True) -> None:
+    """The folder's files beside the README: results.csv, and DEPLOY.md when deployed."""
+    write_results_csv(page.out_dir, page.data.results)
+    if page.deployed:
+        write_deploy_report(page.out_dir, plots=plots)
+
+
+def build_report(
+    run_dir: str | Path, compare: str | Path | None = None, *, plots: bool = True
+) -> Path:
+    """Write ``RUN_DIR/README.md`` (and the PNG plots) from the stored results; return its path."""
+    data = load_run(run_dir)
+    out_dir = Path(run_dir)
+    page = Page(
+        data,
+        out_dir,
+        other=load_run(compare) if compare is not None else None,
+        deployed=_deployed(out_dir),
+        figures=draw_figures(data, out_dir) if plots else [],
+    )
+    write_records(page, plots=plots)
+    lines = [line for section in SECTIONS for line in section(page)]
     return write_text_atomic(readme_path(out_dir), "\n".join(lines).rstrip() + "\n")

@@ -177,43 +177,59 @@ def _recipes(data: RunData) -> str | None:
     )
 
 
+def _budget_sentence(budget: list[Entry]) -> str:
+    """The equal-budget protocol: how the steps were calibrated, and each model's steps."""
+    seconds = sorted({e.runs[0].protocol.budget_seconds for e in budget})
+    return (
+        "**Protocol: equal training budget** of "
+        + " / ".join(f"{s:g} s" for s in seconds)
+        + " per model on this machine. A short timed calibration of each model's compiled "
+        "training step (compilation included, outside the budget; the model's and optimizer's "
+        "state put back after it) measured its step time: windows of at least 20 steps and "
+        "3 s until two in a row agree within 5%, the fastest window's median (this machine's "
+        "speed when nothing slows it: a run that meets a slow period trains longer than the "
+        "budget, and its train time says so); the model then trained "
+        "floor(budget / step time) steps with its learning-rate schedule sized to them. "
+        "Models are compared at equal training time, not at equal epochs. "
+        "Calibrated steps (repeat a run elsewhere with `--steps N`): "
+        + "; ".join(
+            f"{e.label} {e.runs[0].protocol.steps:,} steps "
+            f"({e.runs[0].protocol.calibration.step_seconds * 1e3:.1f} ms per step, "
+            f"{e.runs[0].protocol.calibration.statistic or 'mean'}, "
+            f"{e.runs[0].protocol.calibration.steps_timed} steps timed)"
+            for e in budget
+            if e.runs[0].protocol.calibration
+        )
+        + "."
+    )
+
+
+def _rising_sentence(data: RunData) -> str:
+    """Which models were still rising at the end, and the rule that says so."""
+    up = [e.label for e in entries(data) if rising(e)]
+    rule = (
+        f"its final evaluation beat every earlier point of its test curve by at least "
+        f"{RISING_MARGIN * 100:.1f} points"
+    )
+    if up:
+        return (
+            f"↑ **Still rising** at the end ({rule}): {', '.join(up)}. These had not converged: "
+            "with more training their accuracy, and the ranking, would likely change."
+        )
+    return f"No model was still rising at the end (↑ would mark one whose {rule.removeprefix('its ')})."
+
+
 def protocol_section(data: RunData) -> list[str]:
     """What the runs' lengths mean: the protocol, the calibrated steps, how to repeat them."""
     kinds: dict[str, list[Entry]] = {}
     for e in entries(data):
         kind = e.runs[0].protocol.kind if e.runs[0].protocol else "epochs"
         kinds.setdefault(kind, []).append(e)
-    lines = []
-    budget = kinds.get("budget", [])
-    if budget:
-        seconds = sorted({e.runs[0].protocol.budget_seconds for e in budget})
-        lines.append(
-            "**Protocol: equal training budget** of "
-            + " / ".join(f"{s:g} s" for s in seconds)
-            + " per model on this machine. A short timed calibration of each model's compiled "
-            "training step (compilation included, outside the budget; the model's and optimizer's "
-            "state put back after it) measured its step time: windows of at least 20 steps and "
-            "3 s until two in a row agree within 5%, the fastest window's median (this machine's "
-            "speed when nothing slows it: a run that meets a slow period trains longer than the "
-            "budget, and its train time says so); the model then trained "
-            "floor(budget / step time) steps with its learning-rate schedule sized to them. "
-            "Models are compared at equal training time, not at equal epochs. "
-            "Calibrated steps (repeat a run elsewhere with `--steps N`): "
-            + "; ".join(
-                f"{e.label} {e.runs[0].protocol.steps:,} steps "
-                f"({e.runs[0].protocol.calibration.step_seconds * 1e3:.1f} ms per step, "
-                f"{e.runs[0].protocol.calibration.statistic or 'mean'}, "
-                f"{e.runs[0].protocol.calibration.steps_timed} steps timed)"
-                for e in budget
-                if e.runs[0].protocol.calibration
-            )
-            + "."
-        )
-    steps = kinds.get("steps", [])
-    if steps:
+    lines = [_budget_sentence(kinds["budget"])] if kinds.get("budget") else []
+    if kinds.get("steps"):
         lines.append(
             "**Protocol: fixed steps**: "
-            + "; ".join(f"{e.label} {e.runs[0].protocol.steps:,} steps" for e in steps)
+            + "; ".join(f"{e.label} {e.runs[0].protocol.steps:,} steps" for e in kinds["steps"])
             + " (the schedule sized to them)."
         )
     if kinds.get("epochs"):
@@ -223,21 +239,7 @@ def protocol_section(data: RunData) -> list[str]:
             + ". Models given different epochs are not compared at equal training cost."
         )
     lines += [text for text in (_recomputed_bn(data), _recipes(data)) if text]
-    up = [e.label for e in entries(data) if rising(e)]
-    rule = (
-        f"its final evaluation beat every earlier point of its test curve by at least "
-        f"{RISING_MARGIN * 100:.1f} points"
-    )
-    if up:
-        lines.append(
-            f"↑ **Still rising** at the end ({rule}): {', '.join(up)}. These had not converged: "
-            "with more training their accuracy, and the ranking, would likely change."
-        )
-    else:
-        lines.append(
-            f"No model was still rising at the end (↑ would mark one whose "
-            f"{rule.removeprefix('its ')})."
-        )
+    lines.append(_rising_sentence(data))
     return [line for text in lines for line in (text, "")]
 
 

@@ -161,20 +161,15 @@ def plot_throughput(docs: list[dict], path: Path) -> Path | None:
     return path
 
 
-def write_throughput_report(
-    run_dir: str | Path, *, compare: str | Path | None = None, plots: bool = True
-) -> Path:
-    """Write ``run_dir``/README.md (and throughput.png) from the stored results; return the path."""
-    run_dir = Path(run_dir)
-    doc = read_throughput(run_dir)
-    other = read_throughput(compare) if compare else None
+def _intro(doc: dict) -> list[str]:
+    """The title, how each point was measured, and the table of points."""
     cfg = doc["config"]
     steps = (
         f"{cfg['steps']} steps"
         if cfg.get("steps")
         else f"about {cfg.get('window_s', 1.0):g} s (steps per window from the warm-up speed)"
     )
-    lines = [
+    return [
         f"# Throughput: {', '.join(cfg['models'])}",
         "",
         f"Synthetic data resident on the device, {cfg['image_size']}x{cfg['image_size']} px, "
@@ -188,39 +183,64 @@ def write_throughput_report(
         _points_table(doc["rows"]),
         "",
     ]
-    if other is not None:
-        lines += [
-            f"## Compiled path: `{cfg['path']}` vs `{other['config']['path']}`",
-            "",
-            f"The same points measured with `{other['environment'].get('command', '?')}`.",
-            "",
-            _compare_table(doc, other),
-            "",
-        ]
-    if plots and plot_throughput([doc] + ([other] if other else []), run_dir / "throughput.png"):
-        lines += ["![images/s vs batch size](throughput.png)", ""]
+
+
+def _comparison(doc: dict, other: dict | None) -> list[str]:
+    """The same points on the other compiled path, side by side (none without ``compare``)."""
+    if other is None:
+        return []
+    return [
+        f"## Compiled path: `{doc['config']['path']}` vs `{other['config']['path']}`",
+        "",
+        f"The same points measured with `{other['environment'].get('command', '?')}`.",
+        "",
+        _compare_table(doc, other),
+        "",
+    ]
+
+
+def _failed_points(doc: dict) -> list[str]:
+    """The points that did not run (out of memory, an error), with their messages."""
     bad = [r for r in doc["rows"] if r["status"] != "ok"]
-    if bad:
-        lines += ["## Points that did not run", ""]
-        lines.append(
-            markdown_table(
-                ["model", "mode", "batch", "status", "message"],
-                [
-                    [
-                        r["model"],
-                        r["mode"],
-                        r["batch_size"],
-                        r["status"],
-                        (r.get("error") or "")[:300],
-                    ]
-                    for r in bad
-                ],
-            )  # fmt: skip
-        )
-        lines.append("")
-    for extra in sorted(run_dir.glob("*/README.md")):
-        lines.append(f"See also: [{extra.parent.name}]({extra.parent.name}/README.md)")
-    lines += ["", *_environment(doc), "", "Raw data: results.json (typed), results.csv (flat)."]
+    if not bad:
+        return []
+    header = ["model", "mode", "batch", "status", "message"]
+    cells = [
+        [r["model"], r["mode"], r["batch_size"], r["status"], (r.get("error") or "")[:300]]
+        for r in bad
+    ]
+    return ["## Points that did not run", "", markdown_table(header, cells), ""]
+
+
+def _see_also(run_dir: Path) -> list[str]:
+    """A link to each report in a folder below (the --compare sweep, a side-by-side run)."""
+    return [
+        f"See also: [{p.parent.name}]({p.parent.name}/README.md)"
+        for p in sorted(run_dir.glob("*/README.md"))
+    ]
+
+
+def write_throughput_report(
+    run_dir: str | Path, *, compare: str | Path | None = None, plots: bool = True
+) -> Path:
+    """Write ``run_dir``/README.md (and throughput.png) from the stored results; return the path."""
+    run_dir = Path(run_dir)
+    doc = read_throughput(run_dir)
+    other = read_throughput(compare) if compare else None
+    drawn = plots and plot_throughput(
+        [doc, *([other] if other else [])], run_dir / "throughput.png"
+    )
+    lines = [
+        *_intro(doc),
+        *_comparison(doc, other),
+        *(["![images/s vs batch size](throughput.png)", ""] if drawn else []),
+        *_failed_points(doc),
+        *_see_also(run_dir),
+        "",
+        *_environment(doc),
+        "",
+        "Raw data: results.json (typed), results.csv (flat).",
+    ]
     return write_text_atomic(readme_path(run_dir), "\n".join(lines) + "\n")
 
 
