@@ -8,7 +8,8 @@ Where each is looked for, in order (the first complete copy wins):
    directly or where Keras 3 extracts it (``cifar-10-batches-py-target/``);
 3. an archive ``cifar-10-python.tar.gz`` / ``cifar-100-python.tar.gz`` in any of those folders
    (extracted beside itself, safely: ``tarfile`` filter ``"data"``);
-4. tensorflow-datasets (downloads; only without ``data_dir`` and when downloads are allowed).
+4. a download of keras.datasets' archive, extracted into the Keras cache
+   (:mod:`kerascnn.data.fetch`; only without ``data_dir`` and when downloads are allowed).
 
 CIFAR-10 is ``data_batch_1`` ... ``data_batch_5`` and ``test_batch``; CIFAR-100 is ``train``,
 ``test`` and ``meta`` (class names; a built-in list when absent). The pickles are read with an
@@ -27,10 +28,10 @@ import numpy as np
 from kerascnn.data.dataset import (
     Dataset,
     keras_cache,
-    not_found,
     short_error,
     user_dirs,
 )
+from kerascnn.data.fetch import fetch_or_fail
 from kerascnn.errors import CorruptDataError
 
 CIFAR10_CLASSES = (
@@ -178,7 +179,7 @@ def _extract(tar: Path) -> None:
         raise CorruptDataError(f"{tar} is not a readable archive ({short_error(exc)}).") from None
 
 
-def _load_cifar(name: str, data_dir, reader, classes) -> Dataset:
+def _load_cifar(name: str, data_dir, reader) -> Dataset:
     sub, archive, needed, how = _CIFAR[name]
     dirs = [d for d, _ in user_dirs(data_dir)]
     cache = keras_cache()
@@ -197,12 +198,12 @@ def _load_cifar(name: str, data_dir, reader, classes) -> Dataset:
     if tar.is_file():
         _extract(tar)
         return _from_archive(tar, sub, needed, reader)
-    from kerascnn.data.tfds_source import last_resort
 
-    ds, errors = last_resort(name, name, classes, data_dir, tried)
-    if ds is not None:
-        return ds
-    raise not_found(name, tried, how, errors)
+    def read(folder: Path) -> Dataset:  # a fetched archive: extracted, then read
+        _extract(folder / archive)
+        return _from_archive(folder / archive, sub, needed, reader)
+
+    return fetch_or_fail(name, data_dir, tried, how, read)
 
 
 def _from_archive(tar: Path, sub: str, needed, reader) -> Dataset:
@@ -216,9 +217,9 @@ def _from_archive(tar: Path, sub: str, needed, reader) -> Dataset:
 
 def load_cifar10(data_dir=None) -> Dataset:
     """CIFAR-10 (50,000 / 10,000, 32x32x3); see the module docstring for where it is looked for."""
-    return _load_cifar("cifar10", data_dir, _load_cifar_batches, CIFAR10_CLASSES)
+    return _load_cifar("cifar10", data_dir, _load_cifar_batches)
 
 
 def load_cifar100(data_dir=None) -> Dataset:
     """CIFAR-100 with its 100 fine labels (50,000 / 10,000, 32x32x3)."""
-    return _load_cifar("cifar100", data_dir, _load_cifar100_files, CIFAR100_CLASSES)
+    return _load_cifar("cifar100", data_dir, _load_cifar100_files)

@@ -192,10 +192,19 @@ def downloads_allowed() -> bool:
     return os.environ.get("KERASCNN_NO_DOWNLOAD", "") in ("", "0")
 
 
-def not_found(name: str, tried: list[str], how: str, errors: list[str]) -> DatasetNotFoundError:
+def not_found(
+    name: str, tried: list[str], how: str, failed: str = "", data_dir=None
+) -> DatasetNotFoundError:
+    """The error of a named set found nowhere: every place in ``tried``, the sentence ``failed``
+    (why fetching it failed; empty when nothing was fetched) and ``how`` to get it."""
     where = "; ".join(tried)
-    extra = f" Download attempt failed: {' | '.join(errors)}." if errors else ""
-    return DatasetNotFoundError(f"Dataset {name!r} was not found. Looked in: {where}.{extra} {how}")
+    extra = f" {failed}" if failed else ""
+    received = f"dataset={name!r}" + (
+        f", data_dir={str(data_dir)!r}" if data_dir is not None else ""
+    )
+    return DatasetNotFoundError(
+        f"Dataset {name!r} was not found. Looked in: {where}.{extra} {how} Received: {received}"
+    )
 
 
 def short_error(exc: BaseException) -> str:

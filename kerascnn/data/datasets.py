@@ -18,9 +18,11 @@ Where a named dataset is looked for, in order (the first complete copy wins):
 2. known local copies: Debian's ``dataset-fashion-mnist`` package installs
    ``/usr/share/datasets/fashion-mnist/*.gz``;
 3. the Keras cache (``~/.keras/datasets``, or ``$KERAS_HOME/datasets``);
-4. tensorflow-datasets (downloads; needs network). Set ``KERASCNN_NO_DOWNLOAD=1`` to skip.
+4. a download of keras.datasets' own files into the Keras cache (:mod:`kerascnn.data.fetch`;
+   not with ``data_dir``, nor when ``KERASCNN_NO_DOWNLOAD=1``). Offline it fails within seconds.
 
-When nothing is found the error lists every place that was tried and how to get the data.
+When nothing is found the error lists every place that was tried, why the download failed (when
+one was tried) and how to get the data; a failed download leaves nothing behind.
 A file that exists but is corrupt raises :class:`CorruptDataError` at once (a broken copy is
 never silently skipped in favour of another).
 
@@ -50,13 +52,13 @@ from kerascnn.data.dataset import (
     check_in_memory,
     check_test_fraction,
     keras_cache,
-    not_found,
     user_dirs,
 )
+from kerascnn.data.fetch import fetch_or_fail
 from kerascnn.data.folder import load_folder
 from kerascnn.data.idx import read_idx_images, read_idx_labels
 from kerascnn.data.resize import check_aspect, check_image_size, resize_images
-from kerascnn.data.tfds_source import check_splits, last_resort, load_tfds
+from kerascnn.data.tfds_source import check_splits, load_tfds
 from kerascnn.errors import ArgumentError, CorruptDataError, DatasetNotFoundError
 
 FASHION_MNIST_CLASSES = (
@@ -118,7 +120,6 @@ def _idx_dataset(
     sub: str,
     class_names,
     system_dirs: list[Path],
-    tfds_name: str,
     keras_npz: str | None,
     how: str,
 ) -> Callable:
@@ -139,10 +140,17 @@ def _idx_dataset(
             tried.append(f"{npz} (Keras cache)")
             if npz.is_file():
                 return load_npz(npz, name=name, class_names=class_names)
-        ds, errors = last_resort(tfds_name, name, class_names, data_dir, tried)
-        if ds is not None:
-            return ds
-        raise not_found(name, tried, how, errors)
+        return fetch_or_fail(name, data_dir, tried, how, read)
+
+    def read(folder: Path) -> Dataset:
+        """The set from a folder of freshly fetched files (keras.datasets' own: the npz, when
+        there is one, else the IDX files)."""
+        if keras_npz:
+            return load_npz(folder / keras_npz, name=name, class_names=class_names)
+        files = _find_idx_set(folder)
+        if files is None:
+            raise CorruptDataError(f"{folder} lacks some of {', '.join(IDX_FILES.values())}.")
+        return _load_idx_set(name, files, class_names)
 
     return load
 
@@ -228,7 +236,6 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
         "fashion-mnist",
         FASHION_MNIST_CLASSES,
         [Path("/usr/share/datasets/fashion-mnist")],
-        "fashion_mnist",
         None,
         FASHION_HOW,
     ),
@@ -237,7 +244,6 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
         "mnist",
         MNIST_CLASSES,
         [Path("/usr/share/datasets/mnist")],
-        "mnist",
         "mnist.npz",
         MNIST_HOW,
     ),
@@ -247,10 +253,10 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
 
 DATASET_DESCRIPTIONS = {
     "fashion_mnist_mini": "embedded 6,000/1,000 stratified Fashion-MNIST subset, 28x28x1 (offline default)",
-    "fashion_mnist": "Fashion-MNIST 60,000/10,000, 28x28x1 (Debian dataset-fashion-mnist, --data-dir, Keras cache, TFDS)",
-    "mnist": "MNIST 60,000/10,000, 28x28x1 (--data-dir, Keras cache, TFDS)",
-    "cifar10": "CIFAR-10 50,000/10,000, 32x32x3 (Keras cache, --data-dir, TFDS)",
-    "cifar100": "CIFAR-100 50,000/10,000, 32x32x3, 100 fine labels (Keras cache, --data-dir, TFDS)",
+    "fashion_mnist": "Fashion-MNIST 60,000/10,000, 28x28x1 (Debian dataset-fashion-mnist, --data-dir, Keras cache, download)",
+    "mnist": "MNIST 60,000/10,000, 28x28x1 (--data-dir, Keras cache, download)",
+    "cifar10": "CIFAR-10 50,000/10,000, 32x32x3 (Keras cache, --data-dir, download)",
+    "cifar100": "CIFAR-100 50,000/10,000, 32x32x3, 100 fine labels (Keras cache, --data-dir, download)",
     "npz:PATH": "any .npz with x_train, y_train, x_test, y_test (optional class_names)",
     "folder:PATH": "your images: PATH/<class>/<files> (.jpg .png .bmp .gif), or PATH/train/ + PATH/test/",
     "tfds:NAME": "a tensorflow-datasets set already prepared in --data-dir or $TFDS_DATA_DIR (no download)",

@@ -12,8 +12,8 @@ Splits: ``splits=(train, test)`` when given (any tensorflow-datasets split strin
 ``validation``; else ``train`` with a seeded, stratified ``test_fraction`` held out. Images may
 vary in size when ``image_size`` is given (each is resized); grayscale stays 1 channel.
 
-:func:`download_named` is the last resort of the named sets (``cifar10``, ``mnist``, ...): a
-``tfds.load`` that may download, used only when downloads are allowed.
+The named sets (``cifar10``, ``mnist``, ...) never go through tensorflow-datasets: when no local
+copy exists they fetch keras.datasets' own files (:mod:`kerascnn.data.fetch`).
 """
 
 from __future__ import annotations
@@ -319,38 +319,3 @@ def load_tfds(
         split=split,
         skipped=tuple(skipped),
     ).validate()
-
-
-def last_resort(tfds_name: str, name: str, class_names, data_dir, tried: list[str]):
-    """The last place a named set looks: ``(dataset, [])`` from tensorflow-datasets' download,
-    or ``(None, errors)`` when it failed or is not allowed (a --data-dir was given, or
-    ``$KERASCNN_NO_DOWNLOAD``); ``tried`` gets the attempt for the not-found message."""
-    from kerascnn.data.dataset import downloads_allowed, short_error
-
-    if data_dir is not None or not downloads_allowed():
-        return None, []
-    tried.append(f"tensorflow-datasets '{tfds_name}' (download)")
-    try:
-        return download_named(tfds_name, name, class_names), []
-    except Exception as exc:  # network, missing package, checksum: report, don't crash
-        return None, [short_error(exc)]
-
-
-def download_named(tfds_name: str, name: str, class_names) -> Dataset:
-    """A named set through ``tfds.load`` (may download): the last place the named sets look."""
-    import tensorflow_datasets as tfds  # lazy: heavy, and needs TensorFlow
-
-    (xtr, ytr), (xte, yte) = tfds.as_numpy(
-        tfds.load(tfds_name, split=["train", "test"], batch_size=-1, as_supervised=True)
-    )
-    ds = Dataset(
-        name,
-        xtr.astype(np.uint8),
-        ytr.astype(np.int64),
-        xte.astype(np.uint8),
-        yte.astype(np.int64),
-        tuple(class_names),
-        source=f"tensorflow-datasets:{tfds_name}",
-        split="the dataset's own train / test splits",
-    )
-    return ds.validate()
