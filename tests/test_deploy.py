@@ -212,3 +212,88 @@ def test_bench_save_models_then_deploy_writes_csv_md_and_the_report(tmp_path):
     assert len(list(exported.glob("*/saved_model.pb"))) == 1
     result = CliRunner().invoke(main, ["export", str(tmp_path / "nothing"), "--format", "onnx"])
     assert result.exit_code != 0 and "no such path" in result.output
+
+
+def test_artifact_names_say_the_target_once(tmp_path):
+    """<key>__<target><ext>, or <key><ext> where the extension is the target's name; never the
+    source's own <key>.keras; one name per (model, target)."""
+    names = {n: artifact_path(tmp_path, "m", t).name for n, t in TARGETS.items()}
+    assert names == {
+        "keras": "m__keras.keras",
+        "litert": "m__litert.tflite",
+        "litert-dynamic": "m__litert-dynamic.tflite",
+        "litert-int8": "m__litert-int8.tflite",
+        "litert-float16": "m__litert-float16.tflite",
+        "onnx": "m.onnx",
+        "openvino": "m__openvino.xml",
+    }
+    assert artifact_path(tmp_path, "m", target_for("saved_model")).name == "m"
+    assert len(set(names.values())) == len(names)
+
+
+def _ok_row(drop):
+    row = dict(status="ok", top1=0.8, top1_drop=drop, size_bytes=1000)
+    return {**row, "latency_b1_p50_ms": 1.0, "images_per_s": 100.0}
+
+
+@pytest.mark.parametrize(
+    "drop, says",
+    [(0.015, "(drop 1.50 points)"), (-0.02, "(gain 2.00 points)"), (0.0, "(same as Keras)")],
+)
+def test_the_deploy_line_says_drop_or_gain(drop, says):
+    line = runner._summary(_ok_row(drop))
+    assert line.startswith(f"top-1 0.8000 {says}, 1,000 bytes"), line  # never "drop -2.00"
+
+
+def test_the_converters_prints_show_only_under_debug(tmp_path, capfd, monkeypatch):
+    from kerascnn import _quiet
+
+    target = TARGETS["litert-int8"]
+    if target.missing():
+        pytest.skip("ai-edge-litert not installed")
+    monkeypatch.delenv("KERASCNN_VERBOSE", raising=False)
+    monkeypatch.delenv("KERASCNN_VERBOSE_IMPORT", raising=False)
+    monkeypatch.setitem(_quiet._asked, "verbose", False)
+    model, x = tiny(), images(16)
+    capfd.readouterr()
+    export_artifact(model, tmp_path / "q.tflite", target, representative=x)
+    assert "fully_quantize" not in capfd.readouterr().err
+    _quiet.set_verbose(True)  # what --debug does
+    export_artifact(model, tmp_path / "v.tflite", target, representative=x)
+    assert "fully_quantize" in capfd.readouterr().err
+
+
+def test_export_prints_only_its_own_lines(tmp_path):
+    """A fresh `kerascnn export` process (the ONNX exporter's FutureWarning comes once, on
+    import): its own lines, no converter internals, the artifacts' names."""
+    import subprocess
+    import sys
+
+    pairs = [("litert", "int8"), ("onnx", "none")]
+    pairs = [(f, q) for f, q in pairs if not target_for(f, q).missing()]
+    if not pairs:
+        pytest.skip("neither ai-edge-litert nor the ONNX packages are installed")
+    path, out = _saved_tiny(tmp_path), tmp_path / "exported"
+    calls = [
+        ["export", str(path), "--format", f, "--quantize", q, "--out", str(out)]
+        + ["--calibration-images", "16"]
+        for f, q in pairs
+    ]
+    code = "import json, sys\nfrom kerascnn.cli import main\n"
+    code += "for args in json.loads(sys.argv[1]):\n    main(args, standalone_mode=False)\n"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP_", "KERASCNN_VERB"))}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(calls)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    said = proc.stdout + proc.stderr
+    for noise in ("fully_quantize", "FutureWarning", "oneDNN", "I0000"):
+        assert noise not in said, said
+    wrote = {"litert": "tiny__litert-int8.tflite", "onnx": "tiny.onnx"}
+    for fmt, _ in pairs:
+        assert f"tiny: wrote {out / wrote[fmt]} (" in proc.stdout, proc.stdout
+    assert sorted(p.name for p in out.iterdir()) == sorted(wrote[f] for f, _ in pairs)

@@ -24,6 +24,11 @@
 # 5. a real kernel (a vertical-edge detector) on a real image.
 
 # %%
+# ruff: noqa: E402
+from kerascnn._quiet import quiet_backend_import
+
+quiet_backend_import()  # no TensorFlow start-up log lines (KERASCNN_VERBOSE=1 shows them)
+
 import os
 from pathlib import Path
 

@@ -19,6 +19,11 @@
 # and replaces the huge flatten + dense head of older networks.
 
 # %%
+# ruff: noqa: E402
+from kerascnn._quiet import quiet_backend_import
+
+quiet_backend_import()  # no TensorFlow start-up log lines (KERASCNN_VERBOSE=1 shows them)
+
 import os
 from pathlib import Path
 

@@ -22,6 +22,11 @@
 # real training images, 1,000 test images), look at what it learned, and save / reload it.
 
 # %%
+# ruff: noqa: E402
+from kerascnn._quiet import quiet_backend_import
+
+quiet_backend_import()  # no TensorFlow start-up log lines (KERASCNN_VERBOSE=1 shows them)
+
 import os
 import tempfile
 import time

@@ -23,6 +23,11 @@
 # We use `kerascnn.layers.SqueezeExcite` and the registry's `seresnet18`.
 
 # %%
+# ruff: noqa: E402
+from kerascnn._quiet import quiet_backend_import
+
+quiet_backend_import()  # no TensorFlow start-up log lines (KERASCNN_VERBOSE=1 shows them)
+
 import os
 from pathlib import Path
 

@@ -24,6 +24,11 @@
 # `kerascnn viz feature-maps`, `kerascnn viz confusion`).
 
 # %%
+# ruff: noqa: E402
+from kerascnn._quiet import quiet_backend_import
+
+quiet_backend_import()  # no TensorFlow start-up log lines (KERASCNN_VERBOSE=1 shows them)
+
 import os
 from pathlib import Path
 

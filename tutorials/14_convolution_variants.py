@@ -27,6 +27,11 @@
 # `kerascnn.analysis.profile` (parameters, MACs and receptive field per layer).
 
 # %%
+# ruff: noqa: E402
+from kerascnn._quiet import quiet_backend_import
+
+quiet_backend_import()  # no TensorFlow start-up log lines (KERASCNN_VERBOSE=1 shows them)
+
 import itertools
 import os
 from fractions import Fraction

@@ -26,6 +26,11 @@
 # 5. measures why BN makes training robust to the initialisation and the learning rate.
 
 # %%
+# ruff: noqa: E402
+from kerascnn._quiet import quiet_backend_import
+
+quiet_backend_import()  # no TensorFlow start-up log lines (KERASCNN_VERBOSE=1 shows them)
+
 import os
 from pathlib import Path
 

@@ -84,7 +84,8 @@ def joins_cluster(kwargs) -> bool:
 
 def uses_keras(fn):
     """For a command that runs Keras: select its ``--backend`` (if it has one), then import the
-    backend quietly (without TensorFlow's C++ start-up chatter) before the command runs."""
+    backend quietly (without TensorFlow's C++ start-up chatter; ``--debug`` shows it and every
+    framework log line after it) before the command runs."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -93,7 +94,9 @@ def uses_keras(fn):
         if kwargs.get("backend"):
             select_backend(kwargs["backend"])
         try:
-            quiet_backend_import(list_devices=not joins_cluster(kwargs))
+            ctx = click.get_current_context(silent=True)
+            debug = bool(ctx and ctx.find_root().params.get("debug"))
+            quiet_backend_import(list_devices=not joins_cluster(kwargs), verbose_logs=debug)
         except ImportError as exc:  # the chosen backend's package is not installed
             backend = os.environ.get("KERAS_BACKEND", "tensorflow")
             raise ConfigError(

@@ -11,27 +11,49 @@ restricted to the builtin operators, so it runs in the plain LiteRT runtime (no 
 :func:`check_artifact` compares an artifact's outputs with the Keras model's on the same
 images: float formats must agree within 1e-4 relative (the largest difference over the largest
 Keras output); quantized ones are judged by how often their top-1 class is the Keras model's.
+
+Artifact names (:func:`artifact_path`): ``<key>__<target><ext>`` (``lenet__litert-int8.tflite``,
+``lenet__openvino.xml``), shortened to ``<key><ext>`` where the extension is the target's name
+(``lenet.onnx``); so one folder holds every target of every model, one file (or OpenVINO's
+.xml/.bin pair) each. The keras target keeps its ``__keras`` (``lenet__keras.keras``): a plain
+``lenet.keras`` is the trained model it is exported from. ``saved_model`` is a folder
+``<key>/`` (``saved_model.pb`` inside).
+
+The converters print from C++ (LiteRT's quantizer: ``fully_quantize: 0, inference_type: 6 ...``)
+and Keras' ONNX exporter trips a NumPy FutureWarning (``np.object``) on import: conversion runs
+with file descriptor 2 captured (:func:`kerascnn._quiet.captured_stderr`; shown when it fails,
+or always under ``--debug`` / ``KERASCNN_VERBOSE=1``) and that one warning filtered.
 """
 
 from __future__ import annotations
 
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from kerascnn._quiet import captured_stderr
 from kerascnn.deploy.targets import Target
 from kerascnn.errors import ArgumentError
 
 SUFFIX = {"keras": ".keras", "saved_model": "", "litert": ".tflite", "onnx": ".onnx"}
 SUFFIX["openvino"] = ".xml"  # with its weights beside it, same stem, .bin
 FLOAT_TOLERANCE = 1e-4
+NP_OBJECT_WARNING = r"In the future `np\.object` will be defined"
+"""NumPy's FutureWarning when Keras' ONNX exporter (keras/src/export/tf2onnx_lib.py) asks for
+``np.object``: Keras' own check, nothing a user can act on."""
 
 
 def artifact_path(folder: str | Path, stem: str, target: Target) -> Path:
-    name = stem if target.format == "saved_model" else f"{stem}__{target.name}"
-    return Path(folder) / f"{name}{SUFFIX[target.format]}"
+    """Where ``target``'s artifact of the model ``stem`` goes: ``<stem>__<target><ext>``, or
+    ``<stem><ext>`` where the extension is the target's name (onnx), never ``<stem>.keras``
+    (the source model's own name); ``saved_model``: the folder ``<stem>``."""
+    ext = SUFFIX[target.format]
+    plain = target.format == "saved_model" or (ext == f".{target.name}" and ext != ".keras")
+    name = stem if plain else f"{stem}__{target.name}"
+    return Path(folder) / f"{name}{ext}"
 
 
 def litert_options(quantize: str, representative=None, int8_io: bool = False) -> dict:
@@ -67,10 +89,18 @@ def litert_options(quantize: str, representative=None, int8_io: bool = False) ->
 
 
 def export_artifact(model, path: str | Path, target: Target, *, representative=None, int8_io=False):
-    """Write ``model`` to ``path`` as ``target``'s artifact; returns ``path``."""
+    """Write ``model`` to ``path`` as ``target``'s artifact; returns ``path``. The converter's
+    own prints are kept off the terminal unless it fails (see the module's notes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_artifact(path)
+    with captured_stderr(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", NP_OBJECT_WARNING, FutureWarning)
+        _write(model, path, target, representative, int8_io)
+    return path
+
+
+def _write(model, path: Path, target: Target, representative, int8_io: bool) -> None:
     fmt = target.format
     if fmt == "keras":
         model.save(path)
@@ -81,7 +111,6 @@ def export_artifact(model, path: str | Path, target: Target, *, representative=N
         model.export(str(path), format="litert", verbose=False, **options)
     else:  # onnx, openvino
         model.export(str(path), format=fmt, verbose=False)
-    return path
 
 
 def artifact_files(path: str | Path) -> list[Path]:

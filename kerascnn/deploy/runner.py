@@ -390,8 +390,10 @@ def run_deploy(
 def _summary(row: dict[str, Any]) -> str:
     if row["status"] != "ok":
         return f"{row['status']}: {row['error']}"
+    points = round(row["top1_drop"] * 100, 2)  # Keras' top-1 minus this one's: < 0 is a gain
+    change = f"{'drop' if points > 0 else 'gain'} {abs(points):.2f} points"
     return (
-        f"top-1 {row['top1']:.4f} (drop {row['top1_drop'] * 100:+.2f} points), "
+        f"top-1 {row['top1']:.4f} ({change if points else 'same as Keras'}), "
         f"{row['size_bytes']:,} bytes, b1 p50 {row['latency_b1_p50_ms']:.2f} ms, "
         f"{row['images_per_s']:,.0f} img/s"
     )

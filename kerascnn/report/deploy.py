@@ -134,10 +134,11 @@ def deploy_section(records: DeployRecords) -> list[str]:
         f"Command: `{env.get('command', '?')}`.",
         "",
         "Top-1 through each runtime on the run's test images; drop = the Keras model's top-1 "
-        "minus it; agreement = share of images whose top-1 class is the Keras model's. Size vs "
-        "float: the float32 file (the .keras file for keras/onnx/openvino, the float LiteRT "
-        "file for the LiteRT targets) over this one. Latency: numpy in, numpy out, one image, "
-        "warm-up calls excluded; speed-up and throughput ratios against the Keras row.",
+        "minus it (negative: a gain); agreement = share of images whose top-1 class is the "
+        "Keras model's. Size vs float: the float32 file (the .keras file for keras/onnx/openvino, "
+        "the float LiteRT file for the LiteRT targets) over this one. Latency: numpy in, numpy "
+        "out, one image, warm-up calls excluded; speed-up and throughput ratios against the "
+        "Keras row.",
         "",
         deploy_table(rows),
     ]
