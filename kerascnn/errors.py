@@ -5,6 +5,10 @@ so ``except ValueError`` keeps working). The command line turns exactly these in
 one-paragraph message; any other exception is a bug in kerascnn and is reported as one.
 """
 
+import functools
+import re
+import shlex
+
 
 class KerasCNNError(ValueError):
     """Base class for kerascnn's user-facing errors (a ValueError, so callers may catch either)."""
@@ -62,4 +66,34 @@ def is_out_of_memory(exc: BaseException) -> bool:
     text = f"{type(exc).__name__}: {exc}".lower()
     return any(
         k in text for k in ("resourceexhausted", "resource_exhausted", "out of memory", "oom when")
+    )
+
+
+def install_hint(extra: str) -> str:
+    """How to install kerascnn's optional ``extra`` (kerascnn is not on PyPI, so
+    ``pip install "kerascnn[extra]"`` cannot work): the checkout's editable install with the extra,
+    or the extra's own packages, read from the installed kerascnn's metadata (editable or wheel).
+
+    >>> install_hint("tensorboard")  # doctest: +SKIP
+    'the tensorboard extra: pip install -e ".[tensorboard]" in the kerascnn checkout, or pip install tensorboard'
+    """
+    hint = f'the {extra} extra: pip install -e ".[{extra}]" in the kerascnn checkout'
+    packages = _extra_requirements(extra)
+    return f"{hint}, or pip install {' '.join(packages)}" if packages else hint
+
+
+@functools.cache
+def _extra_requirements(extra: str) -> tuple[str, ...]:
+    """The requirements the installed kerascnn lists under ``extra``, shell-quoted (empty if none)."""
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires("kerascnn") or []
+    except metadata.PackageNotFoundError:  # run from a checkout on sys.path, not installed
+        return ()
+    wanted = re.compile(rf"""\s*extra\s*==\s*["']{re.escape(extra)}["']\s*""")
+    return tuple(
+        shlex.quote(spec.strip())
+        for spec, _, marker in (r.partition(";") for r in requires)
+        if wanted.fullmatch(marker)
     )

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from kerascnn import checks
 from kerascnn.data.resize import ASPECT_MODES, check_image_size
-from kerascnn.errors import ArgumentError, ConfigError
+from kerascnn.errors import ArgumentError, ConfigError, install_hint
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "one-cycle")
@@ -202,6 +202,6 @@ def validate_environment(values: Mapping[str, Any]) -> None:
     """What the settings need installed (checked before anything trains)."""
     if values["tensorboard"] and importlib.util.find_spec("tensorboard") is None:
         raise ConfigError(
-            "tensorboard logs need the tensorboard package: pip install "
-            "'kerascnn[tensorboard]' (or pip install tensorboard). Received: tensorboard=True"
+            f"tensorboard logs need the tensorboard package ({install_hint('tensorboard')}). "
+            "Received: tensorboard=True"
         )

@@ -25,6 +25,7 @@ from kerascnn.cli._base import EXIT_INTERRUPTED, uses_keras
 from kerascnn.cli._cluster import CLUSTER_OPTIONS, cluster_from, leave, run_joined
 from kerascnn.cli._options import BACKEND, DATA_DIR, MODELS, OUT, fields, listed, option, options
 from kerascnn.data.resize import ASPECT_MODES
+from kerascnn.errors import install_hint
 from kerascnn.recipe import DEFAULT_RECIPE
 
 _MAIN_JOB_MODELS = ",".join(QUICK["models"])
@@ -300,7 +301,7 @@ BENCH_OPTIONS = (
         is_flag=True,
         default=None,
         help="Write Keras TensorBoard logs to RUN_DIR/tensorboard/<run> "
-        "(pip install 'kerascnn[tensorboard]'; then: tensorboard --logdir RUN_DIR/tensorboard).",
+        f"({install_hint('tensorboard')}; then: tensorboard --logdir RUN_DIR/tensorboard).",
     ),
     option(
         "--report/--no-report",

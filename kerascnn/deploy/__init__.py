@@ -12,6 +12,6 @@ Interpreter, onnxruntime's InferenceSession, OpenVINO's compiled model);
 ``deploy.csv``, one JSON per pair and ``DEPLOY.md`` (drawn by :mod:`kerascnn.report.deploy`).
 :mod:`~kerascnn.record.deploy` is the neutral row format the report reads.
 
-The runtimes are the ``deploy`` extra: ``pip install "kerascnn[deploy]"``. A target whose
-runtime is missing is skipped with one line naming the package.
+The runtimes are the ``deploy`` extra: ``pip install -e ".[deploy]"`` in the checkout. A
+target whose runtime is missing is skipped with one line naming the package.
 """

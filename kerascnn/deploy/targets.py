@@ -23,11 +23,11 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from kerascnn.errors import ArgumentError
+from kerascnn.errors import ArgumentError, install_hint
 
 FORMATS = ("keras", "saved_model", "litert", "onnx", "openvino")
 QUANTIZATIONS = ("none", "dynamic", "int8", "float16")
-EXTRA = 'pip install "kerascnn[deploy]"'
+EXTRA = install_hint("deploy")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from kerascnn._compile import compile_model
-from kerascnn.errors import ConfigError
+from kerascnn.errors import ConfigError, install_hint
 from kerascnn.experiments._common import (
     ExperimentResult,
     accuracy,
@@ -73,7 +73,7 @@ def _import_tuner():
         import keras_tuner as kt
     except ImportError:  # pragma: no cover - depends on the environment
         raise ConfigError(
-            "The hparam experiment needs KerasTuner: pip install 'kerascnn[tune]' (keras-tuner). "
+            f"The hparam experiment needs KerasTuner ({install_hint('tune')}). "
             "Received: import keras_tuner failed"
         ) from None
     return kt
