@@ -97,7 +97,7 @@ def _saved_tiny(tmp_path):
 
 
 def test_a_missing_runtime_is_one_skipped_line(tmp_path, monkeypatch):
-    from kerascnn.deploy.targets import Target
+    from kerascnn.deploy.targets import EXTRA, Target
 
     monkeypatch.setattr(Target, "missing", lambda self: ["onnxruntime"] * (self.name == "onnx"))
     models = runner.models_of([str(_saved_tiny(tmp_path))])
@@ -107,10 +107,11 @@ def test_a_missing_runtime_is_one_skipped_line(tmp_path, monkeypatch):
         models, parse_targets("keras,onnx"), tmp_path / "out", settings, echo=said.append
     )
     assert [(r["target"], r["status"]) for r in rows] == [("keras", "ok"), ("onnx", "skipped")]
-    assert "kerascnn[deploy]" in rows[1]["error"]
+    assert 'pip install -e ".[deploy]"' in rows[1]["error"]
     assert [line for line in said if line.startswith("skipping")] == [
-        'skipping onnx: onnxruntime not installed (pip install "kerascnn[deploy]")'
+        f"skipping onnx: onnxruntime not installed ({EXTRA})"
     ]
+    assert EXTRA.startswith('the deploy extra: pip install -e ".[deploy]" in the kerascnn checkout')
     assert rows[0]["top1_drop"] == 0 and rows[0]["agreement"] == 1.0
 
 
