@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerascnn._quiet import captured_stderr
 from kerascnn.deploy.targets import EXTRA, Target
 from kerascnn.errors import KerasCNNError
 
@@ -58,7 +59,8 @@ class LiteRTPredictor:
         from ai_edge_litert.interpreter import Interpreter
 
         self.threads = threads
-        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        with captured_stderr():  # "Created TensorFlow Lite XNNPACK delegate": shown when verbose
+            self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.batch = None
@@ -67,7 +69,8 @@ class LiteRTPredictor:
         if self.batch != n:
             shape = [n, *self.input["shape"][1:]]
             self.interpreter.resize_tensor_input(self.input["index"], shape)
-            self.interpreter.allocate_tensors()
+            with captured_stderr():
+                self.interpreter.allocate_tensors()
             self.input = self.interpreter.get_input_details()[0]
             self.output = self.interpreter.get_output_details()[0]
             self.batch = n
