@@ -1,13 +1,18 @@
 """The model catalog: one row per registered model, with its parameter counts.
 
     >>> from kerascnn.catalog import model_catalog, catalog_table
-    >>> rows = model_catalog("resnet*")
-    >>> rows[0].model, rows[0].input_shape, rows[0].params_canonical
-    ('resnet101', (224, 224, 3), 44654504)
-    >>> model_catalog("vgg")[0].aliases  # a pattern matches aliases too
+    >>> rows = model_catalog("resnet*")  # natural order: resnet18 ... resnet101
+    >>> rows[0].model, rows[0].input_shape, rows[0].trainable_canonical, rows[0].params_canonical
+    ('resnet18', (224, 224, 3), 11689512, 11699112)
+    >>> model_catalog("vgg")[0].aliases  # a bare word is a prefix; aliases match too
     ('vgg',)
 
-``kerascnn models`` prints :func:`catalog_table` of these rows. A program reads the fields
+Two counts, labelled alike everywhere (this table, ``kerascnn summary``, the README's zoo table,
+the bench reports): **params (trainable)**, what the optimizer updates, what torchvision, timm and
+the papers count (BatchNorm's moving statistics are buffers there), and **params (total)**, plus
+the non-trainable BatchNorm statistics: Keras' ``count_params()``, keras.applications' "Total
+params", the bench reports' count. ResNet-18: 11,689,512 trainable, 11,699,112 total.
+``kerascnn models`` prints :func:`catalog_table` of the rows; a program reads their fields
 (``pandas.DataFrame(rows)`` works too) or ``kerascnn models --format json``.
 
 Parameter counts come from :data:`COUNTS_FILE` (``kerascnn/models/param_counts.json``), so the
@@ -25,13 +30,13 @@ model the file does not know is always counted. Built on the registry's public A
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from kerascnn.errors import ArgumentError
 from kerascnn.models import create_model, list_models, model_info, parse_spec
@@ -40,11 +45,13 @@ from kerascnn.record.files import write_text_atomic
 __all__ = [
     "COUNTS_FILE",
     "SMALL_INPUT",
+    "PARAMS_LABELS",
     "CatalogRow",
     "catalog_markdown",
     "catalog_records",
     "catalog_table",
     "count_params",
+    "count_weights",
     "match_models",
     "model_catalog",
     "stored_counts",
@@ -57,7 +64,11 @@ SMALL_INPUT = ((32, 32, 3), 10)
 COUNTS_FILE = Path(__file__).parent / "models" / "param_counts.json"
 """The stored parameter counts of every registered model (see :func:`write_param_counts`)."""
 
-SCHEMA = 1
+SCHEMA = 2
+PARAMS_LABELS = {"trainable": "params (trainable)", "total": "params (total)"}
+"""The column labels of the two counts (the module docstring says what each counts)."""
+COUNT_FIELDS = ("params_canonical", "params_small", "trainable_canonical", "trainable_small")
+"""The counts of a :class:`CatalogRow` (and of an entry of :data:`COUNTS_FILE`)."""
 PARAMS_MODES = ("stored", "count", "none")
 """How :func:`model_catalog` fills the counts: from :data:`COUNTS_FILE`, by building, or not."""
 
@@ -78,16 +89,28 @@ class CatalogRow:
     aliases: tuple[str, ...] = ()
     """Other names that resolve to this model (``vgg`` -> ``vgg11``)."""
     params_canonical: int | None = None
-    """Parameters at the canonical input and classes; None when not counted."""
+    """params (total) at the canonical input and classes; None when not counted."""
     params_small: int | None = None
-    """Parameters at :data:`SMALL_INPUT`; None when not counted."""
+    """params (total) at :data:`SMALL_INPUT`; None when not counted."""
+    trainable_canonical: int | None = None
+    """params (trainable) at the canonical input and classes; None when not counted."""
+    trainable_small: int | None = None
+    """params (trainable) at :data:`SMALL_INPUT`; None when not counted."""
 
 
 # ------------------------------------------------------------------------------- counting
 
 
-def count_params(spec: str, **kwargs: Any) -> int:
-    """Parameters of ``create_model(spec, **kwargs)``, counted on a real build of its graph.
+class Counts(NamedTuple):
+    """The two counts of one build (module docstring)."""
+
+    trainable: int
+    total: int
+
+
+def count_weights(spec: str, **kwargs: Any) -> Counts:
+    """params (trainable) and params (total) of ``create_model(spec, **kwargs)``, counted on a
+    real build of its graph.
 
     The variables are created lazily (inside ``keras.StatelessScope``, so no random weights
     are drawn: VGG-16's 138 M parameters count in under a second) and the session is cleared
@@ -97,17 +120,23 @@ def count_params(spec: str, **kwargs: Any) -> int:
 
     try:
         with keras.StatelessScope():
-            return int(create_model(spec, **kwargs).count_params())
+            model = create_model(spec, **kwargs)
+            trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+            return Counts(trainable=int(trainable), total=int(model.count_params()))
     finally:
         keras.backend.clear_session()
 
 
+def count_params(spec: str, **kwargs: Any) -> int:
+    """params (total) of ``create_model(spec, **kwargs)``: Keras' ``count_params()``."""
+    return count_weights(spec, **kwargs).total
+
+
 def _count_both(spec: str) -> dict[str, int]:
+    """The :data:`COUNT_FIELDS` of ``spec``: canonical and :data:`SMALL_INPUT` builds."""
     shape, classes = SMALL_INPUT
-    return {
-        "params_canonical": count_params(spec),
-        "params_small": count_params(spec, input_shape=shape, num_classes=classes),
-    }
+    big, small = count_weights(spec), count_weights(spec, input_shape=shape, num_classes=classes)
+    return dict(zip(COUNT_FIELDS, (big.total, small.total, big.trainable, small.trainable)))
 
 
 def write_param_counts(
@@ -132,7 +161,9 @@ def write_param_counts(
     data = {
         "schema": SCHEMA,
         "about": "Parameter counts of every registered model at its canonical input and at the "
-        "small input; regenerate with `python -m kerascnn.catalog`.",
+        "small input: params_* count every weight (Keras' count_params(), BatchNorm statistics "
+        "included), trainable_* the trainable ones (torchvision's and timm's count); "
+        "regenerate with `python -m kerascnn.catalog`.",
         "small_input": {"input_shape": list(shape), "num_classes": classes},
         "models": models,
     }
@@ -147,7 +178,7 @@ def write_param_counts(
 
 @functools.cache
 def stored_counts() -> dict[str, dict[str, Any]]:
-    """name -> {input_shape, num_classes, params_canonical, params_small} from the file."""
+    """name -> {input_shape, num_classes, and the :data:`COUNT_FIELDS`} from the file."""
     try:
         data = json.loads(COUNTS_FILE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -166,9 +197,10 @@ def _stored(name: str) -> dict[str, int] | None:
         entry is None
         or tuple(entry.get("input_shape", ())) != info.input_shape
         or entry.get("num_classes") != info.num_classes
+        or any(k not in entry for k in COUNT_FIELDS)
     ):
         return None
-    return {k: int(entry[k]) for k in ("params_canonical", "params_small")}
+    return {k: int(entry[k]) for k in COUNT_FIELDS}
 
 
 # ------------------------------------------------------------------------------- matching
@@ -185,24 +217,15 @@ def _aliases() -> dict[str, list[str]]:
 
 
 def match_models(pattern: str | None = None) -> list[str]:
-    """Registered names whose name or alias matches ``pattern`` (all when None), sorted.
-
-    ``pattern`` is a case-insensitive shell pattern (``'resnet*'``, ``'*_bn'``); a plain word
-    without ``*?[`` matches the names and aliases that start with it (``vgg`` finds the alias
-    ``vgg`` -> ``vgg11`` and every VGG; ``lenet`` finds LeNet only).
-    """
-    aliases = _aliases()
+    """Registered names whose name or alias matches ``pattern`` (all when None), by the rule
+    and in the natural order of :func:`~kerascnn.models.list_models` (a bare word is a prefix:
+    ``vgg`` finds the alias ``vgg`` -> ``vgg11`` and every VGG; ``'*_bn'``, ``'VGG1?'``)."""
     names = list_models()
     if not pattern:
         return names
-    pat = pattern.lower()
-    plain = not any(c in pat for c in "*?[")
-
-    def hit(text: str) -> bool:
-        text = text.lower()
-        return fnmatch.fnmatchcase(text, pat) or (plain and text.startswith(pat))
-
-    return [n for n in names if hit(n) or any(hit(a) for a in aliases.get(n, ()))]
+    hits = set(list_models(pattern, aliases=True))
+    aliases = _aliases()
+    return [n for n in names if n in hits or any(a in hits for a in aliases.get(n, ()))]
 
 
 # ------------------------------------------------------------------------------- the rows
@@ -284,7 +307,8 @@ def _shape_text(shape, classes) -> str:
 
 
 def catalog_records(rows: Sequence[CatalogRow]) -> list[dict[str, Any]]:
-    """The rows as plain dicts with machine names (what ``--format csv|json`` writes)."""
+    """The rows as plain dicts with machine names (what ``--format csv|json`` writes):
+    ``params_*`` are params (total), ``trainable_*`` params (trainable) (module docstring)."""
     return [
         {
             "model": r.model,
@@ -295,8 +319,7 @@ def catalog_records(rows: Sequence[CatalogRow]) -> list[dict[str, Any]]:
             "input_shape": list(r.input_shape),
             "num_classes": r.num_classes,
             "min_input_size": r.min_input_size,
-            "params_canonical": r.params_canonical,
-            "params_small": r.params_small,
+            **{k: getattr(r, k) for k in COUNT_FIELDS},
         }
         for r in rows
     ]
@@ -305,10 +328,11 @@ def catalog_records(rows: Sequence[CatalogRow]) -> list[dict[str, Any]]:
 def catalog_table(rows: Sequence[CatalogRow], fmt: str = "table") -> str:
     """``rows`` in ``fmt`` (:data:`kerascnn.record.tabular.FORMATS`), through :func:`kerascnn.record.tabular.render`.
 
-    ``table`` (terminal, under 100 columns): model, aliases, family, year, canonical input and
-    the two counts; ``md`` adds the minimum input size and the paper; ``csv`` and ``json`` hold
-    every field with raw numbers (:func:`catalog_records`). The count columns appear when the
-    rows have counts.
+    ``table`` (terminal, under 100 columns): model, aliases, family, year, canonical input,
+    params (total) there and at :data:`SMALL_INPUT`; ``md`` adds the minimum input size, the
+    params (trainable) beside each count (the README's zoo table) and the paper; ``csv`` and
+    ``json`` hold every field with raw numbers (:func:`catalog_records`). The count columns
+    appear when the rows have counts.
     """
     from kerascnn.record.tabular import render
 
@@ -320,9 +344,11 @@ def catalog_table(rows: Sequence[CatalogRow], fmt: str = "table") -> str:
                 rec["aliases"] = " ".join(rec["aliases"])
         cols = list(records[0]) if records else None
         if cols and not counted:
-            cols = cols[:-2]
+            cols = [c for c in cols if c not in COUNT_FIELDS]
         return render(records, fmt, cols)
-    small = f"params {_shape_text(*SMALL_INPUT)}"
+    trainable, total = PARAMS_LABELS["trainable"], PARAMS_LABELS["total"]
+    small = _shape_text(*SMALL_INPUT)
+    small_trainable, small_total = f"trainable at {small}", f"total at {small}"
     table = [
         {
             "model": r.model,
@@ -331,8 +357,10 @@ def catalog_table(rows: Sequence[CatalogRow], fmt: str = "table") -> str:
             "year": str(r.year),  # not 2,014
             "input": _shape_text(r.input_shape, r.num_classes),
             "min px": r.min_input_size,
-            "params": r.params_canonical,
-            small: r.params_small,
+            trainable: r.trainable_canonical,
+            total: r.params_canonical,
+            small_trainable: r.trainable_small,
+            small_total: r.params_small,
             "paper": r.paper,
         }
         for r in rows
@@ -341,7 +369,11 @@ def catalog_table(rows: Sequence[CatalogRow], fmt: str = "table") -> str:
     if fmt == "md":
         cols.append("min px")
     if counted:
-        cols += ["params", small]
+        cols += (
+            [trainable, total, small_trainable, small_total]
+            if fmt == "md"
+            else [total, small_total]
+        )
     if fmt == "md":
         cols.append("paper")
     return render(table, fmt, cols)

@@ -251,6 +251,26 @@ def test_tables_and_totals():
     assert t["unknown_layers"] == [] and t["activation_bytes"] == prof.activation_bytes
 
 
+def test_print_shows_the_summary_table_and_repr_is_one_line():
+    prof = profile(create_model("lenet"))
+    assert str(prof) == prof.to_text()  # what `kerascnn summary lenet` prints
+    assert "lenet_conv2" in str(prof) and "Params: 61,706 (total) = 61,706 trainable" in str(prof)
+    assert repr(prof) == "Profile(lenet: 61,706 params, 0.42 M MACs, 8 layers)"
+    assert len(repr(prof)) < 80  # not the 2,335-character dataclass dump
+    with_bn = profile(create_model("simple_cnn"))
+    assert repr(with_bn).startswith(
+        "Profile(simple_cnn: 374,026 params (total; 373,130 trainable), "
+    )
+    line = next(x for x in with_bn.totals_lines() if x.startswith("Params:"))
+    assert line.startswith("Params: 374,026 (total) = 373,130 trainable + 896 non-trainable")
+
+
+def test_the_params_column_is_labelled_like_kerascnn_models():
+    prof = profile(create_model("lenet"))
+    header = prof.to_text().splitlines()[0]
+    assert "params (total)" in header and "params (total)" in prof.to_markdown().splitlines()[0]
+
+
 def test_mixed_precision_activation_bytes_follow_the_dtype():
     m32 = _seq((8, 8, 3), L.Conv2D(4, 3, name="c"))
     m16 = _seq((8, 8, 3), L.Conv2D(4, 3, name="c", dtype="mixed_float16"))

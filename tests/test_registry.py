@@ -2,6 +2,7 @@ import pytest
 
 from kerascnn import create_model, list_models, model_info, parse_spec
 from kerascnn.models import register_alias, register_model
+from kerascnn.models._registry import matches_pattern, natural_key
 
 
 def test_parse_plain_name():
@@ -52,9 +53,39 @@ def test_unknown_keyword_is_a_clear_error():
 
 def test_list_models_and_pattern():
     names = list_models()
-    assert names == sorted(names) and "lenet" in names
+    assert "lenet" in names and len(names) == len(set(names))
     assert list_models("len*") == ["lenet"]
     assert list_models("nothing-matches-*") == []
+
+
+def test_list_models_sorts_naturally():
+    # timm's habit: the digits in a name compare as numbers (it was resnet101 before resnet18)
+    assert list_models("resnet*") == ["resnet18", "resnet34", "resnet50", "resnet101"]
+    assert list_models("vgg*")[:3] == ["vgg11", "vgg11_bn", "vgg13"]
+    names = list_models()
+    assert names.index("mobilenet") < names.index("mobilenetv2") < names.index("nin")
+    assert names == sorted(names, key=natural_key)
+
+
+def test_a_bare_word_is_a_prefix_a_wildcard_a_shell_pattern():
+    # one rule for list_models and `kerascnn models PATTERN` (timm's fnmatch, plus word = word*)
+    assert list_models("vgg") == list_models("vgg*") and len(list_models("vgg")) == 8
+    assert list_models("resnet") == ["resnet18", "resnet34", "resnet50", "resnet101"]
+    assert "seresnet18" in list_models("*resnet*") and "seresnet18" not in list_models("resnet")
+    assert list_models("VGG1?") == ["vgg11", "vgg13", "vgg16", "vgg19"]  # case-insensitive
+    assert list_models("vgg1[36]") == ["vgg13", "vgg16"]
+    assert list_models("lenet*") == list_models("lenet") == ["lenet"]
+    assert list_models(["lenet", "vgg*_bn"]) == [
+        "lenet",
+        "vgg11_bn",
+        "vgg13_bn",
+        "vgg16_bn",
+        "vgg19_bn",
+    ]
+    assert list_models("vgg1", aliases=True) == list_models("vgg1")  # the alias is "vgg"
+    assert list_models("vgg", aliases=True)[0] == "vgg"
+    assert matches_pattern("resnet18", None) and matches_pattern("resnet18", "")
+    assert matches_pattern("resnet18", "resnet1") and not matches_pattern("seresnet18", "resnet")
 
 
 def test_model_info_metadata():
@@ -91,5 +122,25 @@ def test_impossible_input_shape(bad):
 def test_bad_common_keywords():
     with pytest.raises(ValueError, match="pooling"):
         create_model("lenet", include_top=False, pooling="median")
+    # num_classes=0 is accepted now (timm: no classifier; tests/test_models.py); below 0 is not
     with pytest.raises(ValueError, match="num_classes"):
-        create_model("lenet", num_classes=0)
+        create_model("lenet", num_classes=-1)
+    with pytest.raises(ValueError, match="num_classes"):
+        create_model("lenet", num_classes=2.5)
+
+
+def test_num_classes_0_is_the_top_without_a_classifier():
+    from kerascnn.models.keywords import _as_built
+
+    model = create_model("lenet", num_classes=0)  # LeNet's flatten-dense head goes too
+    assert model.output_shape == (None, 16) and model.layers[-1].name == "lenet_avg_pool"
+    assert create_model("lenet", num_classes=0, pooling="max").layers[-1].name == "lenet_max_pool"
+    # weights="imagenet" picks keras.applications' notop file for it
+    assert _as_built({"include_top": True, "num_classes": 0, "pooling": None}) == {
+        "include_top": False,
+        "num_classes": 0,
+        "pooling": "avg",
+    }
+    assert _as_built({"include_top": True, "num_classes": 10})["include_top"] is True
+    with pytest.raises(ValueError, match="num_classes=0 returns pooled features"):
+        create_model("googlenet", num_classes=0, aux_logits=True)  # aux heads are classifiers

@@ -220,6 +220,54 @@ def test_compare_shows_deltas(run_a, tmp_path):
     assert "Only in the other run: other (fashion_mnist_mini)" in section
 
 
+def test_compare_warns_naming_each_difference_and_keeps_the_table(run_a, tmp_path):
+    # the issue's case: a 20-step run on a 300-image subset against an epochs run on 600
+    short = []
+    for model, top1 in (("big", 0.3), ("small", 0.4)):
+        r = _result(model, top1, macs=50_000, params=5000)
+        r["protocol"] = {"kind": "steps", "steps": 20, "warmup_steps": 0}
+        r["dataset_info"].update(train_images=300, test_images=50, image_size=[32, 32])
+        r["precise_bn"] = {
+            "layers": 5, "batches": 20, "batch_size": 64, "calls": 1, "seconds": 1.0,
+        }  # fmt: skip
+        short.append(r)
+    run_b = _write_run(tmp_path / "b", short)
+    text = build_report(run_a, compare=run_b, plots=False).read_text()
+    section = text.split("## Comparison with")[1].split("\n## ")[0]
+    note = section.split("\n\n")[1]
+    assert note.startswith("⚠ **Not comparable**: the runs differ in")
+    for difference in (
+        "protocol: epochs here vs steps there",
+        "steps: 2 epochs here vs 20 steps there",
+        "train images: 600 here vs 300 there",
+        "test images: 100 here vs 50 there",
+        "image size: 28x28 here vs 32x32 there",
+        "precise BN: off here vs 20 batches of 64 there",
+        "seeds: big 0,1 here vs 0 there",
+    ):
+        assert difference in note, difference
+    assert "dataset:" not in note  # the same data (name and source)
+    assert "| big | fashion_mnist_mini | 0.3000 | 0.8500 | +0.5500 |" in section  # warned, kept
+    # the command prints the warning too
+    from click.testing import CliRunner
+
+    from kerascnn.cli import main
+
+    res = CliRunner().invoke(main, ["report", str(run_a), "--compare", str(run_b), "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert f"Warning: {run_a} and {run_b} are not comparable: protocol: epochs here" in res.stderr
+    assert "train images: 600 here vs 300 there" in res.stderr
+
+
+def test_comparable_runs_get_no_warning_and_the_params_are_labelled(run_a, tmp_path):
+    same = _write_run(tmp_path / "same", [_result("small", 0.60, macs=1_000, params=50, lat=0.5)])
+    text = build_report(run_a, compare=same, plots=False).read_text()
+    assert "Not comparable" not in text
+    header = next(line for line in text.splitlines() if line.startswith("| model | params"))
+    assert header.startswith("| model | params (total) | MACs |")  # Keras' count, BN stats in
+    assert "| Δ params (total) |" in text
+
+
 def test_report_never_drops_failures_even_if_all_failed(tmp_path):
     folder = _write_run(tmp_path / "f", [_result("broken", 0.0, status="failed")])
     text = build_report(folder).read_text()

@@ -2,6 +2,15 @@
 
 :class:`LayerProfile` is one call of one layer; :class:`ModelProfile` holds the rows of a model
 and sums them. The conventions behind the numbers are in :mod:`kerascnn.analysis.profile`.
+
+Parameter counts carry the package's labels (the same in ``kerascnn models``, the README's zoo
+table and the bench reports): **params (total)** is every weight, trainable plus non-trainable
+(BatchNorm's moving mean and variance): Keras' ``count_params()`` and keras.applications'
+"Total params"; **trainable** is what the optimizer updates, what torchvision, timm and the
+papers count (BatchNorm statistics are buffers there).
+
+``print(profile(model))`` prints the per-layer table and totals that ``kerascnn summary``
+prints (:meth:`ModelProfile.to_text`); ``repr`` is one line.
 """
 
 from __future__ import annotations
@@ -65,7 +74,19 @@ def _human(n: float, unit: str = "") -> str:
     return f"{int(n)}{unit}"
 
 
-@dataclass
+def _short(n: float) -> str:
+    """``416520`` -> ``0.42 M``: the largest unit that leaves at least 0.1 of it."""
+    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= div / 10:
+            return f"{n / div:.2f} {suffix}"
+    return f"{int(n)}"
+
+
+PARAMS_LABEL = "params (total)"
+"""The label of a parameter count that includes the non-trainable weights (module docstring)."""
+
+
+@dataclass(repr=False)
 class ModelProfile:
     """The profile of a model: rows plus totals. See the module docstring for conventions."""
 
@@ -118,6 +139,17 @@ class ModelProfile:
                 return r.rf_size
         return None
 
+    def __str__(self) -> str:
+        """The per-layer table and totals, as ``kerascnn summary`` prints them."""
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        params = f"{self.total_params:,} params"
+        if self.non_trainable_params:
+            params += f" (total; {self.trainable_params:,} trainable)"
+        layers = sum(r.type != "InputLayer" for r in self.rows)
+        return f"Profile({self.name}: {params}, {_short(self.total_macs)} MACs, {layers} layers)"
+
     def totals(self) -> dict[str, Any]:
         """Flat dict of the totals (JSON-friendly)."""
         return {
@@ -144,7 +176,7 @@ class ModelProfile:
                     "name": r.name,
                     "type": r.type,
                     "output": _fmt_shape(r.output_shape),
-                    "params": _human(r.params) if human else r.params,
+                    PARAMS_LABEL: _human(r.params) if human else r.params,
                     "non-trainable": r.non_trainable_params
                     if not human
                     else (_human(r.non_trainable_params) if r.non_trainable_params else ""),
@@ -189,8 +221,7 @@ class ModelProfile:
         t = self
         lines = [
             f"Model: {t.name}   input {_fmt_shape(t.input_shape)}   dtype {t.dtype}",
-            f"Params: {t.total_params:,} (trainable {t.trainable_params:,}, "
-            f"non-trainable {t.non_trainable_params:,})",
+            _params_line(t.trainable_params, t.non_trainable_params),
             f"MACs: {t.total_macs:,} ({_human(t.total_macs)})   FLOPs = 2 x MACs: "
             f"{_human(t.total_flops)}   other ops: {_human(t.other_ops)}",
             f"Activations: {_human(t.activation_bytes, 'B')} per sample (sum of layer outputs)",
@@ -254,6 +285,16 @@ class ModelProfile:
         import json
 
         return json.dumps(self.as_dict(), indent=1, allow_nan=False) + "\n"
+
+
+def _params_line(trainable: int, non_trainable: int) -> str:
+    line = (
+        f"Params: {trainable + non_trainable:,} (total) = {trainable:,} trainable + "
+        f"{non_trainable:,} non-trainable"
+    )
+    if non_trainable:
+        line += " (BatchNorm statistics, frozen weights; torchvision/timm count the trainable)"
+    return line
 
 
 def _plain(value: Any) -> Any:

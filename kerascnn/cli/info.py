@@ -35,9 +35,11 @@ def _building(k: int, n: int, name: str) -> None:
 def models_cmd(pattern: str | None, counts: str | None, fmt: str) -> None:
     """List registered models and their parameters at the canonical input and at 32x32x3/10.
 
-    PATTERN filters by name or alias: a shell pattern ('resnet*') or a plain word that a name
-    or alias starts with ('vgg' finds the alias vgg -> vgg11 and every VGG). A model spec with
-    keywords ('vgg11(width=0.25)') is built and counted.
+    PATTERN filters by name or alias with the rule of list_models(): a shell pattern matched
+    against the whole name ('resnet*', 'vgg*_bn'; timm's fnmatch, case-insensitive), or a bare
+    word without *?[ that means word* ('vgg' = 'vgg*': the alias vgg -> vgg11 and every VGG;
+    'resnet' leaves seresnet18 out). A model spec with keywords ('vgg11(width=0.25)') is built
+    and counted.
 
     \b
     Example:

@@ -10,7 +10,13 @@ from kerascnn.cli._options import COMPARE, FORMAT
 
 @click.command("report")
 @click.argument("run_dir", type=click.Path())
-@COMPARE.but(type=click.Path(), help="Another run folder: add a table of deltas.")
+@COMPARE.but(
+    type=click.Path(),
+    help="Another run folder: add a table of deltas. Runs that differ in protocol (budget), "
+    "steps, dataset, train/test images, image size, precise BN or seeds are still compared, "
+    "with a warning: a printed line and a '⚠ Not comparable' note at the top of the "
+    "comparison name each difference (the table stays; nothing is refused).",
+)
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Draw the PNG figures.")
 @FORMAT.but(
     type=click.Choice(["md", "csv", "json"]),
@@ -36,6 +42,16 @@ def report_cmd(run_dir, compare, plots, fmt) -> None:
         click.echo(results_text(load_run(run_dir), fmt), nl=False)
     else:
         click.echo(f"Report: {build_report(run_dir, compare=compare, plots=plots)}")
+        if compare is not None:
+            from kerascnn.report.tables import not_comparable
+
+            diffs = not_comparable(load_run(run_dir), load_run(compare))
+            if diffs:
+                click.echo(
+                    f"Warning: {run_dir} and {compare} are not comparable: {'; '.join(diffs)}. "
+                    "The comparison is in the report, under a note naming these.",
+                    err=True,
+                )
     unreadable = load_run(run_dir).unreadable
     if unreadable:
         click.echo(

@@ -3,6 +3,15 @@
 Every builder takes the same keywords (keras.applications habits): ``input_shape``,
 ``num_classes``, ``include_top``, ``pooling``, ``classifier_activation``, ``name``, plus its
 family's knobs, checked with :mod:`kerascnn.checks`.
+
+``num_classes=0`` is timm's habit (``create_model(..., num_classes=0)``,
+``reset_classifier(0)``): the model keeps its top but without a classifier, so it returns
+global-average-pooled features, one vector of the backbone's last channels per image
+(``pooling="max"`` pools by the maximum instead). It builds the same graph as keras.applications'
+``include_top=False, pooling="avg"``: the flatten-and-dense heads (LeNet, AlexNet, VGG, the
+course nets) drop their hidden dense layers too, so the features are the last feature map's
+channels and any input size works. ``include_top=False`` keeps keras.applications' meaning
+(``pooling`` None returns the unpooled map).
 """
 
 from __future__ import annotations
@@ -45,6 +54,12 @@ class Top:
     def classifier(self, x, name: str | None = None):
         """The last dense layer, ``{name}_predictions`` (or ``name``: GoogLeNet's aux heads)."""
         name = name or f"{self.name}_predictions"
+        if self.num_classes == 0:
+            raise ArgumentError(
+                f"{self.name}: num_classes=0 returns pooled features without a classifier, so "
+                f"the classifier {name!r} cannot be built; give num_classes >= 1 for a model "
+                f"with classifiers. Received: num_classes=0"
+            )
         return layers.Dense(self.num_classes, activation=self.classifier_activation, name=name)(x)
 
     def model(self, inputs, outputs) -> keras.Model:
@@ -55,14 +70,23 @@ class Top:
 
 
 def common_args(name, num_classes, include_top, pooling, classifier_activation) -> Top:
-    """Check the keywords every builder takes (ArgumentError naming what was received)."""
+    """Check the keywords every builder takes (ArgumentError naming what was received).
+
+    ``num_classes=0`` (with the top) is the top without a classifier: the returned :class:`Top`
+    has ``include_top=False`` and ``pooling="avg"`` (or the ``pooling`` given), so every head
+    helper below returns pooled features.
+    """
     if include_top:
-        checks.positive_int(name, "num_classes", num_classes)
+        num_classes = checks.non_negative_int(name, "num_classes", num_classes)
+    include_top = checks.boolean(name, "include_top", include_top)
+    pooling = checks.choice(*POOLING_CHOICES)(name, "pooling", pooling)
+    if include_top and num_classes == 0:  # timm: no classifier, pooled features
+        include_top, pooling = False, pooling or "avg"
     return Top(
         name=name,
         num_classes=num_classes,
-        include_top=checks.boolean(name, "include_top", include_top),
-        pooling=checks.choice(*POOLING_CHOICES)(name, "pooling", pooling),
+        include_top=include_top,
+        pooling=pooling,
         classifier_activation=checks.activation(
             name, "classifier_activation", classifier_activation
         ),

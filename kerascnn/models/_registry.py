@@ -20,7 +20,8 @@ import dataclasses
 import difflib
 import fnmatch
 import inspect
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "register_alias",
     "create_model",
     "list_models",
+    "matches_pattern",
     "model_info",
     "parse_spec",
 ]
@@ -139,21 +141,66 @@ def register_alias(alias: str, target: str) -> None:
     _ALIASES[alias] = target
 
 
-def list_models(pattern: str | None = None, *, aliases: bool = False) -> list[str]:
-    """Sorted names of registered models, optionally filtered by a shell-style ``pattern``."""
+WILDCARDS = "*?["
+"""The characters that make a pattern a shell pattern; a pattern without them is a prefix."""
+
+
+def natural_key(name: str) -> list:
+    """Sort key that orders the digits in a name as numbers: resnet18 < resnet34 < resnet101
+    (timm's ``_natural_key``)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower())]
+
+
+def matches_pattern(name: str, pattern: str | Sequence[str] | None) -> bool:
+    """Whether ``name`` matches ``pattern``: the one rule of :func:`list_models` and
+    ``kerascnn models PATTERN``.
+
+    A pattern with a wildcard (``*``, ``?``, ``[...]``) is a shell pattern matched against the
+    whole name, as timm's ``list_models("vgg*")`` (:func:`fnmatch.fnmatchcase`); a bare word,
+    without one, means ``word*``: the names that start with it (``"vgg"`` finds every VGG,
+    ``"resnet"`` the ResNets and not ``seresnet18``). Case-insensitive (the names are lower
+    case). A list of patterns matches when any of them does (timm's habit); None or ``""``
+    matches every name.
+    """
+    if not pattern:
+        return True
+    if not isinstance(pattern, str):
+        return any(matches_pattern(name, p) for p in pattern)
+    pat = pattern.lower()
+    if not any(c in pat for c in WILDCARDS):
+        pat += "*"
+    return fnmatch.fnmatchcase(name.lower(), pat)
+
+
+def _natural_sorted(names: Iterable[str]) -> list[str]:
+    return sorted(names, key=lambda n: (natural_key(n), n))
+
+
+def list_models(pattern: str | Sequence[str] | None = None, *, aliases: bool = False) -> list[str]:
+    """Names of the registered models in natural order (``resnet18`` before ``resnet101``),
+    optionally filtered by ``pattern``.
+
+    ``pattern``: a shell pattern (``"resnet*"``, ``"vgg*_bn"``, ``"vgg1?"``) matched against
+    the whole name, as timm's ``list_models``; a bare word without ``*?[`` means ``word*``
+    (``list_models("vgg")`` is ``list_models("vgg*")``); a list of patterns matches any of
+    them. Case-insensitive. ``kerascnn models PATTERN`` applies the same rule
+    (:func:`matches_pattern`) to names and aliases. ``aliases=True`` adds the aliases
+    (``vgg`` -> ``vgg11``) that match.
+
+    >>> list_models("resnet")
+    ['resnet18', 'resnet34', 'resnet50', 'resnet101']
+    """
     names = list(_REGISTRY)
     if aliases:
         names += list(_ALIASES)
-    if pattern:
-        names = [n for n in names if fnmatch.fnmatch(n, pattern)]
-    return sorted(names)
+    return _natural_sorted(n for n in names if matches_pattern(n, pattern))
 
 
 def _resolve(name: str) -> ModelInfo:
     key = _ALIASES.get(name, name)
     if key in _REGISTRY:
         return _REGISTRY[key]
-    known = sorted(set(_REGISTRY) | set(_ALIASES))
+    known = _natural_sorted(set(_REGISTRY) | set(_ALIASES))
     close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise ArgumentError(

@@ -11,6 +11,10 @@ A builder takes ``input_shape``, ``input_tensor``, ``num_classes``, ``include_to
   MobileNetV2), loaded from keras.applications' own file in the Keras cache;
 - ``features_only`` (and ``out_indices``): the backbone's feature map at every stride
   (:mod:`kerascnn.models.features`), timm's API for detection and segmentation heads.
+
+``num_classes=0`` (or ``classes=0``), timm's "no classifier", is resolved by the builder
+(:func:`kerascnn.models._common.common_args`): pooled features, the graph of
+``include_top=False, pooling="avg"``, so ``weights="imagenet"`` loads the ``notop`` file.
 """
 
 from __future__ import annotations
@@ -63,6 +67,14 @@ def _features_settings(name: str, given: dict[str, Any], kwargs: dict[str, Any])
     kwargs["include_top"] = False
 
 
+def _as_built(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` as the builder reads them: ``num_classes=0`` with the top is the top without
+    a classifier, keras.applications' ``include_top=False`` with ``pooling="avg"``."""
+    if kwargs.get("include_top", True) and kwargs.get("num_classes") == 0:
+        return {**kwargs, "include_top": False, "pooling": kwargs.get("pooling") or "avg"}
+    return kwargs
+
+
 def _imagenet_file(name: str, imagenet: Callable | None, kwargs: dict[str, Any]):
     if imagenet is None:
         raise ArgumentError(
@@ -109,7 +121,7 @@ def build_application(
     weights = given.get("weights")
     path = None
     if isinstance(weights, str) and weights == "imagenet":
-        path = imagenet_path(name, _imagenet_file(name, imagenet, kwargs))
+        path = imagenet_path(name, _imagenet_file(name, imagenet, _as_built(kwargs)))
     elif weights is not None:
         path = weights
     model = build(**kwargs)

@@ -22,9 +22,11 @@ from kerascnn.report.deploy import deploy_section, load_deploy, write_deploy_rep
 from kerascnn.report.environment import environment_section
 from kerascnn.report.load import Entry, RunData, entries, load_run
 from kerascnn.report.tables import (
+    PARAMS_LABEL,
     chance_notes,
     dataset_table,
     failures_table,
+    not_comparable,
     protocol_section,
 )
 
@@ -168,7 +170,7 @@ def _unreadable(page: Page) -> list[str]:
 
 
 _COMPARE_HEADER = ["model", "dataset", "top-1 other", "top-1 here", "Δ top-1", "latency b1 p50",
-                   "train img/s", "infer img/s", "Δ params"]  # fmt: skip
+                   "train img/s", "infer img/s", f"Δ {PARAMS_LABEL}"]  # fmt: skip
 
 
 def _ratio(a: Entry, b: Entry, *path: str) -> str:
@@ -191,14 +193,31 @@ def _compare_row(dataset: str, model: str, a: Entry, b: Entry) -> list[str]:
     ]
 
 
+def not_comparable_note(data: RunData, other: RunData) -> str | None:
+    """The "⚠ Not comparable" sentence naming each difference (:func:`not_comparable`), or None."""
+    diffs = not_comparable(data, other)
+    if not diffs:
+        return None
+    return (
+        "⚠ **Not comparable**: the runs differ in what a comparison must hold equal ("
+        + "; ".join(diffs)
+        + "). The deltas below mix those differences with the models' own; rerun one with the "
+        "other's settings for a fair comparison."
+    )
+
+
 def compare_section(data: RunData, other: RunData) -> str:
-    """Markdown: per (dataset, model) the deltas of ``data`` relative to ``other``."""
+    """Markdown: per (dataset, model) the deltas of ``data`` relative to ``other``, under a
+    "⚠ Not comparable" note when the runs differ in protocol, steps, data, image size,
+    precise BN or seeds (a warning, not a refusal: the table stays)."""
     mine = {(e.dataset, e.model): e for e in entries(data)}
     theirs = {(e.dataset, e.model): e for e in entries(other)}
     rows = [_compare_row(*key, mine[key], theirs[key]) for key in sorted(set(mine) & set(theirs))]
+    note = not_comparable_note(data, other)
     lines = [
         f"## Comparison with `{other.run_dir}`",
         "",
+        *([note, ""] if note else []),
         "Ratios are this run / the other run (latency below 1x = faster here; throughput above 1x = faster here).",
         "",
         markdown_table(_COMPARE_HEADER, rows)

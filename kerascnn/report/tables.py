@@ -1,4 +1,9 @@
-"""The tables of a run folder's README: results per dataset, the training protocol, failures."""
+"""The tables of a run folder's README: results per dataset, the training protocol, failures,
+and what makes two runs not comparable (for ``--compare``).
+
+The parameter column is **params (total)**: every weight the run's model holds, trainable plus
+non-trainable (BatchNorm's moving statistics), Keras' ``count_params()`` at the run's input
+size; torchvision and timm count the trainable ones only (the README's zoo table has both)."""
 
 from __future__ import annotations
 
@@ -14,6 +19,9 @@ from kerascnn.record.flat import (
 )
 from kerascnn.record.tabular import markdown_table, render
 from kerascnn.report.load import Entry, RunData, entries
+
+PARAMS_LABEL = "params (total)"
+"""The label of the run's parameter count (module docstring), as in ``kerascnn models``."""
 
 
 def number(v: float | None, fmt: str = "{:,.0f}") -> str:
@@ -70,7 +78,7 @@ def dataset_table(data: RunData, dataset: str) -> str:
     nb = es[0].config.get("latency_batch", "N")
     header = [
         "model",
-        "params",
+        PARAMS_LABEL,
         "MACs",
         "top-1",
         "top-5",
@@ -241,6 +249,60 @@ def protocol_section(data: RunData) -> list[str]:
     lines += [text for text in (_recomputed_bn(data), _recipes(data)) if text]
     lines.append(_rising_sentence(data))
     return [line for text in lines for line in (text, "")]
+
+
+def _protocol_text(e: Entry) -> str:
+    p = e.runs[0].protocol
+    if p is None or p.kind == "epochs":
+        return "epochs"
+    return f"budget {p.budget_seconds:g} s" if p.kind == "budget" and p.budget_seconds else p.kind
+
+
+def _steps_text(e: Entry) -> str:
+    p = e.runs[0].protocol
+    return f"{p.steps:,} steps" if p is not None else f"{number(e.epochs, '{}')} epochs"
+
+
+def _aspects(e: Entry) -> dict[str, str]:
+    """What a comparison between two runs of a model must hold equal, as text."""
+    r = e.runs[0]
+    info = r.dataset_info
+    bn = r.precise_bn
+    size = (info.image_size or info.input_shape[:2]) if info else None
+    return {
+        "protocol": _protocol_text(e),
+        "steps": _steps_text(e),
+        "dataset": f"{info.name} from {info.source}" if info else "n/a",
+        "train images": number(info.train_images) if info else "n/a",
+        "test images": number(info.test_images) if info else "n/a",
+        "image size": "x".join(map(str, size)) if size else "n/a",
+        "precise BN": "off" if bn is None else f"{bn.batches} batches of {bn.batch_size}",
+        "seeds": ",".join(map(str, e.seeds)),
+    }
+
+
+def not_comparable(data: RunData, other: RunData) -> list[str]:
+    """One phrase per way the (dataset, model) pairs of ``data`` and ``other`` differ in what
+    a comparison must hold equal (protocol and budget, steps, dataset, train and test images,
+    image size, precise BN, seeds); empty when none does. ``--compare`` warns, it does not
+    refuse: the deltas are still shown, under a note naming these."""
+    mine = {(e.dataset, e.model): e for e in entries(data)}
+    theirs = {(e.dataset, e.model): e for e in entries(other)}
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    pairs = sorted(set(mine) & set(theirs))
+    for key in pairs:
+        here, there = _aspects(mine[key]), _aspects(theirs[key])
+        for aspect, value in here.items():
+            if value != there[aspect]:
+                found.setdefault(aspect, []).append((mine[key].label, value, there[aspect]))
+    phrases = []
+    for aspect, diffs in found.items():
+        if len(diffs) == len(pairs) and len({(h, t) for _, h, t in diffs}) == 1:  # all alike
+            phrases.append(f"{aspect}: {diffs[0][1]} here vs {diffs[0][2]} there")
+        else:
+            items = ", ".join(f"{m} {h} here vs {t} there" for m, h, t in diffs)
+            phrases.append(f"{aspect}: {items}")
+    return phrases
 
 
 def failures_table(data: RunData) -> str:
