@@ -212,7 +212,10 @@ def test_each_bench_option_is_declared_once_and_sets_a_real_config_field():
     shared = {o.decls for o in vars(_options).values() if isinstance(o, _options.Option)}
     for o in table:  # its first string is spelled once: here, or in _options.py when shared
         assert here.count(f'"{o.decls[0]}"') == (o.decls not in shared), o.decls
-    assert {o.name for o in table if o.decls in shared} == {"models", "backend", "data_dir", "out"}
+    assert {o.name for o in table if o.decls in shared} == {
+        "models", "backend", "data_dir", "out", "batch_size", "optimizer", "precision", "jit",
+        "train_limit", "test_limit", "image_size",
+    }  # fmt: skip
 
 
 def test_bench_flags_reach_the_config_they_name(monkeypatch, tmp_path):

@@ -159,6 +159,32 @@ def test_unknown_precision_is_a_usage_error():
         sweep_mod.run_sweep(["lenet"], precision="fp8", echo=lambda s: None)
 
 
+def test_a_non_square_image_size_and_every_optimizer_and_precision_name(tmp_path):
+    """--image-size H,W reaches the model (stored as HxW); the optimizer and precision names are
+    bench's, each one measured (bfloat16 stored as the policy it stands for)."""
+    outcome = sweep_mod.run_sweep(
+        ["lenet"], image_size=(28, 36), batch_sizes=[2], modes=["train"], steps=1, windows=1,
+        warmup=0, optimizer="sgd", precision="bfloat16", out=tmp_path, echo=lambda s: None,
+    )  # fmt: skip
+    (row,) = outcome.rows
+    assert row["status"] == "ok" and row["image_size"] == "28x36", row
+    assert read_throughput(tmp_path)["config"]["image_size"] == "28x36"
+    assert sweep_mod.build_model("lenet", "28x36").input_shape == (None, 28, 36, 1)
+    assert sweep_mod.build_model("lenet", 28).input_shape == (None, 28, 28, 1)
+    model = sweep_mod.build_model("lenet", 28)
+    for name in throughput.OPTIMIZERS:
+        point = throughput.measure_point(
+            model, "train", 2, steps=1, windows=1, warmup=0, optimizer=name
+        )
+        assert point["loss_last"] == point["loss_last"], name  # a number, not NaN
+    with throughput.dtype_policy("bfloat16"):
+        import keras
+
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+    with pytest.raises(ValueError, match=r"H or H,W.*Received: image_size=0"):
+        sweep_mod.run_sweep(["lenet"], image_size=0, echo=lambda s: None)
+
+
 def test_is_oom():
     assert is_oom(MemoryError()) and is_oom(RuntimeError("CUDA out of memory"))
     assert is_oom(RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate"))

@@ -166,4 +166,4 @@ def test_cli_viz_commands_write_pngs(tmp_path):
     bad = runner.invoke(
         main, ["viz", "dilation", "--rates", "1,x", "--out", str(tmp_path / "x.png")]
     )
-    assert bad.exit_code == 1 and "Received: rates='1,x'" in bad.output
+    assert bad.exit_code == 1 and "Received: --rates 1,x" in bad.output

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from kerascnn._utils import split_list
 from kerascnn.accel import throughput
+from kerascnn.data.resize import check_image_size
 from kerascnn.errors import ArgumentError, is_out_of_memory
 from kerascnn.record.layout import default_run_dir
 from kerascnn.record.throughput import new_document, write_throughput
@@ -89,15 +90,36 @@ class SweepOutcome:
         return 1 if self.count("error") else 0
 
 
-def build_model(spec: str, image_size: int, precision: str = "float32"):
-    """``spec`` at ``image_size`` px (its own channel count), 1000 classes, logits out."""
+def parse_image_size(value) -> tuple[int, int]:
+    """``224``, ``"224"``, ``"224,160"`` or ``(224, 160)`` -> ``(height, width)``."""
+    try:
+        size = check_image_size(value)
+    except ArgumentError:
+        size = None
+    if size is None:
+        raise ArgumentError(
+            "image_size must be a positive size H or H,W in pixels (224 means 224x224). "
+            f"Received: image_size={value!r}"
+        )
+    return size
+
+
+def size_label(size: tuple[int, int]) -> int | str:
+    """How a record stores an image size: ``224`` for 224x224, ``"224x160"`` otherwise."""
+    return size[0] if size[0] == size[1] else f"{size[0]}x{size[1]}"
+
+
+def build_model(spec: str, image_size, precision: str = "float32"):
+    """``spec`` at ``image_size`` (``224`` or ``(height, width)``, its own channel count), 1000
+    classes, logits out."""
     from kerascnn.models import create_model, model_info
 
     channels = model_info(spec).input_shape[-1]
+    height, width = parse_image_size(image_size)
     with throughput.dtype_policy(precision):
         return create_model(
             spec,
-            input_shape=(image_size, image_size, channels),
+            input_shape=(height, width, channels),
             num_classes=1000,
             classifier_activation=None,
         )
@@ -111,7 +133,7 @@ def _short(exc: BaseException, limit: int = 500) -> str:
 def run_sweep(
     models: Sequence[str],
     *,
-    image_size: int = 224,
+    image_size: int | tuple[int, int] | str = 224,
     batch_sizes: Sequence[int] | str = (1, 8, 32),
     modes: Sequence[str] | str = ("train", "infer"),
     precision: str = "float32",
@@ -120,18 +142,20 @@ def run_sweep(
     windows: int = 5,
     warmup: int = 2,
     window_s: float = 1.0,
-    optimizer: str = "sgd",
+    optimizer: str = throughput.DEFAULT_OPTIMIZER,
     out: str | Path | None = None,
     echo: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
     argv: list[str] | None = None,
 ) -> SweepOutcome:
-    """Measure every (model, mode, batch size) point; store results.json and results.csv."""
+    """Measure every (model, mode, batch size) point; store results.json and results.csv.
+    ``image_size``: ``224`` (224x224) or ``(height, width)``."""
     from kerascnn.measure.environment import environment
 
     backend = throughput.check_backend()
     throughput.check_precision(precision)
     sizes, modes = parse_batch_sizes(batch_sizes), parse_modes(modes)
-    models = _check_models(models, image_size, optimizer)
+    image_size = size_label(parse_image_size(image_size))
+    models = _check_models(models, optimizer)
     path, use_xla = throughput.choose_path(xla, backend)
     out = Path(out) if out else default_out()
     out.mkdir(parents=True, exist_ok=True)
@@ -170,13 +194,11 @@ def _document(config: dict, env) -> dict:
     )
 
 
-def _check_models(models, image_size, optimizer) -> list[str]:
+def _check_models(models, optimizer) -> list[str]:
     """The model names, stripped, once the arguments a sweep measures with are checked."""
     models = [m.strip() for m in models if m.strip()]
     if not models:
         raise ArgumentError(f"Give at least one model. Received: models={list(models)!r}")
-    if image_size < 1:
-        raise ArgumentError(f"image size must be positive. Received: image_size={image_size}")
     if optimizer not in throughput.OPTIMIZERS:
         raise ArgumentError(
             f"optimizer must be one of {', '.join(throughput.OPTIMIZERS)}. "

@@ -24,8 +24,11 @@ pass of the package); both modes are timed by ``kerascnn.measure.timing.time_ste
 device-throughput protocol). The PyTorch backend is not supported here; asking for it raises
 ArgumentError (a ValueError).
 
-Precision: ``"float32"`` or ``"bfloat16"`` (``keras`` dtype policy ``mixed_bfloat16``: float32
-variables, bfloat16 compute; the loss is computed in float32 from logits).
+Precision: a name of :data:`PRECISIONS`, the same names every command takes, each standing for
+a Keras dtype policy: ``"float32"``, ``"mixed_float16"``, ``"mixed_bfloat16"`` (float32 variables,
+16-bit compute; the loss is computed in float32 from logits), ``"bfloat16"`` (short for
+``mixed_bfloat16``). Optimizers: the names of ``kerascnn bench``'s, meaning the same
+(:data:`OPTIMIZERS`): ``sgd`` is plain SGD, ``momentum`` SGD with Nesterov momentum 0.9.
 """
 
 from __future__ import annotations
@@ -43,12 +46,23 @@ from kerascnn.errors import ArgumentError
 from kerascnn.measure import timing as timer
 from kerascnn.measure.memory import peak_memory, reset_peak_memory
 
-PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+PRECISIONS = {
+    "float32": "float32",
+    "mixed_float16": "mixed_float16",
+    "mixed_bfloat16": "mixed_bfloat16",
+    "bfloat16": "mixed_bfloat16",
+}
+"""Precision name -> the Keras dtype policy (``kerascnn.bench.config_checks.PRECISION_POLICIES``)."""
 MODES = ("train", "infer")
 OPTIMIZERS = {
-    "sgd": lambda: keras.optimizers.SGD(0.01, momentum=0.9),
+    "sgd": lambda: keras.optimizers.SGD(0.01),
+    "momentum": lambda: keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
     "adam": lambda: keras.optimizers.Adam(1e-3),
+    "adamw": lambda: keras.optimizers.AdamW(1e-3),
 }
+"""The training optimizer of a point, named as ``kerascnn bench`` names them: sgd = plain SGD,
+momentum = SGD with Nesterov momentum 0.9 (learning rate 0.01); adam, adamw (1e-3)."""
+DEFAULT_OPTIMIZER = "momentum"
 
 
 @contextmanager
@@ -62,7 +76,8 @@ def dtype_policy(precision: str):
 def check_precision(precision: str) -> None:
     if precision not in PRECISIONS:
         raise ArgumentError(
-            f"precision must be one of {sorted(PRECISIONS)}. Received: precision={precision!r}"
+            f"precision must be one of {', '.join(PRECISIONS)} (bfloat16 is short for "
+            f"mixed_bfloat16). Received: precision={precision!r}"
         )
 
 
@@ -97,7 +112,7 @@ def choose_path(xla: bool | None = None, backend: str | None = None) -> tuple[st
     if backend == "jax":
         if xla is False:
             raise ArgumentError(
-                "JAX always compiles with XLA (jax.jit); --no-xla applies to TensorFlow only. "
+                "JAX always compiles with XLA (jax.jit); --no-jit applies to TensorFlow only. "
                 "Received: xla=False with KERAS_BACKEND='jax'"
             )
         return "jax.jit", True
@@ -201,7 +216,7 @@ def measure_point(
     windows: int = 5,
     warmup: int = 2,
     window_s: float = 1.0,
-    optimizer: str = "sgd",
+    optimizer: str = DEFAULT_OPTIMIZER,
     seed: int = 0,
 ) -> dict:
     """Images/s of ``model`` for one ``mode`` ("train" or "infer") at one batch size.
@@ -274,7 +289,7 @@ def measure_throughput(
     windows: int = 5,
     train: bool = True,
     infer: bool = True,
-    optimizer: str = "sgd",
+    optimizer: str = DEFAULT_OPTIMIZER,
     seed: int = 0,
     xla: bool | None = None,
 ) -> dict:

@@ -37,23 +37,49 @@ def parse_input_shape(text: str | Sequence[int] | None) -> tuple[int, ...] | Non
     return shape
 
 
+def keras_application(spec: str):
+    """The keras.applications builder ``keras:Name`` names; an unknown name is an ArgumentError
+    that suggests the names it is close to (case aside: keras:mobilenetv2 -> keras:MobileNetV2)."""
+    import difflib
+
+    import keras
+
+    cls_name = spec.split(":", 1)[1]
+    fn = getattr(keras.applications, cls_name, None)
+    if fn is not None and callable(fn):
+        return fn
+    known = [n for n in dir(keras.applications) if n[:1].isupper()]
+    same = [n for n in known if n.lower() == cls_name.lower()]
+    close = same or difflib.get_close_matches(cls_name, known, n=3, cutoff=0.6)
+    hint = f"Did you mean {', '.join('keras:' + n for n in close)}? " if close else ""
+    raise ArgumentError(
+        f"keras.applications has no {cls_name!r} (the names are case-sensitive, e.g. "
+        f"keras:ResNet50, keras:MobileNetV2). {hint}Received: {spec!r}"
+    )
+
+
+def _with_channels(model: str, shape: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """``(height, width)`` -> ``(height, width, channels)`` with the model's own channel count
+    (3 for keras.applications); any other shape as it is."""
+    if shape is None or len(shape) != 2:
+        return shape
+    if model.startswith("keras:"):
+        return (*shape, 3)
+    from kerascnn.models import model_info
+
+    return (*shape, model_info(model).input_shape[-1])
+
+
 def build(model: str, input_shape=None, classes: int | None = None):
-    """A registered model (name or spec string), or ``keras:Name`` for keras.applications."""
-    shape = parse_input_shape(input_shape)
+    """A registered model (name or spec string), or ``keras:Name`` for keras.applications.
+    ``input_shape`` (height, width) keeps the model's own channel count."""
+    shape = _with_channels(model, parse_input_shape(input_shape))
     if classes is not None and (
         isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or classes < 1
     ):
         raise ArgumentError(f"--classes must be a positive integer. Received: {classes!r}")
     if model.startswith("keras:"):
-        import keras
-
-        cls_name = model.split(":", 1)[1]
-        fn = getattr(keras.applications, cls_name, None)
-        if fn is None or not callable(fn):
-            raise ArgumentError(
-                f"keras.applications has no {cls_name!r} (e.g. keras:ResNet50, keras:MobileNetV2). "
-                f"Received: {model!r}"
-            )
+        fn = keras_application(model)
         kwargs = {"weights": None}
         if shape is not None:
             kwargs["input_shape"] = shape

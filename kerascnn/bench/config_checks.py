@@ -26,7 +26,17 @@ SCHEDULES = ("constant", "cosine", "one-cycle")
 NORMALIZATIONS = ("none", "per_channel")
 AUGMENTATIONS = ("flip", "translate", "crop", "erasing", "mixup", "cutmix")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISION_POLICIES = {
+    "float32": "float32",
+    "mixed_float16": "mixed_float16",
+    "mixed_bfloat16": "mixed_bfloat16",
+    "bfloat16": "mixed_bfloat16",
+}
+"""The precision names every command accepts -> the Keras dtype policy each stands for
+(``bfloat16`` is short for ``mixed_bfloat16``); a config holds the policy (:data:`PRECISIONS`)."""
 JIT_CHOICES = ("auto", True, False)
+IMAGE_SIZE_ACCEPTED = "a positive size H or H,W in pixels (96 means 96x96; 96,128 is height,width)"
+"""What ``image_size`` (``--image-size``) accepts, as typed."""
 
 
 class Rule(NamedTuple):
@@ -171,9 +181,15 @@ RELATIONS: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
 every field before it): what is accepted when the value does not fit, else None."""
 
 
-def invalid(key: str, accepted: str, value: Any) -> ConfigError:
-    """The error for the value of ``key``: what is accepted and what was received."""
-    return ConfigError(f"Invalid {key}: {accepted}. Received: {key}={value!r}")
+def invalid(key: str, accepted: str, value: Any, source: str | None = None) -> ConfigError:
+    """The error for the value of ``key``: what is accepted and what was received (after
+    ``source``, the suite file or "command line", when given). The error keeps ``key``,
+    ``accepted`` and ``value``, so the command line can name its own option instead
+    (``--lr`` for learning_rate)."""
+    where = f"{source}: " if source else ""
+    error = ConfigError(f"{where}Invalid {key}: {accepted}. Received: {key}={value!r}")
+    error.key, error.accepted, error.value = key, accepted, value
+    return error
 
 
 def validate_values(values: Mapping[str, Any]) -> None:
@@ -194,8 +210,8 @@ def image_size_list(value: Any, source: str) -> list[int]:
         value = value[0]
     try:
         return list(check_image_size(value))
-    except ArgumentError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+    except ArgumentError:
+        raise invalid("image_size", IMAGE_SIZE_ACCEPTED, value, source) from None
 
 
 def validate_environment(values: Mapping[str, Any]) -> None:

@@ -39,8 +39,9 @@ def main(debug: bool) -> None:
     \b
     Quick start:
       kerascnn models                         list every architecture
-      kerascnn bench --models lenet,vgg,mobilenetv2
+      kerascnn bench --models lenet,vgg,mobilenetv2 --save-models
                                               train, measure, write reports/runs/<time>/
+                                              (--save-models keeps the models for deploy)
       kerascnn report reports/runs/<time>     rebuild a report from stored results
       kerascnn summary resnet50               per-layer shapes, params, MACs, receptive field
       kerascnn throughput --models resnet18 --batch-sizes 1,8,32

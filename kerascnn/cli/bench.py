@@ -14,16 +14,33 @@ from kerascnn.bench.config import (
     AUGMENTATIONS,
     DEFAULT_LR,
     NORMALIZATIONS,
-    OPTIMIZERS,
     PRECISE_BN_BATCHES,
-    PRECISIONS,
     SCHEDULES,
     BenchConfig,
 )
 from kerascnn.bench.presets import QUICK, main_job
 from kerascnn.cli._base import EXIT_INTERRUPTED, uses_keras
 from kerascnn.cli._cluster import CLUSTER_OPTIONS, cluster_from, leave, run_joined
-from kerascnn.cli._options import BACKEND, DATA_DIR, MODELS, OUT, fields, listed, option, options
+from kerascnn.cli._options import (
+    BACKEND,
+    BATCH_SIZE,
+    DATA_DIR,
+    IMAGE_SIZE,
+    JIT,
+    MODELS,
+    OPTIMIZER,
+    OPTIMIZER_HELP,
+    OUT,
+    PRECISION,
+    PRECISION_HELP,
+    TEST_LIMIT,
+    TRAIN_LIMIT,
+    fields,
+    flag_names,
+    listed,
+    option,
+    options,
+)
 from kerascnn.data.resize import ASPECT_MODES
 from kerascnn.errors import install_hint
 from kerascnn.recipe import DEFAULT_RECIPE
@@ -84,19 +101,13 @@ BENCH_OPTIONS = (
         help="Epoch protocol: training epochs per model (instead of --budget/--steps). "
         f"[default: the main job uses --budget; a suite without budget/steps: {BenchConfig.epochs}]",
     ),
-    option(
-        "--batch-size",
+    BATCH_SIZE.but(
         field="batch_size",
-        type=click.IntRange(min=1),
-        default=None,
         help=f"Training batch size. [default: {_MAIN.batch_size} (main job), or the suite's]",
     ),
-    option(
-        "--optimizer",
+    OPTIMIZER.but(
         field="optimizer",
-        type=click.Choice(OPTIMIZERS),
-        default=None,
-        help="For every model (momentum is Nesterov SGD). [default: the suite's, else each "
+        help=f"For every model: {OPTIMIZER_HELP} [default: the suite's, else each "
         f"model's recipe: {_RECIPES}]",
     ),
     option(
@@ -128,14 +139,14 @@ BENCH_OPTIONS = (
         field="weight_decay",
         type=float,
         default=None,
-        help="Weight decay (decoupled).",
+        help=f"Weight decay (decoupled). [default: {_MAIN.weight_decay:g}]",
     ),
     option(
         "--label-smoothing",
         field="label_smoothing",
         type=float,
         default=None,
-        help="Label smoothing in [0, 1).",
+        help=f"Label smoothing in [0, 1). [default: {_MAIN.label_smoothing:g}]",
     ),
     option(
         "--augment",
@@ -143,18 +154,12 @@ BENCH_OPTIONS = (
         default=None,
         help=f"Comma-separated, from: {', '.join(AUGMENTATIONS)}.",
     ),
-    option(
-        "--precision",
+    PRECISION.but(
         field="precision",
-        type=click.Choice(PRECISIONS),
-        default=None,
-        help="mixed_float16 trains with dynamic loss scaling; mixed policies keep the softmax in "
-        "float32. [default: float32]",
+        help=f"{PRECISION_HELP} mixed_float16 trains with dynamic loss scaling. [default: float32]",
     ),
-    option(
-        "--jit/--no-jit",
+    JIT.but(
         field="jit",
-        default=None,
         help="XLA compilation for training and inference. [default: Keras' auto]",
     ),
     option(
@@ -214,30 +219,16 @@ BENCH_OPTIONS = (
         default=None,
         help="Seconds of training allowed per run.",
     ),
-    option(
-        "--train-limit",
-        field="train_limit",
-        type=int,
-        default=None,
-        help="Train on a seeded subset of this many images.",
-    ),
-    option(
-        "--test-limit",
-        field="test_limit",
-        type=int,
-        default=None,
-        help="Evaluate on a seeded subset of this many images.",
-    ),
+    TRAIN_LIMIT.but(field="train_limit", help="Train on a seeded subset of this many images."),
+    TEST_LIMIT.but(field="test_limit", help="Evaluate on a seeded subset of this many images."),
     DATA_DIR.but(
         field="data_dir",
         help="Folder holding the dataset files (IDX .gz for Fashion-MNIST; the TFDS data dir for "
         "tfds:NAME, else $TFDS_DATA_DIR).",
     ),
-    option(
-        "--image-size",
+    IMAGE_SIZE.but(
         field="image_size",
-        default=None,
-        help="Size the models see: 96 or H,W. Folders/TFDS are resized at load; arrays "
+        help="Size the models see: 96 (96x96) or H,W. Folders/TFDS are resized at load; arrays "
         "(Fashion-MNIST, npz) by a Resizing layer at the model input. Needed for folders of "
         "mixed sizes.",
     ),
@@ -342,7 +333,9 @@ def bench_cmd(suite, out, resume, retry_failed, report, **given) -> None:
 
     cluster = cluster_from(given)
     flags = fields(BENCH_OPTIONS, given)
-    cfg = BenchConfig.from_toml(suite).updated(**flags) if suite else main_job(flags)
+    with flag_names(BENCH_OPTIONS):  # a bad value given as a flag: the error names the flag
+        cfg = BenchConfig.from_toml(suite).updated(**flags) if suite else main_job(flags)
+        cfg.validate_values()
     outcome = run_joined(
         cluster,
         lambda: run_suite(

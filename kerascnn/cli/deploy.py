@@ -8,7 +8,16 @@ import sys
 import click
 
 from kerascnn.cli._base import uses_keras
-from kerascnn.cli._options import DATASET, FORMAT, OUT, option, options
+from kerascnn.cli._options import (
+    BATCH_SIZE,
+    DATASET,
+    FORMAT,
+    OUT,
+    TEST_LIMIT,
+    deprecated,
+    option,
+    options,
+)
 from kerascnn.deploy.targets import DEFAULT_TARGETS, FORMATS, QUANTIZATIONS, TARGETS
 
 _SOURCES = click.argument("sources", nargs=-1, required=True, type=click.Path())
@@ -41,6 +50,15 @@ _COMMON = options(
 )
 """The options export and deploy share."""
 
+_CHECK_LIMIT = TEST_LIMIT.but(
+    default=256,
+    show_default=True,
+    help="Test images the exported outputs are compared on with the Keras model's.",
+)
+"""export's test subset (``--check-images`` before)."""
+_BATCH_SIZE = BATCH_SIZE.but(default=32, show_default=True, help="N of batch-N throughput.")
+"""deploy's batch size (``--batch`` before)."""
+
 
 @click.command("export")
 @_SOURCES
@@ -53,17 +71,12 @@ _COMMON = options(
     help="LiteRT only: dynamic = int8 weights, int8 = full integer, float16 = half weights.",
 )
 @OUT.but(type=click.Path(), help="Folder [default: beside the model].")
-@click.option(
-    "--check-images",
-    type=click.IntRange(1),
-    default=256,
-    show_default=True,
-    help="Test images the exported outputs are compared on with the Keras model's.",
-)
+@_CHECK_LIMIT
+@deprecated("--check-images", _CHECK_LIMIT)
 @_COMMON
 @uses_keras
 def export_cmd(
-    sources, fmt, quantize, out, check_images, dataset, calibration_images, int8_io, threads
+    sources, fmt, quantize, out, test_limit, dataset, calibration_images, int8_io, threads
 ):
     """Export SOURCES (a `kerascnn bench --save-models` run folder, or .keras files) and check
     every artifact in its runtime against the Keras model.
@@ -89,7 +102,7 @@ def export_cmd(
         target,
         out,
         settings,
-        check_images=check_images,
+        check_images=test_limit,
         echo=click.echo,
     )
     bad = [str(path) for path, check in done if not check.ok]
@@ -111,13 +124,8 @@ def export_cmd(
     type=click.Path(),
     help="Where deploy.csv, DEPLOY.md and deploy/ go [default: the run folder].",
 )
-@click.option(
-    "--batch",
-    type=click.IntRange(1),
-    default=32,
-    show_default=True,
-    help="N of batch-N throughput.",
-)
+@_BATCH_SIZE
+@deprecated("--batch", _BATCH_SIZE)
 @click.option(
     "--seconds",
     type=click.FloatRange(0.05),
@@ -125,17 +133,15 @@ def export_cmd(
     show_default=True,
     help="Timing per latency/throughput figure (after warm-up calls).",
 )
-@click.option(
-    "--test-limit",
-    type=click.IntRange(1),
-    default=None,
+@TEST_LIMIT.but(
     help="Evaluate on N test images (the bench's seeded subset) [default: the run's own].",
 )
 @_COMMON
 @uses_keras
 def deploy_cmd(
-    sources, targets, out, batch, seconds, test_limit, dataset, calibration_images, int8_io, threads
-):
+    sources, targets, out, batch_size, seconds, test_limit, dataset, calibration_images, int8_io,
+    threads,
+):  # fmt: skip
     """Export every trained model of SOURCES to every target and measure it in that runtime:
     top-1 and its drop against Keras, file size, batch-1 latency p50/p95, batch-N images/s.
 
@@ -157,7 +163,7 @@ def deploy_cmd(
     out = out or default_out(list(sources))
     settings = DeploySettings(
         threads=threads,
-        batch=batch,
+        batch=batch_size,
         seconds=seconds,
         calibration_images=calibration_images,
         int8_io=int8_io,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from kerascnn.cli._base import uses_keras
-from kerascnn.cli._options import FORMAT
+from kerascnn.cli._options import FORMAT, IMAGE_SIZE
 from kerascnn.record.tabular import FORMATS
 
 _TABLE_FORMAT = FORMAT.but(type=click.Choice(FORMATS), default="table", show_default=True)
@@ -71,11 +71,15 @@ def datasets_cmd() -> None:
 
 @click.command("summary")
 @click.argument("model")
+@IMAGE_SIZE.but(
+    help="Input height and width: 224 (224x224) or H,W; the channels stay the model's. "
+    "[default: the model's canonical input]",
+)
 @click.option(
     "--input-shape",
     default=None,
     metavar="H,W,C",
-    help="Input shape, e.g. 224,224,3 (default: the model's canonical input).",
+    help="The whole input shape, channels too, e.g. 224,224,3 (instead of --image-size).",
 )
 @click.option("--classes", type=int, default=None, help="Number of classes (default: the model's).")
 @_TABLE_FORMAT.but(
@@ -83,7 +87,7 @@ def datasets_cmd() -> None:
     "layer; json: the per-layer rows and the totals.",
 )
 @uses_keras
-def summary_cmd(model: str, input_shape: str | None, classes: int | None, fmt: str) -> None:
+def summary_cmd(model, image_size, input_shape, classes, fmt) -> None:
     """Per-layer output shapes, parameters, MACs, receptive field and memory of MODEL.
 
     MODEL is a registered name or spec ('resnet50', 'vgg11(width=0.25)') or keras:NAME for
@@ -93,8 +97,20 @@ def summary_cmd(model: str, input_shape: str | None, classes: int | None, fmt: s
 
     \b
     Example:
-      kerascnn summary resnet50 --input-shape 224,224,3 --format md
+      kerascnn summary resnet50 --image-size 160 --format md
+      kerascnn summary lenet --input-shape 32,32,3
     """
-    from kerascnn.analysis.summary import summarize
+    from kerascnn.analysis.summary import parse_input_shape, summarize
 
-    click.echo(summarize(model, input_shape=input_shape, classes=classes, fmt=fmt), nl=False)
+    if image_size is not None and input_shape is not None:
+        raise click.UsageError(
+            "Give --image-size (height and width) or --input-shape (channels too), not both. "
+            f"Received: --image-size {','.join(map(str, image_size))} --input-shape {input_shape}"
+        )
+    if input_shape is not None and len(parse_input_shape(input_shape)) != 3:
+        raise click.UsageError(
+            "--input-shape takes height,width,channels (224,224,3); for height and width alone "
+            f"use --image-size H,W. Received: --input-shape {input_shape}"
+        )
+    shape = image_size or input_shape
+    click.echo(summarize(model, input_shape=shape, classes=classes, fmt=fmt), nl=False)

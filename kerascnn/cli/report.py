@@ -36,6 +36,7 @@ def report_cmd(run_dir, compare, plots, fmt) -> None:
     from kerascnn.record.store import describe_unreadable
     from kerascnn.report import build_report, load_run
 
+    _check_is_folder(run_dir)
     if fmt is not None:
         from kerascnn.report.tables import results_text
 
@@ -58,4 +59,18 @@ def report_cmd(run_dir, compare, plots, fmt) -> None:
             f"Warning: {len(unreadable)} result file(s) in {run_dir}/results cannot be read and "
             f"are left out of the tables (listed in the report): {describe_unreadable(unreadable)}",
             err=True,
+        )
+
+
+def _check_is_folder(run_dir: str) -> None:
+    """A file given for RUN_DIR (its results.csv, README.md): say so, and name its folder."""
+    from pathlib import Path
+
+    from kerascnn.errors import ReportError
+
+    path = Path(run_dir)
+    if path.is_file():
+        raise ReportError(
+            f"{run_dir} is a file; kerascnn report takes a run folder (the one holding "
+            f"results/): pass its folder, {path.parent}. Received: {run_dir}"
         )

@@ -7,7 +7,24 @@ import sys
 import click
 
 from kerascnn.cli._base import EXIT_USER_ERROR, uses_keras
-from kerascnn.cli._options import BACKEND, COMPARE, MODELS, OUT
+from kerascnn.cli._options import (
+    BACKEND,
+    COMPARE,
+    IMAGE_SIZE,
+    JIT,
+    MODELS,
+    OPTIMIZER,
+    OPTIMIZER_HELP,
+    OUT,
+    PRECISION,
+    PRECISION_HELP,
+    deprecated,
+)
+
+_JIT = JIT.but(
+    help="XLA compilation on or off (TensorFlow). [default: auto: TensorFlow on a CPU without "
+    "XLA, on a GPU with XLA; JAX always jax.jit]",
+)
 
 
 def _command_line(ctx: click.Context) -> list[str]:
@@ -15,12 +32,16 @@ def _command_line(ctx: click.Context) -> list[str]:
     if "throughput" in sys.argv[1:]:
         return ["kerascnn", *sys.argv[1:]]
     out = ["kerascnn", "throughput"]
-    for name, value in ctx.params.items():
-        flag = "--" + name.replace("_", "-").replace("modes", "mode")
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value is None or param.hidden:
+            continue
         if isinstance(value, bool):
-            out.append(flag if value else flag.replace("--", "--no-"))
-        elif value is not None:
-            out += [flag, str(value)]
+            out.append(param.opts[0] if value else param.secondary_opts[0])
+        elif isinstance(value, tuple):  # --image-size H,W
+            out += [param.opts[0], ",".join(map(str, value))]
+        else:
+            out += [param.opts[0], str(value)]
     return out
 
 
@@ -30,8 +51,10 @@ def _command_line(ctx: click.Context) -> list[str]:
     show_default=True,
     help="Comma-separated model specs, e.g. 'resnet18,vgg11(width=0.25)'.",
 )
-@click.option(
-    "--image-size", type=int, default=224, show_default=True, help="Input height = width."
+@IMAGE_SIZE.but(
+    default="224",
+    show_default=True,
+    help="Input height and width: 224 (224x224) or H,W.",
 )
 @click.option(
     "--batch-sizes",
@@ -46,19 +69,9 @@ def _command_line(ctx: click.Context) -> list[str]:
     show_default=True,
     help="Comma-separated, from: train, infer.",
 )
-@click.option(
-    "--precision",
-    type=click.Choice(["float32", "bfloat16"]),
-    default="float32",
-    show_default=True,
-    help="bfloat16 = Keras mixed_bfloat16 (float32 variables, bfloat16 compute).",
-)
-@click.option(
-    "--xla/--no-xla",
-    default=None,
-    help="Force XLA on or off (TensorFlow). [default: auto: TensorFlow on a CPU without XLA, "
-    "on a GPU with XLA; JAX always jax.jit]",
-)
+@PRECISION.but(default="float32", show_default=True, help=PRECISION_HELP)
+@_JIT
+@deprecated("--xla/--no-xla", _JIT)
 @BACKEND.but(
     type=click.Choice(["tensorflow", "jax"]),
     help="Keras backend (sets KERAS_BACKEND). [default: $KERAS_BACKEND or tensorflow]",
@@ -75,22 +88,20 @@ def _command_line(ctx: click.Context) -> list[str]:
               help="Untimed steps after the compile call.")  # fmt: skip
 @click.option("--window-s", type=click.FloatRange(min=0, min_open=True), default=1.0,
               show_default=True, help="Target seconds per window when --steps is not given.")  # fmt: skip
-@click.option(
-    "--optimizer",
-    type=click.Choice(["sgd", "adam"]),
-    default="sgd",
+@OPTIMIZER.but(
+    default="momentum",
     show_default=True,
-    help="Training optimizer (SGD with momentum 0.9, or Adam).",
+    help=f"Training optimizer: {OPTIMIZER_HELP} Learning rate 0.01 (sgd, momentum) or 1e-3.",
 )
 @OUT.but(help="Output folder. [default: reports/throughput/<UTC time>]")
 @COMPARE.but(
     type=click.Path(file_okay=False),
-    help="Another throughput folder (e.g. the same sweep with --xla): its points go beside "
+    help="Another throughput folder (e.g. the same sweep with --jit): its points go beside "
     "these in the README and plot.",
 )
 @uses_keras
 def throughput_cmd(
-    models, image_size, batch_sizes, modes, precision, xla, backend, steps, windows, warmup,
+    models, image_size, batch_sizes, modes, precision, jit, backend, steps, windows, warmup,
     window_s, optimizer, out, compare,
 ) -> None:  # fmt: skip
     """Images/s per model, mode and batch size on synthetic device-resident data (like timm's
@@ -101,7 +112,7 @@ def throughput_cmd(
       kerascnn throughput --models resnet18,mobilenetv2 --image-size 224 \\
           --batch-sizes 1,8,32,128 --mode train,infer --out reports/throughput-cpu
     The same points forced through XLA, then a README comparing both:
-      kerascnn throughput ... --xla --out reports/throughput-cpu/xla
+      kerascnn throughput ... --jit --out reports/throughput-cpu/xla
       kerascnn throughput ... --out reports/throughput-cpu --compare reports/throughput-cpu/xla
     Exit code: 0 when every point is ok or out of memory ('oom'), 1 when any point errored.
     """
@@ -118,7 +129,7 @@ def throughput_cmd(
         batch_sizes=batch_sizes,
         modes=modes,
         precision=precision,
-        xla=xla,
+        xla=jit,
         steps=steps,
         windows=windows,
         warmup=warmup,

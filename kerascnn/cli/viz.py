@@ -5,7 +5,17 @@ from __future__ import annotations
 import click
 
 from kerascnn.cli._base import uses_keras
-from kerascnn.cli._options import DATA_DIR, DATASET, OUT, SEED, option, options
+from kerascnn.cli._options import (
+    DATA_DIR,
+    DATASET,
+    MODELS,
+    OUT,
+    SEED,
+    TRAIN_LIMIT,
+    deprecated,
+    option,
+    options,
+)
 
 
 @click.group("viz")
@@ -14,7 +24,7 @@ def viz_group() -> None:
 
     \b
     Examples:
-      kerascnn viz kernels --model lenet --epochs 2 --out kernels.png
+      kerascnn viz kernels --models lenet --epochs 2 --out kernels.png
       kerascnn viz feature-maps --index 0 --out maps.png
       kerascnn viz confusion --normalize --out confusion.png
       kerascnn viz padding --pad 6 --out padding.png
@@ -23,16 +33,47 @@ def viz_group() -> None:
     """
 
 
+def _one_model(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--models`` of a picture: the one model spec it draws."""
+    from kerascnn._utils import split_list
+
+    specs = split_list(value or "")
+    if len(specs) != 1:
+        raise click.BadParameter(
+            f"a picture shows one model: give one registry spec, e.g. lenet or "
+            f"'vgg11(width=0.25)'. Received: {value!r}",
+            ctx,
+            param,
+        )
+    return specs[0]
+
+
+_MODEL = MODELS.but(
+    name="model",
+    default="lenet",
+    show_default=True,
+    callback=_one_model,
+    help="Registry spec of the one model to train (or of --weights' model).",
+)
+_DATA_DIR = DATA_DIR.but(
+    help="Folder holding the dataset's files (a dataset that is not embedded)."
+)
+_TRAIN_LIMIT = TRAIN_LIMIT.but(name="samples", help="Train on the first N training images only.")
+
 _TRAINED = options(
-    option(
-        "--model", default="lenet", show_default=True, help="Registry spec of the model to train."
-    ),
+    _MODEL,
+    deprecated("--model", _MODEL),
     DATASET,
-    DATA_DIR.but(help="Folder with local dataset files."),
+    _DATA_DIR,
     option(
-        "--epochs", default=2, show_default=True, type=int, help="Epochs of Adam before drawing."
+        "--epochs",
+        default=2,
+        show_default=True,
+        type=click.IntRange(min=0),
+        help="Epochs of Adam before drawing.",
     ),
-    option("--samples", default=None, type=int, help="Train on the first N training images only."),
+    _TRAIN_LIMIT,
+    deprecated("--samples", _TRAIN_LIMIT),
     option(
         "--weights",
         default=None,
@@ -83,7 +124,13 @@ def viz_kernels(out, **trained) -> None:
 @viz_group.command("feature-maps")
 @_TRAINED
 @_INDEX
-@click.option("--max-channels", default=8, show_default=True, type=int)
+@click.option(
+    "--max-channels",
+    default=8,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Feature maps (channels) drawn per layer, the first ones.",
+)
 @_png("feature_maps.png")
 @uses_keras
 def viz_feature_maps(index, max_channels, out, **trained) -> None:
@@ -118,9 +165,15 @@ def viz_confusion(normalize, out, **trained) -> None:
 
 @viz_group.command("padding")
 @DATASET
-@DATA_DIR
+@_DATA_DIR
 @_INDEX
-@click.option("--pad", default=6, show_default=True, type=int)
+@click.option(
+    "--pad",
+    default=6,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Pixels added on every side.",
+)
 @_png("padding.png")
 @uses_keras
 def viz_padding(dataset, data_dir, index, pad, out) -> None:
@@ -135,7 +188,13 @@ def viz_padding(dataset, data_dir, index, pad, out) -> None:
 
 @viz_group.command("dilation")
 @click.option("--rates", default="1,2,4", show_default=True, help="Comma-separated dilation rates.")
-@click.option("--kernel-size", default=3, show_default=True, type=int)
+@click.option(
+    "--kernel-size",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Kernel height = width of every convolution.",
+)
 @_png("dilation.png")
 @uses_keras
 def viz_dilation(rates, kernel_size, out) -> None:
@@ -145,18 +204,25 @@ def viz_dilation(rates, kernel_size, out) -> None:
     try:
         parsed = [int(r) for r in rates.split(",")]
     except ValueError:
+        parsed = []
+    if not parsed or min(parsed) < 1:
         raise click.ClickException(
-            f"--rates takes comma-separated integers like 1,2,4. Received: rates={rates!r}"
-        ) from None
+            f"--rates takes comma-separated positive integers like 1,2,4. Received: --rates {rates}"
+        )
     viz.plot_dilation(parsed, kernel_size=kernel_size, path=out)
     click.echo(f"wrote {out}")
 
 
 @viz_group.command("augment")
 @DATASET
-@DATA_DIR
+@_DATA_DIR
 @click.option(
-    "--n", "n", default=4, show_default=True, type=int, help="Number of test images (rows)."
+    "--n",
+    "n",
+    default=4,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Number of test images (rows).",
 )
 @SEED
 @_png("augment.png")

@@ -135,6 +135,13 @@ def resolve_input_shape(
             f"vectors) for any input size. Received: input_shape={shape}, include_top=True"
         )
     if any(d is not None and d < min_size for d in shape[:2]):
+        height, width, channels = shape
+        if height in (1, 3, 4) and width is not None and channels is not None and channels > 4:
+            raise ArgumentError(  # (3, 224, 224): PyTorch's order
+                f"{model_name}: input_shape looks channels-first (channels, height, width); Keras "
+                f"models take channels-last (height, width, channels), here "
+                f"{(width, channels, height)}. Received: input_shape={shape}"
+            )
         raise ArgumentError(
             f"{model_name}: inputs must be at least {min_size}x{min_size} pixels "
             f"(height and width). Received: input_shape={shape}"
