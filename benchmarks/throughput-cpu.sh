@@ -14,7 +14,7 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 
 # 1. the same points forced through XLA (tf.function(jit_compile=True)): 3 windows, it is slow
-"$PY" -m kerascnn.cli throughput "${POINTS[@]}" --xla --windows 3 --warmup 1 --out "$OUT/xla"
+"$PY" -m kerascnn.cli throughput "${POINTS[@]}" --jit --windows 3 --warmup 1 --out "$OUT/xla"
 
 # 2. PyTorch side by side at batch 32 (each framework in its own process, same threads),
 #    alternating 2 repeats, best repeat reported
