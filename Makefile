@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: bench test lint install clean
+.PHONY: bench test test-fast lint install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,10 @@ bench: $(STAMP)
 ## make test: the whole test suite (CI runs this)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) tests
+
+## make test-fast: while working, all but the tests marked slow (tests/conftest.py's SLOW table)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS) -m "not slow" tests
 
 ## make lint: ruff (lint and format check) over the whole tree (CI runs it before the tests)
 lint: $(STAMP)

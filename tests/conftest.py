@@ -44,3 +44,63 @@ def _clear_keras_session():
     keras.backend.clear_session()
     if not gc.get_freeze_count():
         gc.freeze()
+
+
+# The fast lane: `make test-fast` runs `pytest -m "not slow"`; `make test` and CI run everything.
+# SLOW names what the fast lane leaves out, each entry with its reason: a test file ("test_x.py",
+# all its tests) or one test function ("test_x.py::test_name", all its parameters). An entry is
+# a test that starts processes or trains for real and took over ~10 s; the seconds are each
+# entry's share of `pytest -n 2 tests --durations=0` on 2 CPU cores (2026-12-07, under load:
+# ~2x an idle machine). tests/test_fast_lane.py checks that every entry still exists.
+SLOW = {
+    # several real processes
+    "test_cluster_processes.py": "kerascnn bench processes on 127.0.0.1 (699 s)",
+    "test_scaling.py": "one- and two-process bench runs (34 s)",
+    "test_search_distributed.py": "a KerasTuner chief and two workers (23 s)",
+    "test_cluster_tensorflow.py": "TensorFlow multi-worker processes (24 s)",
+    "test_bench_runner.py::test_resume_after_killed_process": "kills a bench process (44 s)",
+    # Python subprocesses on another backend, or a script run end to end
+    "test_backends.py": "JAX subprocesses, with and without TensorFlow (111 s)",
+    "test_on_jax.py": "the layer suite in a JAX pytest subprocess (49 s)",
+    "test_layers_padding.py::test_padding2d_matches_np_pad_on_jax_backend": "JAX subprocess (52 s)",
+    "test_analysis_xla.py::test_xla_flops_agree_with_two_times_macs": "JAX subprocess (20 s)",
+    "test_accel.py::test_data_parallel_on_two_cpu_devices": "subprocess per backend (25 s)",
+    "test_accel.py::test_throughput_jax": "JAX subprocess per precision (21 s)",
+    "test_accel.py::test_gpu_throughput_script_smoke": "the GPU script in smoke mode (25 s)",
+    "test_accel.py::test_bench_on_jax_without_tensorflow_data_parallel": "subprocess (12 s)",
+    "test_gpu_run.py": "the GPU run scripts in smoke mode (136 s)",
+    "test_install.py": "builds the wheel and installs it into a fresh venv (~20 s idle)",
+    "test_readme.py::test_readme_snippet_runs": "every README command (~140 s idle)",
+    # the lessons, each run as a script
+    "test_tutorials_a.py::test_lesson_runs_in_fast_mode": "lessons 01-06, 12 (36 s)",
+    "test_tutorials_b.py::test_lesson_runs_in_fast_mode": "lessons 07-11, 13-15 (83 s)",
+    # real training runs
+    "test_experiments.py::test_experiment_fast_report": "every experiment (236 s)",
+    "test_models_learn.py::test_a_few_epochs_lower_the_loss": "trains 12 models (104 s)",
+    "test_cifar_course.py::test_the_course_suite_runs_end_to_end_on_cifar_format_files": (
+        "the course suite (88 s)"
+    ),
+    "test_bench_saved.py": "bench runs that save, reload and deploy (73 s)",
+    "test_deploy.py::test_bench_save_models_then_deploy_writes_csv_md_and_the_report": (
+        "a bench run, then every deploy target (38 s)"
+    ),
+    "test_bench_data.py::test_bench_on_an_image_folder_shows_its_classes": "a bench run (37 s)",
+    "test_bench_runner.py::test_failing_models_do_not_stop_the_suite": "a bench suite (22 s)",
+}
+
+
+def slow_reason(nodeid: str) -> str | None:
+    """The reason SLOW gives for a test's node id (its parameters ignored), or None."""
+    key = nodeid.split("[", 1)[0].rsplit("/", 1)[-1]
+    for entry, reason in SLOW.items():
+        if key == entry or key.startswith(entry + "::"):
+            return reason
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own hook deselects by -m
+def pytest_collection_modifyitems(items):
+    for item in items:
+        reason = slow_reason(item.nodeid)
+        if reason is not None:
+            item.add_marker(pytest.mark.slow(reason=reason))
