@@ -9,6 +9,7 @@ from _random_weights import randomize
 
 from kerascnn import create_model, list_models
 from kerascnn.errors import ArgumentError
+from kerascnn.models._registry import natural_key
 from kerascnn.models.features import feature_info
 from kerascnn.models.keywords import imagenet_models
 
@@ -119,7 +120,7 @@ IMAGENET = [
 
 
 def test_the_imagenet_list_is_the_keras_applications_layouts():
-    assert imagenet_models() == sorted(row[0] for row in IMAGENET)
+    assert imagenet_models() == sorted((row[0] for row in IMAGENET), key=natural_key)
 
 
 @pytest.mark.parametrize("name, app, extra, shape, top", IMAGENET, ids=[r[0] for r in IMAGENET])

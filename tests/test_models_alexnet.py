@@ -107,7 +107,7 @@ def test_any_size_from_minimum_builds_and_runs(h, w, variant):
         ({"input_shape": (14, 14, 1)}, "at least 15x15"),
         ({"width": -1}, "width"),
         ({"dropout": -0.1}, "dropout"),
-        ({"num_classes": 0}, "num_classes"),
+        ({"num_classes": -1}, "num_classes"),
     ],
 )
 def test_bad_arguments_raise(kwargs, fragment):
