@@ -69,6 +69,7 @@ SLOW = {
     "test_accel.py::test_gpu_throughput_script_smoke": "the GPU script in smoke mode (25 s)",
     "test_accel.py::test_bench_on_jax_without_tensorflow_data_parallel": "subprocess (12 s)",
     "test_gpu_run.py": "the GPU run scripts in smoke mode (136 s)",
+    "test_data_offline.py::test_bench_without_network_fails_fast": "a bench process per set (15 s)",
     "test_install.py": "builds the wheel and installs it into a fresh venv (~20 s idle)",
     "test_readme.py::test_readme_snippet_runs": "every README command (~140 s idle)",
     # the lessons, each run as a script
