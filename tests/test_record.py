@@ -87,7 +87,7 @@ OTHER_MODELS_FOLDERS = {
 
 def test_the_run_folder_layout_is_spelled_once():
     names = [f'"{layout.SUITE_JSON}"', f'"{layout.LOCK_NAME}"', '/ "results"', '/ "models"']
-    names += ['/ "logs"', f'"{deploy.DEPLOY_CSV}"']
+    names += ['/ "logs"', f'"{layout.DEPLOY_CSV}"']
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE.parent).as_posix()
@@ -159,7 +159,7 @@ def _sweep(tmp_path, **changes):
     doc = throughput.new_document(created="2026-12-07T00:00:00+00:00", config={}, environment={})
     doc["rows"].append({"model": "lenet", "mode": "infer", "batch_size": 8, "status": "ok"})
     doc.update(changes)
-    files.write_json_atomic(tmp_path / throughput.RESULTS_JSON, doc)
+    files.write_json_atomic(tmp_path / layout.THROUGHPUT_JSON, doc)
     return doc
 
 

@@ -14,12 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from kerascnn.record.files import read_json, write_json_atomic
+from kerascnn.record.layout import DEPLOY_CSV, DEPLOY_DIR, DEPLOY_ENVIRONMENT
 from kerascnn.record.tabular import write_csv
-
-DEPLOY_CSV = "deploy.csv"
-DEPLOY_MD = "DEPLOY.md"
-DEPLOY_DIR = "deploy"
-"""Under a run folder: one JSON per (model, target) and the exported artifacts."""
 
 COLUMNS = (
     "model",
@@ -54,8 +50,6 @@ thread setting (None: the runtime's own choice)."""
 STATUSES = ("ok", "failed", "skipped")
 _TEXT_COLUMNS = {"model", "target", "status", "format", "quantize", "runtime"}
 _TEXT_COLUMNS |= {"runtime_version", "key", "artifact", "error"}
-ENVIRONMENT_JSON = "environment.json"
-"""Under ``deploy/``: the machine, versions (runtimes included), settings and command."""
 _NUMBERS = {c: (int, float) for c in COLUMNS if c not in _TEXT_COLUMNS}
 
 
@@ -88,7 +82,7 @@ def write_table(out: str | os.PathLike, rows: list[dict[str, Any]]) -> Path:
 
 
 def write_environment(folder: str | os.PathLike, environment: dict[str, Any]) -> Path:
-    return write_json_atomic(Path(folder) / ENVIRONMENT_JSON, environment)
+    return write_json_atomic(Path(folder) / DEPLOY_ENVIRONMENT, environment)
 
 
 def row_reason(row: Any) -> str | None:
@@ -123,6 +117,6 @@ def read_deploy(run_dir: str | os.PathLike) -> DeployRecords:
             records.unreadable.append((path.name, reason))
         else:
             records.rows.append({c: row.get(c) for c in COLUMNS})
-    env = read_json(folder / ENVIRONMENT_JSON)
+    env = read_json(folder / DEPLOY_ENVIRONMENT)
     records.environment = env or {}
     return records

@@ -11,9 +11,10 @@ A ``kerascnn bench`` run folder::
     RUN_DIR/README.md             the report (:mod:`kerascnn.report`)
     RUN_DIR/bench.lock            held while a suite runs (:mod:`kerascnn.bench.lock`)
 
-``kerascnn deploy`` adds ``RUN_DIR/deploy/`` (:mod:`kerascnn.record.deploy`); a ``kerascnn
-throughput`` folder holds ``results.json``, ``results.csv`` and ``README.md``
-(:mod:`kerascnn.record.throughput`).
+``kerascnn deploy`` adds ``RUN_DIR/deploy/``, ``RUN_DIR/deploy.csv`` and ``RUN_DIR/DEPLOY.md``
+(read and written by :mod:`kerascnn.record.deploy`); a ``kerascnn throughput`` folder holds
+``results.json``, ``results.csv`` and ``README.md`` (:mod:`kerascnn.record.throughput`). Every
+name is defined here, once.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ SUITE_JSON = "suite.json"
 RESULTS_CSV = "results.csv"
 README = "README.md"
 LOCK_NAME = "bench.lock"
+DEPLOY_DIR = "deploy"
+"""``kerascnn deploy``: one JSON per (model, target), environment.json and the artifacts."""
+DEPLOY_CSV = "deploy.csv"
+DEPLOY_MD = "DEPLOY.md"
+DEPLOY_ENVIRONMENT = "environment.json"
+THROUGHPUT_JSON = "results.json"
+"""``kerascnn throughput``: the sweep's record (beside RESULTS_CSV and README)."""
 DEFAULT_ROOT = "reports/runs"
 """Where a suite without ``--out`` gets a new time-stamped folder."""
 

@@ -15,13 +15,12 @@ from typing import Any
 
 from kerascnn.errors import CorruptDataError, ReportError, SchemaVersionError
 from kerascnn.record.files import write_json_atomic
+from kerascnn.record.layout import RESULTS_CSV, THROUGHPUT_JSON
 from kerascnn.record.tabular import write_csv
 
 SCHEMA_VERSION = 1
 """Layout of results.json; a reader refuses any other version."""
 KIND = "kerascnn.throughput"
-RESULTS_JSON = "results.json"
-RESULTS_CSV = "results.csv"
 STATUSES = ("ok", "oom", "error")
 CSV_COLUMNS = (
     "model", "mode", "batch_size", "image_size", "precision", "backend", "device", "path",
@@ -46,7 +45,7 @@ def new_document(*, created: str, config: dict, environment: dict) -> dict[str, 
 
 def write_throughput(out: str | os.PathLike, doc: dict[str, Any]) -> None:
     """Store ``doc`` as ``OUT/results.json`` and its rows as ``OUT/results.csv``."""
-    write_json_atomic(Path(out) / RESULTS_JSON, doc)
+    write_json_atomic(Path(out) / THROUGHPUT_JSON, doc)
     write_csv(Path(out) / RESULTS_CSV, doc["rows"], CSV_COLUMNS)
 
 
@@ -72,7 +71,7 @@ def read_throughput(run_dir: str | os.PathLike) -> dict[str, Any]:
     ReportError when the file is missing or not a sweep (naming what is wrong),
     CorruptDataError when it is not JSON, SchemaVersionError for another schema version.
     """
-    path = Path(run_dir) / RESULTS_JSON
+    path = Path(run_dir) / THROUGHPUT_JSON
     if not path.is_file():
         raise ReportError(
             f"{path} does not exist: pass a folder written by 'kerascnn throughput'. "

@@ -17,8 +17,9 @@ from typing import Any
 
 from kerascnn.deploy.targets import TARGETS
 from kerascnn.errors import ReportError
-from kerascnn.record.deploy import DEPLOY_MD, DeployRecords, deploy_dir, read_deploy
+from kerascnn.record.deploy import DeployRecords, deploy_dir, read_deploy
 from kerascnn.record.files import write_text_atomic
+from kerascnn.record.layout import DEPLOY_MD
 from kerascnn.record.store import describe_unreadable
 from kerascnn.record.tabular import markdown_table
 from kerascnn.report.tables import number

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from kerascnn.errors import ReportError
-from kerascnn.record.deploy import DEPLOY_MD, DeployRecords, deploy_dir
+from kerascnn.record.deploy import DeployRecords, deploy_dir
 from kerascnn.record.files import write_text_atomic
 from kerascnn.record.flat import write_results_csv
-from kerascnn.record.layout import RESULTS_CSV, readme_path
+from kerascnn.record.layout import DEPLOY_MD, RESULTS_CSV, readme_path
 from kerascnn.record.tabular import markdown_table
 from kerascnn.report.deploy import deploy_section, load_deploy, write_deploy_report
 from kerascnn.report.environment import environment_section
