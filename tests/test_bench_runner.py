@@ -270,7 +270,7 @@ def test_learning_rate_schedules(schedule):
 
 def test_suite_eta_uses_only_timings_of_the_same_model_and_dataset():
     from kerascnn.bench.config import RunSpec
-    from kerascnn.bench.runner import suite_eta
+    from kerascnn.bench.suite_loop import suite_eta
 
     cfg = BenchConfig(models=["lenet", "vgg"], seeds=[0, 1], **TINY)
     lenet1, vgg0, vgg1 = (

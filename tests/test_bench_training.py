@@ -15,7 +15,7 @@ from kerascnn.bench.augment import BatchStream, PadRandomCrop, augment_model, mi
 from kerascnn.bench.callbacks import StepTimer, train_throughput
 from kerascnn.bench.config import BenchConfig, RunSpec
 from kerascnn.bench.optim import RunSchedule
-from kerascnn.bench.runner import describe_error
+from kerascnn.bench.suite_loop import describe_error
 from kerascnn.data import Dataset
 from kerascnn.measure import timing
 from kerascnn.record.run import Measurements

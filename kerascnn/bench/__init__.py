@@ -8,6 +8,7 @@ calls :func:`run_suite`, then asks :mod:`kerascnn.report` for the README of the 
 """
 
 from kerascnn.bench.config import BenchConfig, RunSpec
-from kerascnn.bench.runner import SuiteOutcome, run_suite
+from kerascnn.bench.runner import run_suite
+from kerascnn.bench.suite_loop import SuiteOutcome
 
 __all__ = ["BenchConfig", "RunSpec", "SuiteOutcome", "run_suite"]

@@ -33,10 +33,8 @@ from kerascnn.bench.suite_data import check_models_build, load_datasets
 from kerascnn.bench.suite_loop import (
     SuiteContext,
     SuiteOutcome,
-    describe_error,
     finished_runs,
     run_all,
-    suite_eta,
 )
 from kerascnn.distributed.cluster import Cluster
 from kerascnn.record import store
@@ -210,10 +208,8 @@ def _header(ctx: SuiteContext) -> str:
 __all__ = [
     "SuiteOutcome",
     "run_suite",
-    "suite_eta",
     "load_datasets",
     "check_models_build",
     "resolve_run_dir",
-    "describe_error",
     "RunSpec",
 ]
