@@ -21,7 +21,7 @@
 # * **spatially separable**: a k x k kernel as a k x 1 times a 1 x k kernel;
 # * **depthwise separable**: filter each channel alone, then mix channels with a 1x1 conv;
 # * **grouped**: split the channels into g groups that never meet (AlexNet's two GPUs);
-# * **"full" padding**: keep every partial overlap, `p = k - 1`.
+# * **"full" padding**: keep every partial overlap, $p = k - 1$.
 #
 # Every number below is computed here and checked against real Keras layers and against
 # `kerascnn.analysis.profile` (parameters, MACs and receptive field per layer).
@@ -88,8 +88,8 @@ def no_bias(cls, *args, **kwargs):
 # A "valid" convolution of a 2x2 image `X` with the 2x2 identity kernel `W` gives one number.
 # The transposed convolution goes back from that number to a 2x2 map: **each input pixel
 # stamps a copy of the kernel, scaled by its value**, and overlapping stamps add up. The same
-# as a plain convolution: put `s - 1` zeros between the inputs (zero insertion, for stride
-# `s`), pad by `k - 1` on every side ("full" padding, section 6) and run a plain convolution
+# as a plain convolution: put $s - 1$ zeros between the inputs (zero insertion, for stride
+# $s$), pad by $k - 1$ on every side ("full" padding, section 6) and run a plain convolution
 # with the kernel rotated 180 degrees (its input/output channels swapped).
 #
 # It restores the **shape** of `X`, not `X`: it is not an inverse.
@@ -152,11 +152,16 @@ for s in (1, 2, 3):
 # %% [markdown]
 # ### The output size
 #
-# `n` inputs make `n - 1` gaps of `s`, plus one kernel, minus the padding `p` on each side:
-# `out = s (n - 1) + k - 2p (+ output_padding)`. Keras' `"valid"` is `p = 0` (when `k < s` it
-# adds `s - k` zeros: `out = n s`); `"same"` gives `out = n s`, the window of the "valid"
-# result that starts at `max(k - s, 0) // 2`. `calc` has both rules (from
-# `kerascnn.geometry`, the one module of output sizes); we check them against Keras.
+# $n$ inputs make $n - 1$ gaps of $s$, plus one kernel, minus the padding $p$ on each side:
+#
+# $$
+# n_{\mathrm{out}} = (n - 1)s - 2p + k \quad (+ \text{ output padding})
+# $$
+#
+# Keras' `"valid"` is $p = 0$ (when $k < s$ it adds $s - k$ zeros: $n_{\mathrm{out}} = ns$);
+# `"same"` gives $n_{\mathrm{out}} = ns$, the window of the "valid" result that starts at
+# $\lfloor \max(k - s, 0) / 2 \rfloor$. `calc` has both rules (from `kerascnn.geometry`, the
+# one module of output sizes); we check them against Keras.
 
 # %%
 cases = 0
@@ -191,9 +196,15 @@ for k, s in ((3, 2), (4, 2), (5, 3), (2, 3)):  # "same" is a window of the "vali
 # %% [markdown]
 # ### It is the adjoint (the gradient) of a convolution
 #
-# A convolution is a linear map `x -> A x`. Backpropagation needs its transpose, `dx = A^T dy`
-# (lesson 06), and that is exactly the transposed convolution with the **same kernel
-# array**: `<conv(x), y> = <x, conv_transpose(y)>` for every `x` and `y`, and the `dx` of our
+# A convolution is a linear map $x \mapsto A x$. Backpropagation needs its transpose,
+# $dx = A^{\top} dy$ (lesson 06), and that is exactly the transposed convolution with the
+# **same kernel array**:
+#
+# $$
+# \langle \operatorname{conv}(x), y \rangle = \langle x, \operatorname{conv}^{\top}(y) \rangle
+# $$
+#
+# for every $x$ and $y$, and the `dx` of our
 # NumPy `Convolution.backward` is `Conv2DTranspose(dy)`. (Lesson 06 showed stride 1 as a
 # "full" convolution with the rotated kernel; here the stride is 2.)
 
@@ -250,10 +261,22 @@ print("saved", save_figure(fig, OUT / "transposed_convolution.png"))
 # %% [markdown]
 # ## 2. Dilated convolution
 #
-# A k x k kernel with dilation rate r reads every r-th pixel: it spans an **effective kernel
-# of `k + (k - 1)(r - 1)`** pixels with the weights and the cost of a k x k kernel. Stacked,
-# the fields add up: 3x3 convs with rates 1, 2, 4 see 3, 7 and 15 pixels; plain 3x3 convs
-# would need 7 layers to see 15.
+# A $k \times k$ kernel with dilation rate $r$ reads every $r$-th pixel: it spans an
+# **effective kernel** of
+#
+# $$
+# k_{\mathrm{eff}} = k + (k - 1)(r - 1)
+# $$
+#
+# pixels with the weights and the cost of a $k \times k$ kernel. Stacked (stride 1), the
+# fields add up, each layer widening the field by $k_{\mathrm{eff}} - 1 = (k - 1) r$:
+#
+# $$
+# R_L = 1 + \sum_{l=1}^{L} (k - 1) r_l
+# $$
+#
+# so 3x3 convs with rates 1, 2, 4 see 3, 7 and 15 pixels; plain 3x3 convs would need 7
+# layers to see 15.
 
 # %%
 for k, r in itertools.product((3, 5), (1, 2, 4)):
@@ -339,15 +362,22 @@ print("saved", save_figure(fig, OUT / "dilation_gridding.png"))
 # %% [markdown]
 # ## 3. Spatially separable convolution
 #
-# The Sobel kernel is an outer product, `[1, 2, 1]^T x [-1, 0, 1]`: smoothing down the
-# columns times a difference along the rows. So a 3x1 conv followed by a 1x3 conv computes it
-# with **6 weights instead of 9**. Only rank-1 kernels factor this way: a learned
+# The Sobel kernel is an outer product, $S = u v^{\top}$ with $u = (1, 2, 1)^{\top}$ and
+# $v = (-1, 0, 1)^{\top}$: smoothing down the columns times a difference along the rows. So a
+# 3x1 conv followed by a 1x3 conv computes it with **6 weights instead of 9**. Only rank-1 kernels factor this way: a learned
 # `SpatiallySeparableConv2D` (Inception v3's asymmetric convolutions) is a smaller family of
 # kernels, not a free rewrite of every 3x3 kernel.
 #
-# On a 5x5 input ("valid", 3x3 output) the direct conv does 9 outputs x 9 taps = 81
-# multiplications; separated, the 3x1 conv makes a 3x5 map (x 3 taps = 45) and the 1x3 conv
-# the 3x3 output (x 3 = 27): 72. We count them with our profile.
+# On a 5x5 input ("valid", 3x3 output) the direct conv does 9 outputs x 9 taps, $9 \times 9 = 81$
+# multiplications; separated, the 3x1 conv makes a 3x5 map ($3 \cdot 5 \cdot 3 = 45$) and the
+# 1x3 conv the 3x3 output ($3 \cdot 3 \cdot 3 = 27$): 72. In general, on an $n \times n$ input
+# with $m = n - k + 1$ outputs a side,
+#
+# $$
+# \frac{\text{separated}}{\text{direct}} = \frac{k m n + k m^2}{k^2 m^2} = \frac{n + m}{k m}
+# $$
+#
+# which tends to $2 / k$ for large $n$. We count them with our profile.
 
 # %%
 column, row = np.array([1.0, 2.0, 1.0]), np.array([-1.0, 0.0, 1.0])
@@ -396,11 +426,18 @@ savings = {
 # %% [markdown]
 # ## 4. Depthwise separable convolution
 #
-# Lesson 10 derives the cost ratio `1 / C_out + 1 / k^2` and checks it on MobileNet-sized
-# layers. The textbook example: a 3x3 conv from a 7x7x3 input to a 5x5x128 output ("valid")
+# Lesson 10 derives the cost ratio and checks it on MobileNet-sized layers: per output
+# position, a depthwise $k \times k$ filter per input channel and a 1x1 mix,
+#
+# $$
+# \frac{k^2 C_{\mathrm{in}} + C_{\mathrm{in}} C_{\mathrm{out}}}{k^2 C_{\mathrm{in}} C_{\mathrm{out}}} = \frac{1}{C_{\mathrm{out}}} + \frac{1}{k^2}
+# $$
+#
+# The textbook example: a 3x3 conv from a 7x7x3 input to a 5x5x128 output ("valid")
 # does 5x5 positions x 128 filters x 27 taps = **86,400** multiplications. Depthwise: one 3x3
 # filter per input channel, 5x5x3 outputs x 9 = **675**; pointwise: 128 1x1x3 filters,
-# 5x5x128 x 3 = **9,600**; together **10,275**, 12 % of the direct cost.
+# 5x5x128 x 3 = **9,600**; together **10,275**, 12 % of the direct cost
+# ($\frac{1}{128} + \frac{1}{9} \approx 0.119$).
 
 # %%
 std = one_layer(no_bias(keras.layers.Conv2D, 128, 3), (7, 7, 3))
@@ -429,7 +466,7 @@ savings["depthwise separable\n7x7x3 -> 5x5x128"] = float(ratio)
 
 # %% [markdown]
 # Same weights, same numbers: our layer equals Keras' `SeparableConv2D`, and both equal a
-# plain `Conv2D` whose kernel is the product `K[i, j, c, o] = D[i, j, c] P[c, o]`. A
+# plain `Conv2D` whose kernel is the product $K_{ijco} = D_{ijc} P_{co}$. A
 # depthwise separable conv is an ordinary conv restricted to kernels that factor this way
 # (411 numbers describe the 3,456).
 
@@ -445,10 +482,17 @@ assert np.allclose(np.asarray(std(x)), np.asarray(keras_sep(x)), atol=1e-4)
 # %% [markdown]
 # ## 5. Grouped convolution
 #
-# `Conv2D(groups=g)` splits the input channels and the filters into g groups; group j's
-# filters see only group j's channels. Each filter is `k x k x C_in/g`, so **the weights and
-# the MACs are divided by g**, and the output is g ordinary convs on channel slices, side by
-# side. With `g = C_in` every filter sees one channel: a depthwise conv.
+# `Conv2D(groups=g)` splits the input channels and the filters into $g$ groups; group $j$'s
+# filters see only group $j$'s channels. Each filter is $k \times k \times C_{\mathrm{in}} / g$,
+# so **the weights and the MACs are divided by $g$**:
+#
+# $$
+# \text{weights} = k^2 \cdot \frac{C_{\mathrm{in}}}{g} \cdot C_{\mathrm{out}}, \qquad \text{MACs} = H_{\mathrm{out}} W_{\mathrm{out}} \cdot k^2 \cdot \frac{C_{\mathrm{in}}}{g} \cdot C_{\mathrm{out}}
+# $$
+#
+# (plus $C_{\mathrm{out}}$ biases, which groups do not divide), and the output is $g$ ordinary
+# convs on channel slices, side by side. With $g = C_{\mathrm{in}}$ every filter sees one
+# channel: a depthwise conv.
 
 # %%
 x = rng.standard_normal((1, 16, 16, 32)).astype("float32")
@@ -514,9 +558,10 @@ savings["AlexNet's convs\n(groups = 2 on 3 of 5)"] = totals[2] / totals[3]
 #
 # "valid" keeps the positions where the kernel lies inside the image; "same" keeps the size;
 # **"full"** keeps every position where the kernel overlaps the image at all: pad by
-# `p = k - 1` on each side, `out = n + k - 1`. It is `np.convolve`'s default and the padding
-# inside a stride-1 transposed convolution (section 1). Keras has **no `padding="full"`**:
-# write it as `ZeroPadding2D(k - 1)` + "valid". `calc` (from `kerascnn.geometry`) knows it.
+# $p = k - 1$ on each side, $n_{\mathrm{out}} = n + 2(k - 1) - k + 1 = n + k - 1$. It is
+# `np.convolve`'s default and the padding inside a stride-1 transposed convolution (section 1;
+# there $(n - 1) \cdot 1 - 0 + k$ is the same size). Keras has **no `padding="full"`**: write it
+# as `ZeroPadding2D(k - 1)` + "valid". `calc` (from `kerascnn.geometry`) knows it.
 
 # %%
 try:
@@ -580,3 +625,146 @@ assert all(0 < v < 1 for v in savings.values()) and len(savings) == 8
 # %% [markdown]
 # Every lesson is listed in the README's "Learn" table; lesson 10 puts depthwise separable
 # convolutions to work in MobileNet v1 and v2.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Transposed output sizes.** For $(n, k, s, p)$ = (4, 3, 2, 1), (7, 4, 2, 1), (5, 5, 3, 2),
+#    (3, 2, 2, 0) and (16, 4, 4, 0), predict the output size of a transposed convolution with
+#    $(n - 1)s - 2p + k$. Keras takes no $p$: build each as `Conv2DTranspose(padding="valid")`
+#    followed by `Cropping2D(p)` and check. Which $(k, s, p)$ doubles the size exactly, and is it
+#    what `padding="same"` computes?
+# 2. **Rates 1, 2, 4, 8.** Predict the receptive field of four stacked 3x3 convs with dilation
+#    rates 1, 2, 4 and 8, and how many plain 3x3 layers would see as far. Check with the
+#    profile. Do all pixels of that field reach the centre output? What if you drop the rate-1
+#    layer and stack 2, 4, 8?
+# 3. **A separable 5x5.** On a 16x16x8 input, count the MACs of a "valid" 5x5 conv with 8
+#    filters and of a 5x1 then 1x5 pair, with $\frac{n + m}{k m}$ for their ratio; check with
+#    `SpatiallySeparableConv2D` and the profile. What does the ratio tend to for large images?
+#    Show that the pair equals one ordinary conv whose kernel is built from the two factors.
+# 4. **Four groups, with bias.** Predict the parameter count of `Conv2D(64, 3, groups=4)` on
+#    32 input channels, biases included, and check it against Keras. Why is it not exactly a
+#    quarter of the ungrouped layer's count? What happens with 30 input channels, or 30
+#    filters?
+#
+# The solutions are folded away below each exercise in the book; try first.
+
+# %% [markdown]
+# ### Exercise 1 · Transposed output sizes
+# Predict $(n - 1)s - 2p + k$ and check it against `Conv2DTranspose` + `Cropping2D(p)`.
+
+
+# %% tags=["solution", "hide-cell"]
+def transposed_size(n, k, s, p):
+    """(n - 1) s - 2p + k: n - 1 gaps of s, one kernel, p cut from each side."""
+    return (n - 1) * s - 2 * p + k
+
+
+for n, k, s, p in ((4, 3, 2, 1), (7, 4, 2, 1), (5, 5, 3, 2), (3, 2, 2, 0), (16, 4, 4, 0)):
+    up = keras.Sequential(
+        [keras.Input((n, n, 2)), keras.layers.Conv2DTranspose(3, k, s), keras.layers.Cropping2D(p)]
+    )
+    size = up(rng.standard_normal((1, n, n, 2)).astype("float32")).shape[1]
+    print(f"n={n} k={k} s={s} p={p}: predicted {transposed_size(n, k, s, p)}, Keras {size}")
+    assert size == transposed_size(n, k, s, p) == calc.conv_transpose_output_size(n, k, s) - 2 * p
+
+# (n - 1) s - 2p + k = n s exactly when k = s + 2p: k = 4, s = 2, p = 1 (the usual 2x
+# upsampling of decoders), or k = s, p = 0 (non-overlapping stamps). Keras' "same" gives n s
+# too, and for k = 4, s = 2 it is the same window: the "valid" result with 1 cropped per side.
+assert transposed_size(7, 4, 2, 1) == 14 and transposed_size(16, 4, 4, 0) == 64
+assert calc.conv_transpose_crop(4, 2, padding="same") == 1
+kernel4 = rng.standard_normal((4, 4, 3, 2)).astype("float32")  # (kh, kw, C_out, C_in)
+y7 = rng.standard_normal((1, 7, 7, 2)).astype("float32")
+valid_up = with_kernel(no_bias(keras.layers.Conv2DTranspose, 3, 4, 2), y7.shape, kernel4)
+same_up = with_kernel(
+    no_bias(keras.layers.Conv2DTranspose, 3, 4, 2, padding="same"), y7.shape, kernel4
+)
+assert same_up(y7).shape[1] == 14
+assert np.allclose(np.asarray(valid_up(y7))[:, 1:-1, 1:-1], np.asarray(same_up(y7)), atol=1e-5)
+
+# %% [markdown]
+# ### Exercise 2 · Rates 1, 2, 4, 8
+# The receptive field of 3x3 convs with rates 1, 2, 4, 8, and whether it has holes.
+
+# %% tags=["solution", "hide-cell"]
+# Each 3x3 layer of rate r widens the field by (k - 1) r = 2r: 1 + 2 (1 + 2 + 4 + 8) = 31.
+rates = (1, 2, 4, 8)
+predicted_fields = [1 + 2 * sum(rates[: i + 1]) for i in range(len(rates))]
+stack8 = profile(conv_stack(rates, 40))
+fields8 = [r.rf_size[0] for r in stack8.rows if r.type == "Conv2D"]
+print(f"rates {rates}: fields {fields8} (predicted {predicted_fields})")
+assert fields8 == predicted_fields == [3, 7, 15, 31]
+# Plain 3x3 convs widen the field by 2 per layer: (31 - 1) / 2 = 15 layers, for the same
+# field that four dilated layers reach at the cost of four plain ones.
+assert calc.receptive_field([(3, 1, 1)] * 15).size == 31
+assert stack8.total_macs == profile(conv_stack((1, 1, 1, 1), 40)).total_macs
+
+
+def pixels_seen(rates, n=33):
+    """(field, number of input pixels that reach the centre output) for a linear 3x3 stack."""
+    init = keras.initializers.RandomUniform(0.5, 1.5, seed=1)  # positive: nothing cancels
+    stack = conv_stack(rates, n, 1, 1, use_bias=False, kernel_initializer=init)
+    one_pixel_images = np.eye(n * n, dtype="float32").reshape(n * n, n, n, 1)
+    weight = np.asarray(stack(one_pixel_images))[:, n // 2, n // 2, 0]
+    return profile(stack).rows[-1].rf_size[0], int((weight > 0).sum())
+
+
+# With the rate-1 layer every offset in -15..15 is a sum of taps (each of -1, 0, 1 times 1, 2,
+# 4 and 8): no hole. Without it every tap offset is even: a quarter of the field is seen.
+assert pixels_seen((1, 2, 4, 8)) == (31, 31 * 31)
+field_248, seen_248 = pixels_seen((2, 4, 8))
+print(f"rates (2, 4, 8): field {field_248}x{field_248}, {seen_248} of {field_248**2} pixels seen")
+assert field_248 == 1 + 2 * (2 + 4 + 8) == 29 and seen_248 == 15 * 15
+
+# %% [markdown]
+# ### Exercise 3 · A separable 5x5
+# MACs of a 5x5 conv and of its 5x1 + 1x5 factorisation on a 16x16x8 input.
+
+# %% tags=["solution", "hide-cell"]
+n, k, c = 16, 5, 8
+m = n - k + 1  # 12 outputs a side ("valid")
+direct5 = one_layer(no_bias(keras.layers.Conv2D, c, k), (n, n, c))
+pair5 = one_layer(SpatiallySeparableConv2D(c, k, padding="valid", use_bias=False), (n, n, c))
+# direct: m^2 positions x k^2 taps x C_in x C_out; the 5x1 conv makes an m x n map with k taps,
+# the 1x5 conv the m x m output with k taps
+assert layer_macs(direct5) == [m * m * k * k * c * c] == [230_400]
+assert layer_macs(pair5) == [(k * m * n + k * m * m) * c * c] == [107_520]
+assert Fraction(107_520, 230_400) == Fraction(n + m, k * m) == Fraction(7, 15)
+assert (direct5.count_params(), pair5.count_params()) == (k * k * c * c, 2 * k * c * c)
+# for large images m ~ n and the ratio tends to 2 n / (k n) = 2 / k = 40 %
+big_n = 1024
+assert abs(float(Fraction(2 * big_n - k + 1, k * (big_n - k + 1))) - 2 / k) < 1e-3
+print(
+    f"5x5 on {n}x{n}x{c}: {layer_macs(direct5)[0]:,} vs {layer_macs(pair5)[0]:,} MACs "
+    f"({107_520 / 230_400:.1%}), limit {2 / k:.0%}"
+)
+# The pair is one conv whose kernel is K[i, j, a, b] = sum_h U[i, 0, a, h] V[0, j, h, b].
+U, V = (rng.standard_normal(w.shape).astype("float32") for w in pair5.get_weights())
+pair5.set_weights([U, V])
+direct5.set_weights([np.einsum("iah,jhb->ijab", U[:, 0], V[0])])
+x16 = rng.standard_normal((2, n, n, c)).astype("float32")
+assert np.allclose(np.asarray(pair5(x16)), np.asarray(direct5(x16)), atol=1e-3)
+
+# %% [markdown]
+# ### Exercise 4 · Four groups, with bias
+# Parameters of `Conv2D(64, 3, groups=4)` on 32 channels, and what Keras refuses.
+
+# %% tags=["solution", "hide-cell"]
+# Each of the 64 filters is 3 x 3 x (32 / 4) = 72 weights, plus one bias each.
+c_in, c_out, g = 32, 64, 4
+grouped4 = one_layer(keras.layers.Conv2D(c_out, 3, groups=g), (16, 16, c_in))
+predicted_params = 3 * 3 * (c_in // g) * c_out + c_out
+print(f"groups=4: {grouped4.count_params():,} parameters, predicted {predicted_params:,}")
+assert grouped4.count_params() == predicted_params == calc.conv_params(c_in, c_out, 3, groups=g)
+assert grouped4.get_weights()[0].shape == (3, 3, c_in // g, c_out)
+# Not a quarter: the biases (one per filter) do not shrink with the groups.
+ungrouped = calc.conv_params(c_in, c_out, 3)
+assert predicted_params == (ungrouped - c_out) // g + c_out and 4 * predicted_params > ungrouped
+# The channels and the filters must both split evenly into the groups.
+for channels, filters in ((30, 64), (32, 30)):
+    try:
+        one_layer(keras.layers.Conv2D(filters, 3, groups=g), (16, 16, channels))
+        raise AssertionError("Keras accepted an uneven split")
+    except ValueError as err:
+        assert "evenly divisible" in str(err)
+        print(f"{channels} channels, {filters} filters, groups=4: ValueError")
