@@ -6,6 +6,10 @@ process gets ``KERASTUNER_TUNER_ID`` ("chief", or a worker's name such as "tuner
 ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` (the chief's address), and the same
 ``tuner_dir``, a folder every process can read and write (the workers save their trials there;
 the chief loads the best one from it).
+
+The search *strategy* is also here as plain NumPy, for any objective: :func:`sample_log_uniform`
+draws points log-uniformly from a box of ranges, :func:`narrow_ranges` shrinks the box to the
+span of the best few points, and :func:`coarse_to_fine` repeats the two over rounds (lesson 09).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from kerascnn._compile import compile_model
-from kerascnn.errors import ConfigError, install_hint
+from kerascnn.errors import ArgumentError, ConfigError, install_hint
 from kerascnn.experiments._common import (
     ExperimentResult,
     accuracy,
@@ -26,6 +30,83 @@ from kerascnn.experiments._common import (
     tiny_convnet,
     write_report,
 )
+
+SPACE = {"learning_rate": (1e-4, 3e-2), "weight_decay": (1e-6, 1e-1)}
+"""The experiment's search box: name -> (low, high), both sampled on a log scale (AdamW)."""
+
+
+def _short(x: float) -> str:
+    """1e-4 for 0.0001, 3e-2 for 0.03: how the report writes a range's bounds."""
+    mantissa, exponent = f"{x:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _check_ranges(ranges) -> dict[str, tuple[float, float]]:
+    checked = {}
+    for name, bounds in dict(ranges).items():
+        lo, hi = (float(b) for b in bounds)
+        if not 0 < lo <= hi:
+            raise ArgumentError(
+                f"A log-scale range needs 0 < low <= high. Received: {name}=({lo!r}, {hi!r})"
+            )
+        checked[name] = (lo, hi)
+    if not checked:
+        raise ArgumentError("ranges must name at least one hyper-parameter. Received: {}")
+    return checked
+
+
+def sample_log_uniform(ranges, n: int, rng) -> list[dict[str, float]]:
+    """``n`` points; each value is ``10 ** U(log10 low, log10 high)`` for its name's range, so
+    every decade of a range gets the same share of the trials. ``rng``: a NumPy Generator."""
+    box = _check_ranges(ranges)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ArgumentError(f"n must be a positive int. Received: n={n!r}")
+    logs = {k: rng.uniform(np.log10(lo), np.log10(hi), n) for k, (lo, hi) in box.items()}
+    return [{k: float(10 ** v[i]) for k, v in logs.items()} for i in range(n)]
+
+
+def narrow_ranges(points, scores, top_k: int = 3) -> dict[str, tuple[float, float]]:
+    """The box spanned by the ``top_k`` best-scoring points (higher is better): per name, the
+    min and max of their values (log space and linear give the same box). A NaN score (a
+    diverged trial) counts as the worst. The box lies inside any box the points came from."""
+    points = list(points)
+    scores = np.asarray(scores, dtype=float)
+    if len(points) != len(scores) or not points:
+        raise ArgumentError(
+            f"points and scores must be non-empty and as long as each other. Received: "
+            f"{len(points)} points, {len(scores)} scores"
+        )
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= len(points):
+        raise ArgumentError(
+            f"top_k must be an int from 1 to the number of points ({len(points)}). "
+            f"Received: top_k={top_k!r}"
+        )
+    order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")[:top_k]
+    best = [points[i] for i in order]
+    return {k: (min(p[k] for p in best), max(p[k] for p in best)) for k in points[0]}
+
+
+def coarse_to_fine(evaluate, ranges, *, rounds: int = 3, trials: int = 10, top_k: int = 3, seed=0):
+    """Random search in rounds: each round samples ``trials`` points log-uniformly from its box
+    (:func:`sample_log_uniform`), scores each with ``evaluate(**point)`` (higher is better) and
+    hands the next round the box of its ``top_k`` best (:func:`narrow_ranges`).
+
+    Returns one dict per round: ``round`` (1, 2, ...), ``ranges`` (the box it sampled),
+    ``points``, ``scores``, ``best`` (``(point, score)`` of its best trial)."""
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise ArgumentError(f"rounds must be a positive int. Received: rounds={rounds!r}")
+    rng = np.random.default_rng(seed)
+    box = _check_ranges(ranges)
+    history = []
+    for r in range(1, rounds + 1):
+        points = sample_log_uniform(box, trials, rng)
+        scores = [float(evaluate(**p)) for p in points]
+        i = int(np.argmax(np.nan_to_num(scores, nan=-np.inf)))
+        history.append(
+            dict(round=r, ranges=box, points=points, scores=scores, best=(points[i], scores[i]))
+        )
+        box = narrow_ranges(points, scores, top_k)
+    return history
 
 
 def _random_search(kt):
@@ -94,8 +175,8 @@ def _hypermodel(data):
     import keras
 
     def build(hp):
-        lr = hp.Float("learning_rate", 1e-4, 3e-2, sampling="log")
-        wd = hp.Float("weight_decay", 1e-6, 1e-1, sampling="log")
+        lr = hp.Float("learning_rate", *SPACE["learning_rate"], sampling="log")
+        wd = hp.Float("weight_decay", *SPACE["weight_decay"], sampling="log")
         model = tiny_convnet(data.input_shape, data.num_classes, name="hp_net")
         return compile_model(
             model,
@@ -218,7 +299,9 @@ def run(
         epochs=epochs,
         search="keras_tuner.RandomSearch"
         + (" (distributed: this chief's oracle, trials run by workers)" if role else ""),
-        space="lr log[1e-4,3e-2], wd log[1e-6,1e-1] (AdamW)",
+        space="lr log[{},{}], wd log[{},{}] (AdamW)".format(
+            *map(_short, SPACE["learning_rate"] + SPACE["weight_decay"])
+        ),
         fast=fast,
         seed=seed,
     )
