@@ -1,4 +1,4 @@
-"""Lessons 07-11 and 13-15 run as scripts in fast mode (KERASCNN_FAST=1) and exit 0.
+"""Lessons 07-11 and 13-16 run as scripts in fast mode (KERASCNN_FAST=1) and exit 0.
 
 Each lesson asserts its own claims, so exit 0 means every number it states was checked.
 """
@@ -20,6 +20,7 @@ LESSONS = [
     "13_visualising_cnns",
     "14_convolution_variants",
     "15_batch_normalization",
+    "16_course_networks",
 ]
 
 
