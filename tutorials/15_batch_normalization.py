@@ -15,7 +15,7 @@
 #
 # A BatchNorm layer standardises every feature (every channel, for images) with the mean and
 # variance of the current mini-batch, then lets the network rescale and shift it with two
-# learned vectors, gamma and beta. This lesson
+# learned vectors, $\gamma$ and $\beta$. This lesson
 #
 # 1. writes the formula in NumPy;
 # 2. checks that `kerascnn.scratch.BatchNormalization` computes what `keras.layers.BatchNormalization`
@@ -52,15 +52,23 @@ rng = np.random.default_rng(0)
 # %% [markdown]
 # ## 1. The formula
 #
-# For a batch `x` of shape `(N, D)`, per feature `j`:
+# For a mini-batch $B$ of $N$ values $x_1, \dots, x_N$ of one feature (a batch `x` of shape
+# `(N, D)` has $D$ features, each normalised on its own):
 #
-#     mu_j = mean_i x_ij        var_j = mean_i (x_ij - mu_j)^2        (divide by N, not N - 1)
-#     x_hat_ij = (x_ij - mu_j) / sqrt(var_j + eps)
-#     y_ij = gamma_j * x_hat_ij + beta_j
+# $$
+# \mu_B = \frac{1}{N} \sum_{i=1}^{N} x_i, \qquad \sigma_B^2 = \frac{1}{N} \sum_{i=1}^{N} (x_i - \mu_B)^2
+# $$
+#
+# (divide by $N$, not $N - 1$), then
+#
+# $$
+# \hat{x} = \frac{x - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}}, \qquad y = \gamma \hat{x} + \beta
+# $$
 #
 # For images `(N, H, W, C)` the means run over `N`, `H` and `W`: one mean and one variance per
-# channel, shared by every pixel. `eps` (Keras: 0.001) keeps the division safe; it also keeps a
-# feature whose variance is not much larger than `eps` (feature 1 below) from reaching std 1.
+# channel, shared by every pixel. $\epsilon$ (Keras: 0.001) keeps the division safe; it also
+# leaves $\hat{x}$ with std $\sqrt{\sigma_B^2 / (\sigma_B^2 + \epsilon)}$, so a feature whose
+# variance is not much larger than $\epsilon$ (feature 1 below) does not reach std 1.
 
 # %%
 x = rng.normal(loc=[5.0, -3.0, 0.0], scale=[10.0, 0.1, 1.0], size=(256, 3))
@@ -92,9 +100,15 @@ assert np.allclose(per_channel.mean(axis=(0, 1, 2)), 0.0, atol=1e-12)
 # %% [markdown]
 # ## 2. The NumPy layer computes what Keras computes
 #
-# Give both layers the same gamma, beta, moving mean and moving variance, momentum and epsilon.
-# In training mode they must agree on the output *and* on the moving statistics they leave
-# behind (`moving = momentum * moving + (1 - momentum) * batch`); in inference mode on the output.
+# Give both layers the same $\gamma$, $\beta$, moving mean and moving variance, momentum $m$ and
+# $\epsilon$. In training mode they must agree on the output *and* on the moving statistics they
+# leave behind,
+#
+# $$
+# \mu_{\mathrm{moving}} \leftarrow m \, \mu_{\mathrm{moving}} + (1 - m) \, \mu_B, \qquad \sigma^2_{\mathrm{moving}} \leftarrow m \, \sigma^2_{\mathrm{moving}} + (1 - m) \, \sigma_B^2
+# $$
+#
+# and in inference mode on the output, $y = \gamma \frac{x - \mu_{\mathrm{moving}}}{\sqrt{\sigma^2_{\mathrm{moving}} + \epsilon}} + \beta$.
 
 # %%
 for shape in [(32, 8), (8, 6, 6, 4)]:
@@ -176,8 +190,8 @@ assert ways["batch statistics, one class per batch"] < good - 0.3
 assert ways["moving statistics never updated"] < good - 0.05
 
 # %% [markdown]
-# A batch of one is the extreme case: each feature *is* its own mean, so `x - mu = 0` and the
-# layer outputs `beta` whatever the image. Every test image gets the same prediction, and on a
+# A batch of one is the extreme case: each feature *is* its own mean, so $x - \mu_B = 0$ and
+# the layer outputs $\beta$ whatever the image. Every test image gets the same prediction, and on a
 # balanced test set that is exactly 10 % accuracy. Keras does the same when asked to:
 
 # %%
@@ -189,9 +203,16 @@ print("Keras BN, training=True, a batch of one:", np.asarray(k_bn(one, training=
 assert np.allclose(np.asarray(k_bn(one, training=True)), [[0.1, 0.2, 0.3, 0.4]], atol=1e-4)
 
 # %% [markdown]
-# The moving statistics are running averages: after `k` steps from their start (mean 0,
-# variance 1) they have moved a fraction `1 - momentum^k` of the way. The MLP above uses
-# momentum 0.9 (the course's value); Keras defaults to 0.99, which needs far more steps:
+# The moving statistics are running averages: unrolling the update, after $k$ steps on
+# batches with the same mean $\mu$,
+#
+# $$
+# \mu_{\mathrm{moving}}^{(k)} = m^k \mu_{\mathrm{moving}}^{(0)} + (1 - m^k) \, \mu
+# $$
+#
+# so from their start (mean 0, variance 1) they have moved a fraction $1 - m^k$ of the way.
+# The MLP above uses momentum 0.9 (the course's value); Keras defaults to 0.99, which needs
+# far more steps:
 
 # %%
 for m in (0.9, 0.99):
@@ -259,12 +280,14 @@ assert abs(gap) < 0.04  # a small effect either way on this task
 #
 # Without BN, the scale of every layer's output is the product of the weight scales before it:
 # with weights of std 0.01 the signal shrinks layer by layer, with std 1.0 it explodes. With BN
-# in training mode each layer starts again from mean 0, variance 1. Here with a deeper MLP
+# in training mode each layer starts again from mean 0, variance 1, and the ReLU of a standard
+# normal has std $\sqrt{\frac{1}{2} - \frac{1}{2\pi}} \approx 0.584$. Here with a deeper MLP
 # (784-100-100-100-100-10), measured on 500 training images before any training:
 
 # %%
 deep = (100, 100, 100, 100)
 probe = x_train[:500]
+assert abs(np.sqrt(1 / 2 - 1 / (2 * np.pi)) - 0.584) < 5e-4  # std of ReLU(z), z ~ N(0, 1)
 for std in (0.01, "he", 1.0):
     for bn in (False, True):
         m = MultiLayerNet(784, deep, 10, weight_init_std=std, batchnorm=bn, seed=0)
@@ -330,7 +353,7 @@ print("saved", save_figure(fig, OUT / "bn_robustness.png"))
 # initialisations, without and with BN (SGD 0.01 with momentum 0.9); fast mode trains one epoch
 # on 300 images, the full run four epochs on 3,000. Its activation statistics are measured in
 # inference mode, where an untrained BN layer (moving mean 0, variance 1) only divides by
-# `sqrt(1 + 0.001)`: the signal still vanishes there, which is section 3's lesson again. In fast
+# $\sqrt{1 + 0.001}$: the signal still vanishes there, which is section 3's lesson again. In fast
 # mode (five SGD steps) only the training losses and these statistics mean something: the test
 # accuracies of the BN nets then come from moving statistics that have seen five updates.
 
@@ -360,3 +383,152 @@ if not FAST:  # four epochs: BN rescues the std-0.01 network
 # updated) breaks a trained model. Because every layer restarts from mean 0 and variance 1, the
 # scale of the weights stops mattering for the forward signal, and a network that could not
 # learn from a bad initialisation or a large learning rate trains.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Fold BN into the conv.** At inference a BatchNormalization after a `Conv2D` is a fixed
+#    per-channel affine map, so it can be folded into the conv:
+#    $W' = W \frac{\gamma}{\sqrt{\sigma^2 + \epsilon}}$ (per output channel) and
+#    $b' = (b - \mu) \frac{\gamma}{\sqrt{\sigma^2 + \epsilon}} + \beta$, with $\mu$ and
+#    $\sigma^2$ the moving statistics. Fold a Keras `Conv2D` + `BatchNormalization` pair with
+#    non-trivial statistics and check that one `Conv2D` gives the same outputs to float32
+#    rounding. Does the folded conv also match in training mode?
+# 2. **How long to forget.** With momentum $m$, how many training steps until the moving mean
+#    has forgotten 99 % of its initial value, i.e. $1 - m^n \ge 0.99$? Answer for 0.9 and for
+#    Keras' default 0.99, then check on a Keras layer fed the same batch again and again.
+# 3. **A batch of one.** Predict what a fresh Keras BatchNormalization ($\gamma = 1$,
+#    $\beta = 0$) outputs in training mode for a batch of one vector, and what gradient
+#    reaches its input. What changes for a batch of one *image* `(1, H, W, C)`?
+# 4. **$N$ or $N - 1$?** Keras' moving variance is fed the batch variance divided by $N$;
+#    PyTorch's running variance uses the unbiased estimate, divided by $N - 1$. Check which one
+#    Keras uses (a momentum of 0 makes the moving variance equal the last batch's), and by how
+#    much the two differ for batches of 8 and of 256.
+#
+# The solutions are folded away below each exercise in the book; try first.
+
+# %% [markdown]
+# ### Exercise 1 · Fold BN into the conv
+# Fold an inference-mode BatchNormalization into the `Conv2D` before it and compare outputs.
+
+# %% tags=["solution", "hide-cell"]
+# In inference mode BN computes gamma (z - mu) / sqrt(var + eps) + beta for the conv's output
+# z = W * x + b: per output channel a scale s = gamma / sqrt(var + eps) and a shift. Scaling
+# output channel o of a conv = scaling its filter o (the last axis of the Keras kernel) and
+# its bias, so W' = W s and b' = (b - mu) s + beta.
+conv_bn = keras.Sequential(
+    [
+        keras.Input((12, 12, 3)),
+        keras.layers.Conv2D(8, 3, padding="same"),
+        keras.layers.BatchNormalization(),
+    ]
+)
+conv_layer, bn_layer = conv_bn.layers
+conv_layer.set_weights(
+    [rng.normal(0, 0.5, (3, 3, 3, 8)).astype("float32"), rng.normal(0, 1, 8).astype("float32")]
+)
+g_, b_, mu_, var_ = (
+    rng.uniform(0.5, 2.0, 8),  # gamma
+    rng.normal(0, 1, 8),  # beta
+    rng.normal(0, 2, 8),  # moving mean
+    rng.uniform(0.1, 4.0, 8),  # moving variance
+)
+bn_layer.set_weights([a.astype("float32") for a in (g_, b_, mu_, var_)])
+
+kernel, bias = (w.astype("float64") for w in conv_layer.get_weights())
+scale = g_ / np.sqrt(var_ + bn_layer.epsilon)
+folded = keras.Sequential([keras.Input((12, 12, 3)), keras.layers.Conv2D(8, 3, padding="same")])
+folded.set_weights(
+    [(kernel * scale).astype("float32"), ((bias - mu_) * scale + b_).astype("float32")]
+)
+
+x_img = rng.normal(0, 1, (4, 12, 12, 3)).astype("float32")
+reference = np.asarray(conv_bn(x_img, training=False))
+err = np.abs(np.asarray(folded(x_img)) - reference).max()
+print(f"max |folded conv - conv + BN| = {err:.1e} (outputs up to {np.abs(reference).max():.1f})")
+assert err < 1e-5 * np.abs(reference).max()  # float32 rounding (~6e-8 relative per operation)
+# In training mode BN uses the batch's statistics, not the stored ones: the fold is an
+# inference-only rewrite (export tools apply it after training).
+train_err = np.abs(np.asarray(folded(x_img)) - np.asarray(conv_bn(x_img, training=True))).max()
+assert train_err > 0.1
+print(f"training mode: max difference {train_err:.2f}")
+
+# %% [markdown]
+# ### Exercise 2 · How long to forget
+# Steps until $1 - m^n \ge 0.99$ for $m$ = 0.9 and 0.99, checked on a Keras layer.
+
+# %% tags=["solution", "hide-cell"]
+# m^n <= 0.01  <=>  n >= ln 0.01 / ln m
+needed = {m: int(np.ceil(np.log(0.01) / np.log(m))) for m in (0.9, 0.99)}
+print(f"steps to forget 99 % of the start: {needed}")
+assert needed == {0.9: 44, 0.99: 459}
+for m, n_steps in needed.items():
+    assert m**n_steps <= 0.01 < m ** (n_steps - 1)
+
+# Keras: a fresh layer (moving mean 0) fed one batch of mean 3 over and over.
+batch = np.array([[2.0], [4.0]], "float32")  # mean 3, variance 1
+for m, n_steps in needed.items():
+    layer = keras.layers.BatchNormalization(momentum=m)
+    layer.build(batch.shape)
+    history = []
+    for _ in range(n_steps):
+        layer(batch, training=True)
+        history.append(float(np.asarray(layer.moving_mean)[0]))
+    assert abs(history[-1] - 3 * (1 - m**n_steps)) < 1e-4  # the closed form
+    assert history[-2] < 0.99 * 3 <= history[-1] + 1e-6  # crosses 99 % at step n
+    print(
+        f"momentum {m}: moving mean {history[-2]:.4f} after {n_steps - 1} steps, "
+        f"{history[-1]:.4f} after {n_steps} (target 3)"
+    )
+# A short fine-tuning run with Keras' default (a few hundred steps) leaves the moving
+# statistics part-way between the old data and the new.
+
+# %% [markdown]
+# ### Exercise 3 · A batch of one
+# Training-mode output and input gradient for a batch of one vector, and for one image.
+
+# %% tags=["solution", "hide-cell"]
+# N = 1: mu_B = x, sigma_B^2 = 0, so x_hat = 0 / sqrt(eps) = 0 and y = gamma * 0 + beta = 0.
+fresh = keras.layers.BatchNormalization()
+single = rng.normal(5.0, 3.0, (1, 6)).astype("float32")
+out_single = np.asarray(fresh(single, training=True))
+print("fresh BN, training, batch of one vector:", out_single[0])
+assert np.allclose(out_single, 0.0, atol=1e-6)
+# The gradient: with dx = (g - mean(g) - x_hat mean(g x_hat)) / sqrt(var + eps) and a batch of
+# one, mean(g) = g and x_hat = 0, so dx = 0: nothing reaches the layers below.
+np_bn = BatchNormalization.initial(6, np.float64)
+np_bn.forward(single.astype("float64"), training=True)
+dx_single = np_bn.backward(rng.normal(size=(1, 6)))
+assert np.array_equal(dx_single, np.zeros((1, 6)))
+# For images the statistics run over N, H and W: one image still gives H x W values per
+# channel, so BN standardises each channel over its pixels instead of zeroing it.
+one_image = rng.normal(2.0, 3.0, (1, 6, 6, 4)).astype("float32")
+out_image = np.asarray(keras.layers.BatchNormalization()(one_image, training=True))
+print(
+    "batch of one image: per-channel mean",
+    np.round(out_image.mean(axis=(0, 1, 2)), 6),
+    "std",
+    np.round(out_image.std(axis=(0, 1, 2)), 4),
+)
+assert np.allclose(out_image.mean(axis=(0, 1, 2)), 0.0, atol=1e-5)
+assert np.allclose(out_image.std(axis=(0, 1, 2)), 1.0, atol=0.01)  # just under 1: eps
+
+# %% [markdown]
+# ### Exercise 4 · $N$ or $N - 1$?
+# Which variance Keras' moving variance is fed, and how much the two estimates differ.
+
+# %% tags=["solution", "hide-cell"]
+for n_batch in (8, 256):
+    xb = rng.normal(0.0, 2.0, (n_batch, 5)).astype("float32")
+    layer = keras.layers.BatchNormalization(momentum=0.0)  # moving = the last batch's
+    layer.build(xb.shape)
+    layer(xb, training=True)
+    moving_var = np.asarray(layer.moving_variance)
+    biased, unbiased = xb.var(axis=0, ddof=0), xb.var(axis=0, ddof=1)
+    assert np.allclose(moving_var, biased, rtol=1e-4) and not np.allclose(moving_var, unbiased)
+    ratio = unbiased / biased  # N / (N - 1)
+    assert np.allclose(ratio, n_batch / (n_batch - 1))
+    print(f"batch {n_batch}: unbiased / biased = N / (N - 1) = {ratio[0]:.4f}")
+# 14 % apart for batches of 8, under 0.4 % for 256: copying running statistics between the
+# frameworks only matters for small batches.
+assert n_batch / (n_batch - 1) < 1.004 < 8 / 7
