@@ -91,6 +91,49 @@ def test_fgsm_gradient_points_uphill():
     assert np.abs(fgsm(model, x, y, 0.05) - x).max() <= 0.05 + 1e-6
 
 
+def test_fgsm_accuracy_vs_epsilon_has_a_random_sign_control():
+    """One row per epsilon; at 0 both columns are the clean accuracy; each adversarial batch
+    stays within eps of x. The full run starts at the course's 0.005."""
+    import keras
+    import numpy as np
+
+    from kerascnn.experiments._common import accuracy
+    from kerascnn.experiments.fgsm import EPSILONS, accuracy_vs_epsilon
+
+    assert EPSILONS[:3] == (0.0, 0.005, 0.01)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((4, 4, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    x = np.random.default_rng(0).uniform(0.2, 0.8, (12, 4, 4, 1)).astype("float32")
+    y = np.arange(12) % 3
+    rows, adv = accuracy_vs_epsilon(model, x, y, (0.0, 0.005, 0.2), seed=0)
+    assert [r["epsilon"] for r in rows] == [0.0, 0.005, 0.2] and sorted(adv) == [0.0, 0.005, 0.2]
+    clean = accuracy(model, x, y)
+    assert rows[0]["FGSM accuracy"] == rows[0]["random-sign noise accuracy"] == clean
+    for eps, a in adv.items():
+        assert np.abs(a - x).max() <= eps + 1e-6
+    assert rows[2]["FGSM accuracy"] <= rows[0]["FGSM accuracy"]
+
+
+def test_tta_train_augmented_augments_only_in_training():
+    import numpy as np
+
+    from kerascnn.experiments._common import load_data
+    from kerascnn.experiments.tta import train_augmented
+
+    data = load_data("fashion_mnist_mini", train=64, test=8, seed=0)
+    model = train_augmented(data, seed=0, epochs=1)
+    kinds = {type(la).__name__ for la in model.layers}
+    assert {"RandomFlip", "RandomTranslation"} <= kinds
+    a, b = (np.asarray(model(data.x_test, training=False)) for _ in range(2))
+    assert np.array_equal(a, b) and np.allclose(a.sum(-1), 1.0, atol=1e-5)
+
+
 def test_tta_shift_moves_pixels():
     import numpy as np
 

@@ -18,6 +18,7 @@ LESSONS = [
     "05_building_a_cnn.py",
     "06_backprop_by_hand.py",
     "12_detection_basics.py",
+    "17_robustness.py",
 ]
 
 

@@ -44,8 +44,13 @@ def tta_predict(
     return np.mean(list(per.values()), axis=0), per
 
 
-def _train(data, seed, epochs):
-    """The tiny conv net behind flip and shift augmentation layers, trained on ``data``."""
+def train_augmented(data, seed: int, epochs: int):
+    """The tiny conv net behind flip and shift augmentation layers, trained on ``data``.
+
+    The augmentation layers (``RandomFlip("horizontal")``, ``RandomTranslation(0.1, 0.1)``)
+    act only in training: at inference the model is the bare net, and TTA's views are the
+    transformations it saw in training.
+    """
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -77,7 +82,7 @@ def _figure(rows, n_views, none_acc):
 def run(out, *, fast: bool = False, seed: int = 0, dataset: str = "fashion_mnist_mini"):
     train, test, epochs = (400, 300, 1) if fast else (6000, None, 5)
     data = load_data(dataset, train=train, test=test, seed=seed)
-    model = _train(data, seed, epochs)
+    model = train_augmented(data, seed, epochs)
     mean, per = tta_predict(model, data.x_test)
     y = data.y_test
     rows = [
