@@ -64,9 +64,14 @@ print(prof.to_markdown())
 assert prof.total_params == model.count_params()
 
 # %% [markdown]
-# The shapes follow the formula of lesson 02, `out = floor((n + 2p - k) / s) + 1`:
-# 28 -(conv 5, pad 2)-> 28 -(pool 2)-> 14 -(conv 5)-> 10 -(pool 2)-> 5; then 5*5*16 = 400
-# features enter the dense layers. The parameters of each layer follow `k*k*C_in*C_out + C_out`.
+# The shapes follow the formula of lesson 02, $o = \lfloor (n + 2p - k)/s \rfloor + 1$:
+# 28 -(conv 5, pad 2)-> 28 -(pool 2)-> 14 -(conv 5)-> 10 -(pool 2)-> 5; then
+# $5 \cdot 5 \cdot 16 = 400$ features enter the dense layers. The parameters of a conv layer
+# are $k^2 C_{\text{in}} C_{\text{out}} + C_{\text{out}}$ and of a dense layer
+# $n_{\text{in}} n_{\text{out}} + n_{\text{out}}$; a conv layer's multiply-accumulates are
+# $o^2 \cdot k^2 C_{\text{in}} C_{\text{out}}$ (one per weight per output position), so
+# the first conv costs $28^2 \cdot 25 \cdot 1 \cdot 6 = 117{,}600$ MACs, and the first dense
+# layer has $400 \cdot 120 + 120 = 48{,}120$ parameters.
 
 # %%
 n = 28
@@ -170,3 +175,109 @@ with tempfile.TemporaryDirectory() as tmp:
 
 # %% [markdown]
 # Next: the backward pass by hand, with the NumPy reference (lesson 06).
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Every layer by formula.** Compute the parameters of LeNet's five weight layers with
+#    the formulas of section 1, check each against Keras, and check that they add up to
+#    61,706. What share sits in `lenet_fc1`?
+# 2. **Five filters instead of six.** Change the first conv to 5 filters (and nothing else).
+#    Predict the change in parameters and in MACs, layer by layer, then build the network
+#    and check with `kerascnn.analysis.profile`. Which layers change, and why the second
+#    conv too?
+# 3. **Weights only.** Save only the trained weights (`model.save_weights`) and load them into
+#    a freshly built LeNet. Are the predictions identical, bit for bit? And before loading?
+# 4. **LeCun's 32x32.** The 1998 paper fed 32x32 images. Predict the parameter count of
+#    `create_model("lenet", input_shape=(32, 32, 1))` and say which layer takes the whole
+#    difference; check with Keras.
+#
+# The solutions are folded away below each exercise in the book; try first.
+
+# %% [markdown]
+# ### Exercise 1 · Every layer by formula
+# Conv: $k^2 C_{\text{in}} C_{\text{out}} + C_{\text{out}}$; dense: $n_{\text{in}} n_{\text{out}} + n_{\text{out}}$.
+
+# %% tags=["solution", "hide-cell"]
+by_formula = {
+    "lenet_conv1": 5 * 5 * 1 * 6 + 6,
+    "lenet_conv2": 5 * 5 * 6 * 16 + 16,
+    "lenet_fc1": 400 * 120 + 120,
+    "lenet_fc2": 120 * 84 + 84,
+    model.layers[-1].name: 84 * 10 + 10,  # the classifier
+}
+for name, count in by_formula.items():
+    print(
+        f"{name:>16}: {count:>6,} by formula, {model.get_layer(name).count_params():>6,} in Keras"
+    )
+    assert model.get_layer(name).count_params() == count
+assert list(by_formula.values()) == [156, 2_416, 48_120, 10_164, 850]
+assert sum(by_formula.values()) == model.count_params() == 61_706
+assert round(100 * by_formula["lenet_fc1"] / 61_706) == 78  # pooling and flatten: 0
+
+
+# %% [markdown]
+# ### Exercise 2 · Five filters instead of six
+# The first conv with 5 filters: parameters and MACs.
+
+
+# %% tags=["solution", "hide-cell"]
+# conv1: 5*5*1*5 + 5 = 130 (was 156) and 28*28*25*5 = 98,000 MACs (was 117,600).
+# conv2 has C_in = 5 now: 5*5*5*16 + 16 = 2,016 (was 2,416) and 10*10*25*5*16 = 200,000 MACs
+# (was 240,000). The dense layers see the same 400 features: unchanged.
+def lenet_like(filters1):
+    inp = keras.Input((28, 28, 1))
+    t = keras.layers.Conv2D(filters1, 5, padding="same", activation="relu", name="c1")(inp)
+    t = keras.layers.AveragePooling2D(2)(t)
+    t = keras.layers.Conv2D(16, 5, activation="relu", name="c2")(t)
+    t = keras.layers.AveragePooling2D(2)(t)
+    t = keras.layers.Flatten()(t)
+    t = keras.layers.Dense(120, activation="relu")(t)
+    t = keras.layers.Dense(84, activation="relu")(t)
+    return keras.Model(inp, keras.layers.Dense(10, activation="softmax")(t))
+
+
+six, five = profile(lenet_like(6)), profile(lenet_like(5))
+rows6, rows5 = {r.name: r for r in six.rows}, {r.name: r for r in five.rows}
+assert six.total_params == 61_706 and six.total_macs == prof.total_macs  # the replica is LeNet
+assert rows5["c1"].trainable_params == 130 and rows5["c1"].macs == 98_000
+assert rows5["c2"].trainable_params == 2_016 and rows5["c2"].macs == 200_000
+assert six.total_params - five.total_params == (156 - 130) + (2_416 - 2_016) == 426
+assert six.total_macs - five.total_macs == (117_600 - 98_000) + (240_000 - 200_000) == 59_600
+print(
+    f"6 -> 5 filters: params {six.total_params:,} -> {five.total_params:,}, "
+    f"MACs {six.total_macs:,} -> {five.total_macs:,} ({five.total_macs / six.total_macs:.1%})"
+)
+
+# %% [markdown]
+# ### Exercise 3 · Weights only
+# `save_weights` into a fresh LeNet: identical predictions?
+
+# %% tags=["solution", "hide-cell"]
+# A weights file holds the arrays, not the architecture: it loads into any model with the same
+# layers. Same weights + same computation = the same float32 results, bit for bit. A fresh
+# model (new random weights) predicts differently before loading.
+fresh = kerascnn.create_model("lenet", input_shape=(28, 28, 1), num_classes=10)
+before = np.asarray(fresh(x_test[:100]))
+with tempfile.TemporaryDirectory() as tmp:
+    weights_path = Path(tmp) / "lenet.weights.h5"
+    model.save_weights(weights_path)
+    fresh.load_weights(weights_path)
+after, trained = np.asarray(fresh(x_test[:100])), np.asarray(model(x_test[:100]))
+assert not np.allclose(before, trained, atol=1e-3)
+assert np.array_equal(after, trained)
+assert all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(), model.get_weights()))
+print("predictions after load_weights identical bit for bit:", np.array_equal(after, trained))
+
+# %% [markdown]
+# ### Exercise 4 · LeCun's 32x32
+# The parameter count at 32x32x1.
+
+# %% tags=["solution", "hide-cell"]
+# 32 -(conv 5, "same")-> 32 -(pool)-> 16 -(conv 5)-> 12 -(pool)-> 6: 6*6*16 = 576 features
+# instead of 400. The convs do not change; fc1 grows by (576 - 400) * 120 = 21,120.
+lenet32 = kerascnn.create_model("lenet", input_shape=(32, 32, 1), num_classes=10)
+assert lenet32.get_layer("lenet_flatten").output.shape[1:] == (576,)
+assert lenet32.get_layer("lenet_fc1").count_params() == 576 * 120 + 120 == 69_240
+assert lenet32.count_params() == 61_706 + (576 - 400) * 120 == 82_826
+print(f"LeNet at 32x32: {lenet32.count_params():,} parameters (+{82_826 - 61_706:,}, all in fc1)")
