@@ -23,7 +23,12 @@ BACKENDS = pytest.mark.parametrize("backend", ["jax", "tensorflow"])
 
 
 def env(**extra):
-    out = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONUNBUFFERED": "1"}
+    # PYTHONFAULTHANDLER: a process still running at a test's deadline is sent SIGABRT first,
+    # so its log shows where every thread was (see finish)
+    out = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
+    # one thread per TensorFlow op: under pytest-xdist four of these processes can share 2 cores
+    # (CI's make test timed one out at 150 s); threads per core per process only fight there
+    out["TF_NUM_INTRAOP_THREADS"] = "1"
     out.pop("XLA_FLAGS", None)
     out.update(extra)
     return out
@@ -35,23 +40,44 @@ def start(tmp_path: Path, args, process_id=None, port=None, n=2, **environ):
     if process_id is not None:
         cluster = ["--coordinator", f"127.0.0.1:{port}", "--num-processes", str(n)]
         cluster += ["--process-id", str(process_id)]
-    log = open(tmp_path / f"p{process_id}.log", "w")
+    path = tmp_path / f"p{process_id}.log"
     command = [sys.executable, "-m", "kerascnn.cli", "bench", "--no-report", *args, *cluster]
-    return subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, env=env(**environ), cwd=tmp_path
-    )
+    with open(path, "w") as log:
+        proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env(**environ), cwd=tmp_path
+        )
+    proc.log_path = path
+    return proc
 
 
 def finish(procs, timeout):
-    """Return codes of ``procs`` (all killed if any is still running at ``timeout``)."""
+    """Return codes of ``procs``. Any still running at ``timeout`` seconds is stopped: first
+    SIGABRT (Python's fault handler writes every thread's stack to its log), then SIGKILL; the
+    test then fails with the end of every log (where each process was)."""
     deadline = time.monotonic() + timeout
     try:
         return [p.wait(timeout=max(1, deadline - time.monotonic())) for p in procs]
-    finally:
+    except subprocess.TimeoutExpired:
         for p in procs:
             if p.poll() is None:
-                p.kill()
-                p.wait()
+                p.send_signal(signal.SIGABRT)
+        time.sleep(5)
+        logs = "\n".join(f"--- {p.log_path.name} (exit {p.poll()}) ---\n{tail(p)}" for p in procs)
+        raise AssertionError(f"still running after {timeout} s:\n{logs}") from None
+    finally:
+        stop_all(procs)
+
+
+def stop_all(procs):
+    """End every process of ``procs`` still running (a test's cleanup)."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def tail(proc, chars=6000):
+    return proc.log_path.read_text(errors="replace")[-chars:]
 
 
 def text(tmp_path, process_id):
@@ -65,7 +91,7 @@ def start_training(tmp_path, run, port, **environ):
     while "segment 1/" not in text(tmp_path, 1) and time.monotonic() < deadline:
         time.sleep(0.2)
     if "segment 1/" not in text(tmp_path, 1):
-        finish(procs, 1)
+        stop_all(procs)
         pytest.fail("process 1 did not start training: " + text(tmp_path, 1)[-2000:])
     return procs
 
@@ -80,7 +106,7 @@ def weights(path):
 def test_two_processes_train_like_one_process_on_two_devices(tmp_path, backend):
     port, run = free_port(), ["--steps", "6", "--save-models", *SMALL]
     two = [start(tmp_path, [*run, "--out", "two"], i, port, KERAS_BACKEND=backend) for i in (0, 1)]
-    assert finish(two, 120) == [0, 0], text(tmp_path, 0)[-3000:] + text(tmp_path, 1)[-3000:]
+    assert finish(two, 240) == [0, 0], text(tmp_path, 0)[-3000:] + text(tmp_path, 1)[-3000:]
 
     assert "[process 1/2] 1 ok, 0 failed; process 0 wrote the results" in text(tmp_path, 1)
     results = list((tmp_path / "two" / "results").glob("*.json"))
@@ -100,7 +126,7 @@ def test_two_processes_train_like_one_process_on_two_devices(tmp_path, backend):
         [*run, "--distribute", "--out", "one"],
         XLA_FLAGS="--xla_force_host_platform_device_count=2",
     )
-    assert finish([one], 120) == [0], text(tmp_path, None)[-3000:]
+    assert finish([one], 240) == [0], text(tmp_path, None)[-3000:]
     (a,), (b,) = ((tmp_path / d / "models").glob("*.keras") for d in ("two", "one"))
     for wa, wb in zip(weights(a), weights(b), strict=True):
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
@@ -114,8 +140,9 @@ def test_two_processes_recompute_the_same_batchnorm_statistics(tmp_path, backend
     ReplicasDiverged, before the recomputation)."""
     port = free_port()
     run = ["--steps", "6", *SMALL, "--models", "simple_cnn", "--out", "bn"]
+    run += ["--precise-bn-batches", "4"]  # every recomputation is 4 collective predicts
     procs = [start(tmp_path, run, i, port, KERAS_BACKEND=backend) for i in (0, 1)]
-    assert finish(procs, 150) == [0, 0], text(tmp_path, 0)[-3000:] + text(tmp_path, 1)[-3000:]
+    assert finish(procs, 240) == [0, 0], text(tmp_path, 0)[-3000:] + text(tmp_path, 1)[-3000:]
     (result,) = (tmp_path / "bn" / "results").glob("*.json")
     record = json.loads(result.read_text())
     assert record["status"] == "ok" and record["data_parallel"]["weights_in_sync"] is True
@@ -133,7 +160,7 @@ def test_a_dead_process_stops_the_other_and_resume_runs_it_again(tmp_path, backe
         assert finish(procs[:1], 90) == [75]
         assert time.monotonic() - t0 < 80
     finally:
-        finish(procs, 1)
+        stop_all(procs)
     log = text(tmp_path, 0)
     assert "FAILED (ClusterFailure)" in log and "--resume runs this run again" in log
     (result,) = (tmp_path / "run" / "results").glob("*.json")
@@ -142,7 +169,7 @@ def test_a_dead_process_stops_the_other_and_resume_runs_it_again(tmp_path, backe
 
     port = free_port()
     again = [start(tmp_path, [*run, "--resume"], i, port, KERAS_BACKEND=backend) for i in (0, 1)]
-    assert finish(again, 120) == [0, 0], text(tmp_path, 0)[-3000:]
+    assert finish(again, 240) == [0, 0], text(tmp_path, 0)[-3000:]
     assert json.loads(result.read_text())["status"] == "ok"
 
 
@@ -156,7 +183,7 @@ def test_a_hung_process_makes_the_other_record_the_run_and_stop(tmp_path):
         assert time.monotonic() - t0 < 60
     finally:
         procs[1].send_signal(signal.SIGCONT)
-        finish(procs, 1)
+        stop_all(procs)
     (result,) = (tmp_path / "run" / "results").glob("*.json")
     error = json.loads(result.read_text())["error"]
     assert error["type"] == "ClusterFailure"
