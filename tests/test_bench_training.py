@@ -171,6 +171,26 @@ def test_pad_random_crop_is_identity_at_inference_and_serializable():
     ) == (8, 8, 2, 3)
 
 
+def test_pad_random_crop_moves_every_image_by_its_own_offset():
+    """Each output is the zero-padded image cropped at offsets in 0..2*pad, drawn per image
+    (keras.layers.RandomCrop draws one offset per batch: every image moved alike)."""
+    pad, n = 2, 32
+    x = np.random.default_rng(1).random((n, 6, 5, 3), dtype=np.float32) + 1.0  # no zeros
+    y = keras.ops.convert_to_numpy(PadRandomCrop(6, 5, pad, seed=0)(x, training=True))
+    padded = np.pad(x, [(0, 0), (pad, pad), (pad, pad), (0, 0)])
+    offsets = []
+    for i in range(n):
+        found = [
+            (dy, dx)
+            for dy in range(2 * pad + 1)
+            for dx in range(2 * pad + 1)
+            if np.array_equal(y[i], padded[i, dy : dy + 6, dx : dx + 5])
+        ]
+        assert len(found) == 1, f"image {i} is no crop of its padded image"
+        offsets += found
+    assert len(set(offsets)) > 5  # 25 possible offsets, 32 draws: not one shared shift
+
+
 @pytest.mark.parametrize("kind", ["mixup", "cutmix"])
 def test_batch_stream_mixes_images_and_labels(kind):
     rng = np.random.default_rng(0)

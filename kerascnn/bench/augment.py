@@ -22,26 +22,38 @@ MIXING = ("mixup", "cutmix")
 
 @keras.saving.register_keras_serializable(package="kerascnn")
 class PadRandomCrop(keras.layers.Layer):
-    """Zero-pad by ``pad`` pixels, then a random crop back to ``height`` x ``width`` (training only).
+    """Zero-pad by ``pad`` pixels, then crop back to ``height`` x ``width`` at a random offset
+    drawn for every image (training only; identity at inference), as torchvision's
+    ``RandomCrop(size, padding)`` does.
 
-    ``keras.layers.RandomCrop`` alone returns its padded input unchanged at inference, so the
-    padding must live inside the same training-only branch.
+    ``keras.layers.RandomCrop`` draws one offset per call, so a batch would move as one; and it
+    returns its padded input unchanged at inference, so the padding must live inside the same
+    training-only branch. Here each image's offsets (0 .. 2 * pad, per axis) index the padded
+    batch directly.
     """
 
     def __init__(self, height: int, width: int, pad: int, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.height, self.width, self.pad, self.seed = int(height), int(width), int(pad), seed
-        self.crop = layers.RandomCrop(self.height, self.width, seed=seed)
+        self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def build(self, input_shape):  # no weights: RandomCrop is stateless
+    def build(self, input_shape):  # no weights (the seed generator holds the random state)
         self.built = True
 
     def call(self, x, training=None):
         if not training:
             return x
-        p = self.pad
-        padded = keras.ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
-        return self.crop(padded, training=True)
+        ops, p = keras.ops, self.pad
+        padded = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
+        n, c = ops.shape(x)[0], ops.shape(x)[-1]
+        dy = keras.random.randint((n, 1), 0, 2 * p + 1, seed=self.seed_generator)
+        dx = keras.random.randint((n, 1), 0, 2 * p + 1, seed=self.seed_generator)
+        rows = dy + ops.arange(self.height, dtype="int32")[None]  # (n, height) padded rows
+        cols = dx + ops.arange(self.width, dtype="int32")[None]
+        rows = ops.broadcast_to(rows[:, :, None, None], (n, self.height, self.width + 2 * p, c))
+        out = ops.take_along_axis(padded, rows, axis=1)
+        cols = ops.broadcast_to(cols[:, None, :, None], (n, self.height, self.width, c))
+        return ops.take_along_axis(out, cols, axis=2)
 
     def compute_output_shape(self, shape):
         return shape
