@@ -13,12 +13,14 @@
 # %% [markdown]
 # # 10 · Efficient architectures: depthwise separable convs, MobileNet v1/v2, inverted residuals
 #
-# A standard k x k conv mixes space and channels at once: `k^2 * C_in * C_out` weights and as
+# A standard k x k conv mixes space and channels at once: $k^2 C_{in} C_{out}$ weights and as
 # many multiply-accumulates (MACs) per output pixel. A **depthwise separable** conv splits it:
-# a depthwise k x k conv filters each input channel alone (`k^2 * C_in`), then a pointwise 1x1
-# conv mixes channels (`C_in * C_out`). The cost ratio is
+# a depthwise k x k conv filters each input channel alone ($k^2 C_{in}$), then a pointwise 1x1
+# conv mixes channels ($C_{in} C_{out}$). The cost ratio is
 #
-#     (k^2 C_in + C_in C_out) / (k^2 C_in C_out) = 1 / C_out + 1 / k^2
+# $$
+# \frac{k^2 C_{in} + C_{in} C_{out}}{k^2 C_{in} C_{out}} = \frac{1}{C_{out}} + \frac{1}{k^2}
+# $$
 #
 # so a 3x3 layer becomes roughly 8-9x cheaper. We check the formula against real Keras layers,
 # then see it at work in MobileNet v1 (Howard et al., 2017) and MobileNet v2 (Sandler et al.,
@@ -83,7 +85,7 @@ for c_in, c_out, k, p_std, p_sep, ratio, saving in rows:
     print(f"| {c_in} | {c_out} | {k} | {p_std:,} | {p_sep:,} | {ratio:.4f} | {saving:.1f}x |")
 
 # %% [markdown]
-# For 3x3 kernels the saving approaches k^2 = 9 as C_out grows; bigger kernels save more.
+# For 3x3 kernels the saving approaches $k^2 = 9$ as $C_{out}$ grows; bigger kernels save more.
 # kerascnn's `DepthwiseSeparableConv2D` layer adds BatchNorm after each half (4 numbers per
 # channel: gamma, beta, moving mean and variance), as MobileNet does:
 
@@ -136,8 +138,15 @@ print(
 # %% [markdown]
 # ## 3. The inverted residual
 # A ResNet bottleneck goes wide -> narrow -> wide. MobileNet v2 inverts it: narrow -> **wide**
-# (1x1 expand by t = 6) -> depthwise 3x3 -> **narrow** (1x1 project, *no activation*: a ReLU
+# (1x1 expand by $t = 6$) -> depthwise 3x3 -> **narrow** (1x1 project, *no activation*: a ReLU
 # on a low-dimensional map destroys information), with the shortcut between the narrow ends.
+# With $C$ channels at the narrow ends and $E = tC$ inside, and 4 BatchNorm numbers per channel,
+#
+# $$
+# \underbrace{C E + 4E}_{\text{expand}} + \underbrace{9E + 4E}_{\text{depthwise}} + \underbrace{E C + 4C}_{\text{project}}
+# $$
+#
+# parameters.
 
 # %%
 c, t = 24, 6
@@ -179,9 +188,9 @@ print(save_figure(fig, OUT / "macs.png"))
 # ## 4. After training: int8, and the runtime you ship with
 # MobileNet's papers report latency through TensorFlow Lite, not the training framework, and
 # their deployed models are **int8**: every weight and activation stored as an 8-bit integer
-# `q`, standing for the real number `scale * (q - zero_point)`. LiteRT (TensorFlow Lite) does
-# it per output channel for weights (symmetric: zero point 0, `scale = max|w| / 127`) and per
-# tensor for activations (asymmetric, from the range seen on a few hundred *representative*
+# $q$, standing for the real number $\mathrm{scale} \cdot (q - z)$ with zero point $z$. LiteRT
+# (TensorFlow Lite) does it per output channel for weights (symmetric: $z = 0$,
+# $\mathrm{scale} = \max \lvert w \rvert / 127$) and per tensor for activations (asymmetric, from the range seen on a few hundred *representative*
 # training images). Here is the arithmetic in NumPy, on a conv kernel like MobileNet's.
 
 # %%
@@ -243,8 +252,13 @@ assert errors[300][1] > errors[2][1]  # the wide range: a coarser step for every
 
 # %% [markdown]
 # An int8 layer multiplies int8 by int8 and adds in int32; one multiplication by
-# `scale_x * scale_w` per output brings the result back. The products match float32 to about a
-# percent, while each value moves 4x fewer bytes and CPUs with int8 dot-product instructions
+# $\mathrm{scale}_x \cdot \mathrm{scale}_w$ per output brings the result back:
+#
+# $$
+# y_j \approx \mathrm{scale}_x \, \mathrm{scale}_{w,j} \sum_{i} (q_{x,i} - z_x) \, q_{w,ij} .
+# $$
+#
+# The products match float32 to about a percent, while each value moves 4x fewer bytes and CPUs with int8 dot-product instructions
 # (VNNI, ARM's SDOT) do 4x more multiply-accumulates per instruction.
 
 # %%
@@ -333,3 +347,114 @@ assert int8_vs_float["lenet"] < 1.0  # 61k parameters: quantizing the input cost
 #   model's top-1 class equals the float model's on 95-99% of the test images. A network
 #   whose activations have outliers (or a calibration set unlike the test data) can lose more;
 #   `kerascnn deploy` measures it rather than assuming it.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **The material's worked example.** A 3x3 conv from a 7x7x3 input to a 5x5x128 output (no
+#    padding). Count the multiplications of the standard conv and of its depthwise and
+#    pointwise halves by hand, and check them against `profile` of a `Conv2D` and a
+#    `SeparableConv2D`. What fraction is left, and does it match $\frac{1}{C_{out}} + \frac{1}{k^2}$?
+# 2. **When separable loses.** Evaluate the cost ratio for $k = 1$. Is a "separable" 1x1 conv
+#    ever cheaper? Check with Keras.
+# 3. **How wide to expand?** With section 3's formula, find the expansion factor $t$ at which
+#    an inverted residual with $C = 24$ costs as many parameters as a plain 3x3 conv from 24 to
+#    24 channels, and check the formula against `InvertedResidual` for a few $t$.
+# 4. **Per-tensor or per-channel scales?** Give a kernel's 64 output channels very different
+#    sizes (standard deviations from 0.001 to 0.1). Quantize it with one scale for the whole
+#    tensor and with one scale per output channel; compare the relative error of the smallest
+#    channel.
+#
+# The solutions are folded away below each exercise in the book; try first.
+
+# %% [markdown]
+# ### Exercise 1 · The material's worked example
+# 7x7x3 -> 5x5x128 with a 3x3 kernel, valid padding.
+
+# %% tags=["solution", "hide-cell"]
+# Standard: each of the 5*5*128 outputs takes 3*3*3 multiplications = 86,400.
+# Depthwise: 5*5 outputs per input channel, 3*3 each: 5*5*3*9 = 675.
+# Pointwise: 5*5*128 outputs, 3 multiplications each: 9,600. Total 10,275.
+by_hand_std = 5 * 5 * 128 * 3 * 3 * 3
+by_hand_sep = 5 * 5 * 3 * 3 * 3 + 5 * 5 * 3 * 128
+conv_std = one_layer(keras.layers.Conv2D(128, 3, use_bias=False), 3, size=7)
+conv_sep = one_layer(keras.layers.SeparableConv2D(128, 3, use_bias=False), 3, size=7)
+macs_std, macs_sep = profile(conv_std).total_macs, profile(conv_sep).total_macs
+print(
+    f"standard {macs_std:,} MACs (by hand {by_hand_std:,}); separable {macs_sep:,} "
+    f"(by hand {by_hand_sep:,}) = {macs_sep / macs_std:.1%}; 1/128 + 1/9 = {1 / 128 + 1 / 9:.1%}"
+)
+assert (macs_std, macs_sep) == (by_hand_std, by_hand_sep) == (86_400, 10_275)
+assert np.isclose(macs_sep / macs_std, 1 / 128 + 1 / 9)
+keras.backend.clear_session()
+
+# %% [markdown]
+# ### Exercise 2 · When separable loses
+# For $k = 1$ the ratio is $\frac{1}{C_{out}} + 1 > 1$.
+
+# %% tags=["solution", "hide-cell"]
+# A 1x1 conv has nothing spatial to split off: the "depthwise" half is a per-channel scale
+# (C_in extra weights) in front of the same pointwise conv. Always a little more expensive.
+for c_in, c_out in [(32, 64), (256, 256)]:
+    p_std = one_layer(keras.layers.Conv2D(c_out, 1, use_bias=False), c_in).count_params()
+    p_sep = one_layer(keras.layers.SeparableConv2D(c_out, 1, use_bias=False), c_in).count_params()
+    print(
+        f"1x1, {c_in}->{c_out}: standard {p_std:,}, separable {p_sep:,} (ratio {p_sep / p_std:.4f})"
+    )
+    assert p_sep == p_std + c_in and np.isclose(p_sep / p_std, 1 / c_out + 1)
+keras.backend.clear_session()
+
+# %% [markdown]
+# ### Exercise 3 · How wide to expand?
+# Solve $2tC^2 + 9tC + 8tC + 4C = 9C^2$ for $t$.
+
+# %% tags=["solution", "hide-cell"]
+# Section 3's count is 2*t*C^2 + 17*t*C + 4*C (C*E twice, 9*E, BN: 4*E twice and 4*C).
+# Setting it equal to 9*C^2: t = (9*C^2 - 4*C) / (2*C^2 + 17*C).
+C_ir = 24
+
+
+def inverted_residual_params(t, c=C_ir):
+    return 2 * t * c * c + 17 * t * c + 4 * c
+
+
+for t_check in (2, 3, 6):  # t = 1 has no expand conv at all (MobileNet v2's first block)
+    ir = InvertedResidual(C_ir, expansion=t_check)
+    ir.build((None, 14, 14, C_ir))
+    assert ir.count_params() == inverted_residual_params(t_check), t_check
+t_equal = (9 * C_ir**2 - 4 * C_ir) / (2 * C_ir**2 + 17 * C_ir)
+print(
+    f"plain 3x3 conv {C_ir}->{C_ir}: {9 * C_ir**2:,} weights; the inverted residual matches it at "
+    f"t = {t_equal:.2f}; at t = 6 it costs {inverted_residual_params(6) / (9 * C_ir**2):.2f}x"
+)
+assert 3 < t_equal < 4 and np.isclose(inverted_residual_params(t_equal), 9 * C_ir**2)
+keras.backend.clear_session()
+
+# %% [markdown]
+# ### Exercise 4 · Per-tensor or per-channel scales?
+# One scale must cover the largest channel, so small channels get few levels.
+
+# %% tags=["solution", "hide-cell"]
+# Per tensor: scale = max|w| / 127 over everything, about 0.1 * 4 / 127; a channel with
+# std 0.001 then spans less than one step and rounds mostly to zero (error ~100%).
+# Per channel: each channel gets its own 255 levels, error ~ half a step of its own scale.
+stds = np.geomspace(0.001, 0.1, 64)
+k_multi = (rng.normal(size=(3, 3, 32, 64)) * stds).astype("float32")
+
+
+def quantize(w, scale):
+    return np.clip(np.round(w / scale), -127, 127) * scale
+
+
+per_tensor = quantize(k_multi, np.abs(k_multi).max() / 127)
+per_channel = quantize(k_multi, np.abs(k_multi).max(axis=(0, 1, 2)) / 127)
+
+
+def relative_error(approx, channel=0):
+    w_c = k_multi[..., channel]
+    return float(np.linalg.norm(approx[..., channel] - w_c) / np.linalg.norm(w_c))
+
+
+err_tensor, err_channel = relative_error(per_tensor), relative_error(per_channel)
+print(f"smallest channel: per-tensor error {err_tensor:.0%}, per-channel {err_channel:.2%}")
+assert err_tensor > 0.5 and err_channel < 0.02

@@ -17,7 +17,12 @@
 # tools turn that into one box per object:
 #
 # * **IoU** (intersection over union) measures how much two boxes overlap, from 0 (disjoint)
-#   to 1 (identical);
+#   to 1 (identical):
+#
+# $$
+# \operatorname{IoU}(A, B) = \frac{\lvert A \cap B \rvert}{\lvert A \cup B \rvert} = \frac{\lvert A \cap B \rvert}{\lvert A \rvert + \lvert B \rvert - \lvert A \cap B \rvert} ;
+# $$
+#
 # * **NMS** keeps the best-scoring box and removes every other box that overlaps it by more
 #   than a threshold, then repeats. **Soft-NMS** lowers the neighbours' scores instead of
 #   removing them, which helps when two real objects overlap.
@@ -50,7 +55,10 @@ rng = np.random.default_rng(0)
 # ## 1. IoU by hand
 #
 # Boxes are `(x_min, y_min, x_max, y_max)` ("xyxy"). A = (0, 0, 4, 4) and B = (2, 2, 6, 6)
-# overlap in a 2x2 square: IoU = 4 / (16 + 16 - 4) = 1/7.
+# overlap in a 2x2 square: $\operatorname{IoU} = \frac{4}{16 + 16 - 4} = \frac{1}{7}$. The
+# intersection of two boxes is a box again, from the larger of the two minima to the smaller
+# of the two maxima, $w_{\cap} = \max(0, \min(x_1^A, x_1^B) - \max(x_0^A, x_0^B))$ and the
+# same for the height.
 
 # %%
 A, B = [0, 0, 4, 4], [2, 2, 6, 6]
@@ -162,7 +170,13 @@ assert counts[0.9] > counts[0.5] and all(
 # ## 4. Overlapping objects: NMS vs soft-NMS
 #
 # Two real objects whose boxes overlap with IoU 0.6 (a crowd). Greedy NMS at 0.5 deletes
-# the second object's box; soft-NMS only lowers its score, so it survives.
+# the second object's box; soft-NMS only lowers its score, so it survives. After keeping the
+# top box $M$, soft-NMS rescales every other score $s_i$ by a decay of its overlap with $M$,
+# either Gaussian or linear (above a threshold $N_t$):
+#
+# $$
+# s_i \leftarrow s_i \, e^{-\operatorname{IoU}(M, b_i)^2 / \sigma} \qquad \text{or} \qquad s_i \leftarrow s_i \left(1 - \operatorname{IoU}(M, b_i)\right) \text{ if } \operatorname{IoU}(M, b_i) > N_t .
+# $$
 
 # %%
 crowd = np.array([[10, 10, 50, 50], [20, 10, 60, 50]], dtype=float)
@@ -238,3 +252,90 @@ print("saved", save_figure(fig, OUT / "nms.png"))
 # Takeaway: IoU is a ratio of areas, computed for all pairs at once by broadcasting; NMS is a
 # short greedy loop over it. Real detectors (SSD, YOLO, Faster R-CNN) end with exactly this
 # step, usually per class.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Sliding squares.** Two $s \times s$ boxes, one shifted right by $d$ pixels. Derive their
+#    IoU as a function of $d / s$, and the shift at which it falls to 0.5 (the usual "is this
+#    a hit" threshold). Check with `pairwise_iou`.
+# 2. **Small objects are hard.** A predicted box that lies 2 pixels inside the true box on
+#    every side, for a 10x10 box and for a 100x100 box: what are the two IoUs? Which one
+#    still counts as a detection at an IoU threshold of 0.5, or of 0.75?
+# 3. **NMS in ten lines.** Write greedy NMS yourself with `pairwise_iou` and an
+#    `argsort`, and check it keeps the same boxes as `kerascnn.detection.nms` on the scene.
+# 4. **Where soft-NMS halves a score.** For Gaussian soft-NMS with $\sigma = 0.5$, at which IoU
+#    with the top box is a neighbour's score halved? Build two boxes with exactly that IoU
+#    and check with `soft_nms`.
+#
+# The solutions are folded away below each exercise in the book; try first.
+
+# %% [markdown]
+# ### Exercise 1 · Sliding squares
+# Intersection $(s - d) s$, union $2s^2 - (s - d)s = (s + d)s$.
+
+# %% tags=["solution", "hide-cell"]
+# IoU = (s - d) / (s + d), the same for every size s at the same d / s. IoU = 0.5 when
+# s - d = (s + d) / 2, i.e. d = s / 3: a third of the box's width is enough to miss.
+s_box = 30.0
+for d in (0.0, 5.0, 10.0, 15.0, 30.0):
+    got = pairwise_iou([[0, 0, s_box, s_box]], [[d, 0, d + s_box, s_box]])[0, 0]
+    assert np.isclose(got, (s_box - d) / (s_box + d)), d
+d_half = s_box / 3
+iou_half = pairwise_iou([[0, 0, s_box, s_box]], [[d_half, 0, d_half + s_box, s_box]])[0, 0]
+print(f"shift by s/3 = {d_half:g} px of a {s_box:g} px box: IoU {iou_half:.3f}")
+assert np.isclose(iou_half, 0.5)
+
+# %% [markdown]
+# ### Exercise 2 · Small objects are hard
+# The same 2-pixel error on every side, at two sizes.
+
+# %% tags=["solution", "hide-cell"]
+# A box inset by e on every side: IoU = (s - 2e)^2 / s^2, the inner box lying inside the outer.
+# 10 px: (6/10)^2 = 0.36, a miss at 0.5; 100 px: (96/100)^2 = 0.92, a hit even at 0.75.
+ious_small = {}
+for size in (10.0, 100.0):
+    truth = [0, 0, size, size]
+    guess = [2, 2, size - 2, size - 2]
+    ious_small[size] = pairwise_iou([truth], [guess])[0, 0]
+    print(f"{size:g} px box, 2 px off at every side: IoU {ious_small[size]:.3f}")
+assert np.isclose(ious_small[10.0], 0.36) and np.isclose(ious_small[100.0], 0.9216)
+assert ious_small[10.0] < 0.5 < 0.75 < ious_small[100.0]
+
+# %% [markdown]
+# ### Exercise 3 · NMS in ten lines
+# Sort by score, keep the first, drop its overlaps, repeat.
+
+
+# %% tags=["solution", "hide-cell"]
+def my_nms(boxes, box_scores, iou_threshold=0.5, score_threshold=0.5):
+    order = np.argsort(-box_scores, kind="stable")
+    order = order[box_scores[order] > score_threshold]
+    kept = []
+    while len(order):
+        top, order = order[0], order[1:]
+        kept.append(int(top))
+        order = order[pairwise_iou(boxes[[top]], boxes[order])[0] <= iou_threshold]
+    return np.array(kept)
+
+
+mine = my_nms(cands, scores)
+print("my NMS keeps", mine.tolist(), "| kerascnn's:", keep.tolist())
+assert mine.tolist() == keep.tolist()
+for t in (0.3, 0.7):
+    assert my_nms(cands, scores, t).tolist() == nms(cands, scores, t, score_threshold=0.5).tolist()
+
+# %% [markdown]
+# ### Exercise 4 · Where soft-NMS halves a score
+# $e^{-u^2/\sigma} = \frac{1}{2}$ gives $u = \sqrt{\sigma \ln 2}$.
+
+# %% tags=["solution", "hide-cell"]
+# sigma = 0.5: u = sqrt(0.5 ln 2) = 0.589. Two s x s boxes shifted by d have IoU (s-d)/(s+d)
+# (exercise 1), so d = s (1 - u) / (1 + u) builds the pair.
+u_half = np.sqrt(0.5 * np.log(2))
+d_u = 40.0 * (1 - u_half) / (1 + u_half)
+pair = np.array([[0, 0, 40, 40], [d_u, 0, d_u + 40, 40]])
+assert np.isclose(pairwise_iou(pair)[0, 1], u_half)
+idx_pair, scores_pair = soft_nms(pair, np.array([0.9, 0.8]), method="gaussian", sigma=0.5)
+print(f"IoU {u_half:.3f}: the second score goes 0.8 -> {scores_pair[1]:.3f}")
+assert idx_pair.tolist() == [0, 1] and np.isclose(scores_pair[1], 0.4)
