@@ -22,7 +22,9 @@
 #    rotated by 180 degrees (a transposed convolution);
 # 4. trains the NumPy SimpleConvNet on real images, then copies its weights into a Keras
 #    model and gets identical predictions;
-# 5. compares the update rules of SGD, Momentum, AdaGrad, RMSProp and Adam on a 2-D valley;
+# 5. compares the update rules of SGD, Momentum, AdaGrad, RMSProp and Adam on a 2-D valley,
+#    and where AdaGrad's $\epsilon$ goes (the course and Keras: inside the square root; our
+#    NumPy optimizer: outside);
 # 6. adds Dropout (both forms) and BatchNorm as NumPy layers, gradient-checked;
 # 7. adds weight decay to the parameter update;
 # 8. trains the course's 784-50-100-10 MLP on Fashion-MNIST, with and without BN and Dropout;
@@ -69,9 +71,23 @@ def rel_error(a, b):
 # %% [markdown]
 # ## 1. Backward passes vs numerical gradients
 #
-# For a layer `y = f(x)` and any upstream gradient `R = dL/dy`, the scalar `L = sum(y * R)`
-# has `dL/dx = backward(R)`. The numerical gradient perturbs each input by `+-h`:
-# `(L(x + h) - L(x - h)) / 2h`, exact up to O(h^2). In float64 the two agree to ~1e-9.
+# For a layer $y = f(x)$ and any upstream gradient $R = \partial L / \partial y$, the scalar
+# $L = \sum_i y_i R_i$ has $\partial L / \partial x$ = `backward(R)`. The numerical gradient
+# perturbs each input by $\pm h$:
+#
+# $$\frac{\partial L}{\partial x_i} \approx \frac{L(x + h e_i) - L(x - h e_i)}{2h},$$
+#
+# exact up to $O(h^2)$ (exercise 1). In float64 the two agree to ~1e-9.
+#
+# The last layer of a classifier is softmax followed by cross-entropy, averaged over a batch of
+# $N$ with one-hot targets $t$: $y = \operatorname{softmax}(a)$,
+# $L = -\frac{1}{N} \sum_{n} \sum_{k} t_{nk} \log y_{nk}$. The two layers together have the
+# simplest backward pass of all,
+#
+# $$\frac{\partial L}{\partial a} = \frac{y - t}{N},$$
+#
+# because $\partial y_k / \partial a_j = y_k (\delta_{kj} - y_j)$ and $\sum_k t_k = 1$.
+# Checked at the end of the next cell.
 
 # %%
 x = rng.standard_normal((2, 7, 7, 3))
@@ -148,12 +164,15 @@ for name, a, k in [
 # %% [markdown]
 # ## 3. dx is a full convolution with the rotated kernel
 #
-# In 1-D with kernel `w = (w0, w1, w2)`: `y_i = x_i w0 + x_{i+1} w1 + x_{i+2} w2`, so input
-# `x_j` reaches `y_j` (through w0), `y_{j-1}` (w1) and `y_{j-2}` (w2):
-# `dx_j = dy_j w0 + dy_{j-1} w1 + dy_{j-2} w2` — a correlation of the zero-padded `dy` with
-# the **reversed** kernel `(w2, w1, w0)`. In 2-D: pad `dy` by `k-1`, rotate the kernel 180
-# degrees and swap its input/output channels. With stride `s`, first put `s-1` zeros between
-# the `dy` entries. That whole recipe is what "transposed convolution" means.
+# In 1-D with kernel $w = (w_0, w_1, w_2)$: $y_i = x_i w_0 + x_{i+1} w_1 + x_{i+2} w_2$, so
+# input $x_j$ reaches $y_j$ (through $w_0$), $y_{j-1}$ ($w_1$) and $y_{j-2}$ ($w_2$):
+#
+# $$\frac{\partial L}{\partial x_j} = \delta_j w_0 + \delta_{j-1} w_1 + \delta_{j-2} w_2, \qquad \delta_i = \frac{\partial L}{\partial y_i},$$
+#
+# a correlation of the zero-padded $\delta$ with the **reversed** kernel $(w_2, w_1, w_0)$. In
+# 2-D: pad `dy` by $k - 1$, rotate the kernel 180 degrees and swap its input/output channels.
+# With stride $s$, first put $s - 1$ zeros between the `dy` entries (exercise 2). That whole
+# recipe is what "transposed convolution" means.
 
 # %%
 x64 = rng.standard_normal((1, 8, 8, 2))
@@ -245,10 +264,24 @@ assert np.mean(np.argmax(logits_k, 1) == y_test) == after
 # %% [markdown]
 # ## 5. Update rules on a 2-D valley
 #
-# `f(x, y) = x^2 / 20 + y^2`: twenty times steeper across the valley than along it. Plain
-# SGD zig-zags; Momentum builds speed along the valley; AdaGrad, RMSProp and Adam rescale each
-# coordinate by its gradient history. (The full comparison on real training is
-# `kerascnn experiment optimizers`.)
+# $f(x, y) = x^2 / 20 + y^2$: twenty times steeper across the valley than along it. For a
+# weight $w$ with gradient $g$ and learning rate $\eta$ (all operations per coordinate) the
+# rules of `kerascnn.scratch` are
+#
+# $$\text{SGD:} \quad w \leftarrow w - \eta g$$
+#
+# $$\text{Momentum:} \quad v \leftarrow \alpha v - \eta g, \quad w \leftarrow w + v \quad (\alpha = 0.9)$$
+#
+# $$\text{AdaGrad:} \quad h \leftarrow h + g^2, \quad w \leftarrow w - \frac{\eta g}{\sqrt{h} + \epsilon}$$
+#
+# $$\text{RMSProp:} \quad h \leftarrow \rho h + (1 - \rho) g^2, \quad w \leftarrow w - \frac{\eta g}{\sqrt{h} + \epsilon}$$
+#
+# $$\text{Adam:} \quad m \leftarrow \beta_1 m + (1 - \beta_1) g, \quad v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \quad w \leftarrow w - \frac{\eta \hat{m}}{\sqrt{\hat{v}} + \epsilon}$$
+#
+# with Adam's bias corrections $\hat{m} = m / (1 - \beta_1^t)$, $\hat{v} = v / (1 - \beta_2^t)$
+# at step $t$. Plain SGD zig-zags; Momentum builds speed along the valley; AdaGrad, RMSProp and
+# Adam rescale each coordinate by its gradient history. (The full comparison on real training
+# is `kerascnn experiment optimizers`.)
 
 
 # %%
@@ -294,14 +327,58 @@ ax.set_title("40 steps on f(x, y) = x^2/20 + y^2")
 print("saved", save_figure(fig, OUT / "optimizer_paths.png"))
 
 # %% [markdown]
+# ### Where does AdaGrad's $\epsilon$ go?
+# The course material (and Keras' `keras.optimizers.Adagrad`) puts $\epsilon$ *inside* the
+# square root, our NumPy `AdaGrad` (like its RMSProp and Adam, and like Keras' Adam) *outside*:
+#
+# $$\text{course, Keras:} \quad w \leftarrow w - \frac{\eta g}{\sqrt{h + \epsilon}} \qquad \text{scratch:} \quad w \leftarrow w - \frac{\eta g}{\sqrt{h} + \epsilon}$$
+#
+# Both only keep the division finite, and with $\epsilon = 10^{-7}$ they agree while the gradients
+# are large. They part for small gradients: the very first step ($h = g^2$) is
+# $\eta g / (|g| + \epsilon) \approx \eta$ outside but $\eta g / \sqrt{g^2 + \epsilon}$ inside,
+# which shrinks once $|g|$ nears $\sqrt{\epsilon} \approx 3 \times 10^{-4}$. We measure the first
+# step of our optimizer, of the inside formula and of Keras' Adagrad (its initial accumulator set
+# to 0, as in the course) for gradients from 1 down to $10^{-5}$.
+
+# %%
+EPS, ETA = 1e-7, 0.01
+eps_rows = []
+for g0 in (1.0, 1e-2, 1e-3, 1e-4, 1e-5):
+    w = {"w": np.zeros(1)}
+    scratch.AdaGrad(ETA, eps=EPS).update(w, {"w": np.array([g0])})
+    keras_adagrad = keras.optimizers.Adagrad(ETA, initial_accumulator_value=0.0, epsilon=EPS)
+    w_keras = keras.Variable(np.zeros(1, "float32"))
+    keras_adagrad.apply_gradients([(np.array([g0], "float32"), w_keras)])
+    eps_rows.append(
+        {
+            "gradient": g0,
+            "scratch (outside) / eta": -w["w"][0] / ETA,
+            "course (inside) / eta": g0 / np.sqrt(g0**2 + EPS),
+            "Keras Adagrad / eta": -float(w_keras.numpy()[0]) / ETA,
+        }
+    )
+import pandas as pd  # noqa: E402
+
+eps_table = pd.DataFrame(eps_rows).set_index("gradient")
+eps_table["outside / inside"] = eps_table.iloc[:, 0] / eps_table.iloc[:, 1]
+print("first AdaGrad step, in units of the learning rate:")
+print(eps_table.to_markdown(floatfmt=".4g"))
+big, tiny = eps_table.loc[1.0], eps_table.loc[1e-4]
+assert np.allclose(eps_table["Keras Adagrad / eta"], eps_table["course (inside) / eta"], rtol=1e-5)
+assert abs(big["outside / inside"] - 1) < 1e-6  # large gradients: the same step
+assert tiny["scratch (outside) / eta"] > 0.99 and tiny["course (inside) / eta"] < 0.31
+assert 3.3 < tiny["outside / inside"] < 3.4  # gradient 1e-4: our first step is 3.3x larger
+
+# %% [markdown]
 # ## 6. Dropout and BatchNorm as NumPy layers
 #
 # Both behave differently in training and at inference, so their `forward` takes `training`
 # (default False, as when a Keras layer is called). **Dropout** keeps each unit with
-# probability `1 - p`. The *inverted* form (Keras') scales the kept units by `1 / (1 - p)` in
+# probability $1 - p$. The *inverted* form (Keras') scales the kept units by $1 / (1 - p)$ in
 # training and does nothing at inference; the *original* form keeps them unscaled and
-# multiplies by `1 - p` at inference. Either way the expected training output equals the
-# inference output. Backward multiplies by the same mask (and factor) as the forward pass.
+# multiplies by $1 - p$ at inference. Either way the expected training output equals the
+# inference output: $\mathbb{E}[m x / (1 - p)] = x$ for a mask $m$ that is 1 with probability
+# $1 - p$. Backward multiplies by the same mask (and factor) as the forward pass.
 
 # %%
 p = 0.5
@@ -335,8 +412,13 @@ for mode in ("inverted", "original"):
 # %% [markdown]
 # **BatchNorm** standardises every channel with the batch's mean and variance in training
 # (lesson 15 is all about it). Its backward pass must also account for the mean and variance
-# depending on every input: `dx = (g - mean(g) - x_hat * mean(g * x_hat)) / sqrt(var + eps)`
-# with `g = dout * gamma`. Checked against central differences, on `(N, D)` and `(N, H, W, C)`:
+# depending on every input. With $\hat{x} = (x - \mu) / \sqrt{\sigma^2 + \epsilon}$,
+# $y = \gamma \hat{x} + \beta$ and $g = \gamma \, \partial L / \partial y$, averaging over the
+# batch (and the pixels) of each channel:
+#
+# $$\frac{\partial L}{\partial x} = \frac{g - \operatorname{mean}(g) - \hat{x} \cdot \operatorname{mean}(g \hat{x})}{\sqrt{\sigma^2 + \epsilon}}.$$
+#
+# Checked against central differences, on `(N, D)` and `(N, H, W, C)`:
 
 # %%
 for shape in [(6, 5), (2, 7, 7, 3)]:
@@ -361,10 +443,12 @@ for shape in [(6, 5), (2, 7, 7, 3)]:
 # %% [markdown]
 # ## 7. Weight decay in the update
 #
-# L2 weight decay adds `lambda / 2 * sum(W^2)` to the loss, so every weight's gradient gains
-# `lambda * W` (biases, gamma and beta are not decayed). In `kerascnn.scratch` every optimizer
-# takes `weight_decay=lambda` and does exactly that before its own rule; `MultiLayerNet` can
-# instead carry the term in its loss, as the course's code does. Same numbers either way:
+# L2 weight decay adds $\frac{\lambda}{2} \sum W^2$ to the loss, so every weight's gradient
+# gains $\lambda W$ (biases, $\gamma$ and $\beta$ are not decayed); an SGD step becomes
+# $W \leftarrow W - \eta (g + \lambda W)$, i.e. the weights also shrink by $\eta \lambda W$.
+# In `kerascnn.scratch` every optimizer takes `weight_decay=lambda` and does exactly that
+# before its own rule; `MultiLayerNet` can instead carry the term in its loss, as the course's
+# code does. Same numbers either way:
 
 # %%
 lam, lr = 0.01, 0.1
@@ -448,7 +532,8 @@ print("saved", save_figure(fig, OUT / "mlp_training_loss.png"))
 # %% [markdown]
 # ## 9. Backprop vs the numerical gradient: how much faster?
 #
-# The numerical gradient needs two forward passes per weight: 90,720 for this MLP. Backprop
+# The numerical gradient needs two forward passes per weight:
+# $2 \times 45{,}360 = 90{,}720$ for this MLP. Backprop
 # needs one forward and one backward pass for all of them. `scratch.gradient_speed` times
 # backprop on a batch of 100 images, and the central differences on randomly chosen weights
 # (every weight costs the same two passes), scaled to all 45,360.
@@ -469,3 +554,152 @@ assert speed["ratio"] > 100
 # Takeaway: backprop is the chain rule applied layer by layer, each layer only needing its
 # cached forward values. Keras computes exactly these numbers; the NumPy version lets you
 # read them. Next in the course: classic architectures (lesson 07).
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Central against forward differences.** Replace the central difference of section 1 by
+#    the forward difference $(L(x + h) - L(x)) / h$. Predict how the error of each shrinks when
+#    $h$ goes from $10^{-2}$ to $10^{-3}$, then measure both on the sigmoid, whose exact
+#    derivative is $\sigma(x)(1 - \sigma(x))$.
+# 2. **The backward pass of a strided convolution.** Section 3 did stride 1. For a 3x3 conv
+#    with stride 2 on a 7x7 input (3x3 output), build $\partial L / \partial x$ yourself: put one
+#    zero between the entries of `dy`, pad by $k - 1 = 2$ and correlate with the rotated kernel.
+#    Compare with `Convolution(..., stride=2).backward` and `keras.ops.conv_transpose`.
+# 3. **Momentum's terminal velocity.** Feed `scratch.Momentum` the same gradient $g$ at every
+#    step. What step size does it settle at, compared with SGD's $\eta g$, and after how many
+#    steps is it within 10% of that?
+# 4. **Adam's first step.** Predict the size of Adam's very first step for gradients $10^3$, 1
+#    and $10^{-3}$, and what it would be without the bias corrections $\hat{m}$, $\hat{v}$.
+#    Check with `scratch.Adam`. (This is why lesson 08's layer-wise rates scale the step and
+#    not the gradient.)
+# 5. **When does AdaGrad's $\epsilon$ placement matter?** For the first step ($h = g^2$), find
+#    the gradient size below which the scratch step (outside) is more than 1% larger than the
+#    course's (inside), with $\epsilon = 10^{-7}$: first by formula, then by bisection on the
+#    two measured steps.
+#
+# The solutions are folded away below each exercise in the book; try first.
+
+# %% [markdown]
+# ### Exercise 1 · Central against forward differences
+# Errors of both difference quotients on the sigmoid at $h = 10^{-2}$ and $10^{-3}$.
+
+# %% tags=["solution", "hide-cell"]
+# Taylor: L(x + h) = L + h L' + h^2/2 L'' + h^3/6 L''' + ...  The forward quotient keeps the
+# h/2 L'' term: error O(h), 10x smaller for 10x smaller h. In the central quotient the even
+# terms cancel: error h^2/6 L''', 100x smaller.
+x_ex, sig = 0.5, scratch.Sigmoid()
+
+
+def sigmoid(v):
+    return float(sig.forward(np.array([v]))[0])
+
+
+exact = sigmoid(x_ex) * (1 - sigmoid(x_ex))
+fd_err, cd_err = {}, {}
+for h in (1e-2, 1e-3):
+    fd_err[h] = abs((sigmoid(x_ex + h) - sigmoid(x_ex)) / h - exact)
+    cd_err[h] = abs((sigmoid(x_ex + h) - sigmoid(x_ex - h)) / (2 * h) - exact)
+    print(f"h = {h:g}: forward error {fd_err[h]:.2e}, central error {cd_err[h]:.2e}")
+fd_ratio, cd_ratio = fd_err[1e-2] / fd_err[1e-3], cd_err[1e-2] / cd_err[1e-3]
+print(f"10x smaller h: forward error {fd_ratio:.1f}x smaller, central {cd_ratio:.1f}x smaller")
+assert 8 < fd_ratio < 12 and 80 < cd_ratio < 120
+assert cd_err[1e-3] < fd_err[1e-3] / 100
+
+# %% [markdown]
+# ### Exercise 2 · The backward pass of a strided convolution
+# Zero insertion, padding and the rotated kernel, against our layer and Keras.
+
+# %% tags=["solution", "hide-cell"]
+# Output pixel (i, j) of a stride-2 conv reads input pixels from (2i, 2j) on. Spreading dy onto
+# that grid (zeros between its entries) turns the strided conv into a stride-1 one, so the rest
+# is section 3's recipe. With n = 7, k = 3, s = 2 the grid covers the input exactly
+# ((n - k) is divisible by s); otherwise the last rows and columns get extra zeros.
+x7 = rng.standard_normal((1, 7, 7, 2))
+W7 = rng.standard_normal((3, 3, 2, 3))
+strided = Convolution(W7, np.zeros(3), stride=2, pad=0)
+dy7 = rng.standard_normal(strided.forward(x7).shape)  # (1, 3, 3, 3)
+dx7 = strided.backward(dy7)
+spread = np.zeros((1, 5, 5, 3))
+spread[:, ::2, ::2, :] = dy7  # s - 1 = 1 zero between neighbours
+W7_rot = W7[::-1, ::-1].transpose(0, 1, 3, 2)
+ours_dx = Convolution(W7_rot, np.zeros(2), pad=2).forward(spread)
+keras_dx = np.asarray(
+    keras.ops.conv_transpose(dy7.astype("float32"), W7.astype("float32"), strides=2)
+)
+print(
+    f"dx shape {ours_dx.shape}; max |recipe - backward| = {np.abs(ours_dx - dx7).max():.1e}, "
+    f"max |conv_transpose - backward| = {np.abs(keras_dx - dx7).max():.1e}"
+)
+assert ours_dx.shape == dx7.shape == x7.shape
+assert np.allclose(ours_dx, dx7, atol=1e-12) and np.allclose(keras_dx, dx7, atol=1e-4)
+
+# %% [markdown]
+# ### Exercise 3 · Momentum's terminal velocity
+# A constant gradient: the step Momentum settles at, and how soon.
+
+# %% tags=["solution", "hide-cell"]
+# v_t = alpha v_{t-1} - eta g = -eta g (1 + alpha + ... + alpha^(t-1)) = -eta g (1 - alpha^t) / (1 - alpha)
+# -> eta g / (1 - alpha) = 10 eta g for alpha = 0.9. Within 10% once alpha^t <= 0.1:
+# t >= log(0.1) / log(0.9) = 21.9, so after 22 steps.
+eta_m, g_m = 0.01, np.array([1.0])
+mom = scratch.Momentum(eta_m, momentum=0.9)
+w_m, steps_m = {"w": np.zeros(1)}, []
+for _ in range(100):
+    before_m = w_m["w"].copy()
+    mom.update(w_m, {"w": g_m})
+    steps_m.append(float(before_m[0] - w_m["w"][0]))
+steps_m = np.array(steps_m)
+first_close = int(np.argmax(steps_m >= 0.9 * 10 * eta_m * g_m[0])) + 1
+print(
+    f"step 1: {steps_m[0]:.4f}, step 100: {steps_m[-1]:.5f} (SGD: {eta_m * g_m[0]}); "
+    f"within 10% of 10 x eta g from step {first_close}"
+)
+assert abs(steps_m[-1] / (eta_m * g_m[0]) - 10) < 1e-3
+assert first_close == int(np.ceil(np.log(0.1) / np.log(0.9))) == 22
+
+# %% [markdown]
+# ### Exercise 4 · Adam's first step
+# The size of the first step for gradients $10^3$, 1, $10^{-3}$; with and without bias correction.
+
+# %% tags=["solution", "hide-cell"]
+# At t = 1: m = (1 - b1) g and v = (1 - b2) g^2, so the corrected m_hat = g, v_hat = g^2 and the
+# step is eta g / (|g| + eps) = eta (a hair less): the gradient's size cancels. Uncorrected,
+# m / sqrt(v) = 0.1 g / sqrt(0.001 g^2) = 0.1 / 0.0316 = 3.16: every first step would be
+# 3.16 x eta, whatever the gradient.
+eta_a = 1e-3
+for g_a in (1e3, 1.0, 1e-3):
+    w_a = {"w": np.zeros(1)}
+    Adam(eta_a).update(w_a, {"w": np.array([g_a])})
+    uncorrected = eta_a * 0.1 * g_a / (np.sqrt(0.001 * g_a**2) + 1e-7)
+    print(
+        f"gradient {g_a:g}: first step {-w_a['w'][0]:.6f}, without bias correction {uncorrected:.6f}"
+    )
+    assert abs(-w_a["w"][0] / eta_a - 1) < 1e-3
+    assert abs(uncorrected / eta_a - np.sqrt(10)) < 1e-2
+
+# %% [markdown]
+# ### Exercise 5 · When does AdaGrad's $\epsilon$ placement matter?
+# The gradient size below which the outside step is more than 1% larger than the inside one.
+
+# %% tags=["solution", "hide-cell"]
+# outside / inside = sqrt(g^2 + eps) / (|g| + eps). While |g| >> eps the denominator is about
+# |g|, so the ratio is sqrt(1 + eps / g^2) = 1.01 at g* = sqrt(eps / (1.01^2 - 1)) = 2.23e-3
+# (neglecting eps next to |g| moves g* by about 0.2%): a gradient of that size is not unusual
+# for a weight, so the two AdaGrads do differ in practice.
+
+
+def first_step_ratio(g_r):
+    w_r = {"w": np.zeros(1)}
+    scratch.AdaGrad(ETA, eps=EPS).update(w_r, {"w": np.array([g_r])})
+    return (-w_r["w"][0] / ETA) / (g_r / np.sqrt(g_r**2 + EPS))
+
+
+g_formula = np.sqrt(EPS / (1.01**2 - 1))
+lo, hi = 1e-5, 1.0  # ratio > 1.01 at lo, < 1.01 at hi; bisect in log space
+for _ in range(60):
+    mid = np.sqrt(lo * hi)
+    lo, hi = (mid, hi) if first_step_ratio(mid) > 1.01 else (lo, mid)
+print(f"1% apart below |g| = {hi:.4g} (bisection) vs {g_formula:.4g} (formula)")
+assert abs(hi / g_formula - 1) < 5e-3
+assert 2.2e-3 < hi < 2.3e-3
