@@ -5,14 +5,14 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: bench test test-fast lint install clean
+.PHONY: bench test test-fast lint install clean book notebooks
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[test,jax,tune,tensorboard,deploy]"
+	$(BIN)/python -m pip install -q -e ".[test,jax,tune,tensorboard,deploy,book]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +29,16 @@ test: $(STAMP)
 ## make test-fast: while working, all but the tests marked slow (tests/conftest.py's SLOW table)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) -m "not slow" tests
+
+## make book: the course as a static site, build/book/html/index.html (open it in a browser): every
+## lesson executed in fast mode, figures inline, formulas as MathML; offline. Rebuilds only the
+## lessons that changed; BOOK_ARGS=--fresh rebuilds every page (after changing the package)
+book: $(STAMP)
+	$(BIN)/python book/make_book.py $(BOOK_ARGS)
+
+## make notebooks: tutorials/NN_*.ipynb written from the lessons' .py files (the source), no outputs
+notebooks: $(STAMP)
+	$(BIN)/python book/sync_notebooks.py
 
 ## make lint: ruff (lint and format check) over the whole tree (CI runs it before the tests)
 lint: $(STAMP)

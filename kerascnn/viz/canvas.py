@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,11 @@ def new_figure(figsize=(6, 4)):
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
-    """Save ``fig`` as PNG at ``path`` (parent folders are created). Returns the path."""
+    """Save ``fig`` as PNG at ``path`` (parent folders are created). Returns the path.
+
+    Inside a Jupyter kernel (a notebook, or the book's build) the PNG is also shown inline, as
+    the cell's output; as a script nothing is shown.
+    """
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ArgumentError(
@@ -36,7 +41,24 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
+    if in_jupyter_kernel():
+        from IPython.display import Image, display
+
+        display(Image(data=path.read_bytes(), format="png"))
     return path
+
+
+def in_jupyter_kernel() -> bool:
+    """True when running inside a Jupyter (IPython) kernel; False in a script or a terminal IPython.
+
+    IPython is looked up in ``sys.modules``, never imported: a script that did not load it is not
+    in a kernel, and pays nothing.
+    """
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    shell = ipython.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def finish(fig, path=None):
