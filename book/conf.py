@@ -42,3 +42,5 @@ html_show_sourcelink = False
 html_copy_source = False
 html_last_updated_fmt = None
 exclude_patterns = ["_build"]
+html_static_path = ["_static"]
+html_css_files = ["book.css"]

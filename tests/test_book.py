@@ -431,7 +431,7 @@ def test_every_page_in_chromium(built_book, chromium):
         if page.stem in shots:  # a lesson's shot shows its first figure
             chromium.execute_script(
                 "const img = document.querySelector('div.cell_output img');"
-                "if (img) img.scrollIntoView({block: 'center'});"
+                "if (img) img.scrollIntoView({block: 'center', behavior: 'instant'});"
             )
             chromium.save_screenshot(str(shots[page.stem]))
         if found:
