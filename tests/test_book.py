@@ -288,7 +288,7 @@ def built_book(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     if os.environ.get("KERASCNN_BOOK_BUILT"):  # check a book built before (make book's build/book)
-        return Path(os.environ["KERASCNN_BOOK_BUILT"])
+        return Path(os.environ["KERASCNN_BOOK_BUILT"]).resolve()
     out = tmp_path_factory.mktemp("book")
     start = time.perf_counter()
     result = subprocess.run(
