@@ -120,6 +120,8 @@ def build(out: Path, *, jobs: str = "1", fresh: bool = False, quiet: bool = Fals
     os.environ["KERASCNN_NO_DOWNLOAD"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    for threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # the NumPy parts, as the tests
+        os.environ.setdefault(threads, "1")  # run them: no thread fights on a small machine
     args = ["-b", "html", "-c", str(BOOK), "-d", str(out / "doctrees"), "-j", jobs]
     args += ["-W", "--keep-going"] + (["-q"] if quiet else [])
     start = time.perf_counter()

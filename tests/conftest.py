@@ -73,8 +73,8 @@ SLOW = {
     "test_install.py": "builds the wheel and installs it into a fresh venv (~20 s idle)",
     "test_readme.py::test_readme_snippet_runs": "every README command (~140 s idle)",
     # the lessons, each run as a script
-    "test_tutorials_a.py::test_lesson_runs_in_fast_mode": "lessons 01-06, 12 (36 s)",
-    "test_tutorials_b.py::test_lesson_runs_in_fast_mode": "lessons 07-11, 13-15 (83 s)",
+    "test_tutorials_a.py::test_lesson_runs_in_fast_mode": "lessons 01-06, 12, 17",
+    "test_tutorials_b.py::test_lesson_runs_in_fast_mode": "lessons 07-11, 13-16",
     # the book: every lesson executed again, as a notebook in a Jupyter kernel, then Chromium
     "test_book.py::test_every_page_in_chromium": "builds the book (175 s idle, ~320 s loaded), opens every page",
     "test_book.py::test_save_figure_output_in_a_real_kernel": "starts a Jupyter kernel (~10 s)",

@@ -1,4 +1,4 @@
-"""Lessons 01-06 and 12 run end to end as scripts in fast mode, and open as notebooks."""
+"""Lessons 01-06, 12 and 17 run end to end as scripts in fast mode, and open as notebooks."""
 
 from __future__ import annotations
 

@@ -60,3 +60,12 @@ def test_lesson_is_a_jupytext_percent_notebook(lesson):
     nb = jupytext.reads(text, fmt="py:percent")
     kinds = {cell.cell_type for cell in nb.cells}
     assert kinds == {"markdown", "code"}
+
+
+def test_every_lesson_runs_in_one_of_the_two_files():
+    """A new lesson is added to LESSONS here or in test_tutorials_a.py, or no test runs it."""
+    from test_tutorials_a import LESSONS as FIRST
+
+    listed = sorted([name.removesuffix(".py") for name in FIRST] + LESSONS)
+    lessons = sorted(p.stem for p in (ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
+    assert listed == lessons
