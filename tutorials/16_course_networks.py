@@ -298,7 +298,7 @@ else:
     with torch.no_grad():
         t_conv.weight.copy_(torch.from_numpy(w_pt))
         t_conv.bias.copy_(torch.from_numpy(b_pt))
-        y_torch = t_conv(torch.from_numpy(x_nchw)).numpy().transpose(0, 2, 3, 1)
+        y_torch = t_conv(torch.from_numpy(x_nchw.astype("float32"))).numpy().transpose(0, 2, 3, 1)
     err["torch"] = np.abs(y_torch - y_ref).max()
 print("largest difference from PyTorch-layout NumPy:", {n: f"{e:.1e}" for n, e in err.items()})
 assert max(err.values()) < 1e-5 * np.abs(y_ref).max()
