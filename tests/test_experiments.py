@@ -64,12 +64,10 @@ def test_unknown_experiment_is_a_friendly_error(tmp_path):
     assert not any(tmp_path.iterdir())  # nothing ran, nothing written
 
 
-def test_fgsm_gradient_points_uphill():
-    """A step along sign(grad) raises the loss; a step against it lowers it (linear model)."""
+def _tiny_softmax(n):
+    """A seeded 4x4 -> 3-class softmax classifier and ``n`` images in (0.2, 0.8) with labels."""
     import keras
     import numpy as np
-
-    from kerascnn.experiments.fgsm import fgsm, input_gradient
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
@@ -79,8 +77,18 @@ def test_fgsm_gradient_points_uphill():
             keras.layers.Dense(3, activation="softmax"),
         ]
     )
-    x = np.random.default_rng(0).uniform(0.2, 0.8, (8, 4, 4, 1)).astype("float32")
-    y = np.arange(8) % 3
+    x = np.random.default_rng(0).uniform(0.2, 0.8, (n, 4, 4, 1)).astype("float32")
+    return model, x, np.arange(n) % 3
+
+
+def test_fgsm_gradient_points_uphill():
+    """A step along sign(grad) raises the loss; a step against it lowers it (linear model)."""
+    import keras
+    import numpy as np
+
+    from kerascnn.experiments.fgsm import fgsm, input_gradient
+
+    model, x, y = _tiny_softmax(8)
 
     def loss(v):
         return float(keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, model(v))))
@@ -94,23 +102,13 @@ def test_fgsm_gradient_points_uphill():
 def test_fgsm_accuracy_vs_epsilon_has_a_random_sign_control():
     """One row per epsilon; at 0 both columns are the clean accuracy; each adversarial batch
     stays within eps of x. The full run starts at the course's 0.005."""
-    import keras
     import numpy as np
 
     from kerascnn.experiments._common import accuracy
     from kerascnn.experiments.fgsm import EPSILONS, accuracy_vs_epsilon
 
     assert EPSILONS[:3] == (0.0, 0.005, 0.01)
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((4, 4, 1)),
-            keras.layers.Flatten(),
-            keras.layers.Dense(3, activation="softmax"),
-        ]
-    )
-    x = np.random.default_rng(0).uniform(0.2, 0.8, (12, 4, 4, 1)).astype("float32")
-    y = np.arange(12) % 3
+    model, x, y = _tiny_softmax(12)
     rows, adv = accuracy_vs_epsilon(model, x, y, (0.0, 0.005, 0.2), seed=0)
     assert [r["epsilon"] for r in rows] == [0.0, 0.005, 0.2] and sorted(adv) == [0.0, 0.005, 0.2]
     clean = accuracy(model, x, y)
