@@ -49,8 +49,13 @@ def test_cli_sweep_writes_csv_json_readme_plot(swept):
     doc = read_throughput(out)
     assert doc["schema"] == THROUGHPUT_SCHEMA and doc["environment"]["backend"] == "tensorflow"
     assert "kerascnn throughput" in doc["environment"]["command"]
+    for r in rows:  # inference timed with BN folded (mobilenetv2's 52; lenet has none)
+        folded = {"lenet": "0", "mobilenetv2": "52"}[r["model"]] if r["mode"] == "infer" else "0"
+        assert r["bn_folded"] == folded, r
+    assert doc["config"]["fold_bn"] is True
     readme = (out / "README.md").read_text()
     assert "| mobilenetv2 | train | 4 |" in readme and "## Environment" in readme
+    assert "BN folded" in readme and "inference with BatchNorm folded" in readme
     assert (out / "throughput.png").stat().st_size > 1000
     assert "[8/8] mobilenetv2 infer batch 4:" in res.output  # progress lines
 
@@ -129,6 +134,7 @@ def test_report_compares_two_paths(tmp_path):
     (tmp_path / "b" / "results.json").write_text(json.dumps(doc("tf.function+xla", 10.0)))
     readme = write_throughput_report(tmp_path / "a", compare=tmp_path / "b").read_text()
     assert "`tf.function` vs `tf.function+xla`" in readme and "| 3.00x |" in readme
+    assert "BN folded" not in readme  # a record from before folding: no column, no claim
     assert (tmp_path / "a" / "throughput.png").is_file()
     bad = doc("x", 1.0) | {"schema": 99}
     (tmp_path / "b" / "results.json").write_text(json.dumps(bad))
@@ -183,6 +189,33 @@ def test_a_non_square_image_size_and_every_optimizer_and_precision_name(tmp_path
         assert keras.config.dtype_policy().name == "mixed_bfloat16"
     with pytest.raises(ValueError, match=r"H or H,W.*Received: image_size=0"):
         sweep_mod.run_sweep(["lenet"], image_size=0, echo=lambda s: None)
+
+
+def test_inference_points_time_the_folded_model(tmp_path, monkeypatch):
+    """measure_point compiles the BN-folded model for inference (fold_bn=False: the model as
+    built; training: always as built), and --no-fold-bn reaches the rows and the README."""
+    import keras
+
+    model = sweep_mod.build_model("simple_cnn", 28)
+    seen, real = [], throughput.compile_inference
+    monkeypatch.setattr(
+        throughput, "compile_inference", lambda m, jit: seen.append(m) or real(m, jit=jit)
+    )
+    fast = dict(steps=1, windows=1, warmup=0)
+    on = throughput.measure_point(model, "infer", 2, **fast)
+    off = throughput.measure_point(model, "infer", 2, fold_bn=False, **fast)
+    train = throughput.measure_point(model, "train", 2, **fast)
+    assert (on["bn_folded"], off["bn_folded"], train["bn_folded"]) == (3, 0, 0)
+    bn = keras.layers.BatchNormalization
+    assert not any(isinstance(layer, bn) for layer in seen[0].layers) and seen[1] is model
+    args = ["throughput", "--models", "simple_cnn", "--image-size", "28", "--batch-sizes", "1"]
+    args += ["--mode", "infer", "--no-fold-bn", "--out", str(tmp_path), *FAST]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    doc = read_throughput(tmp_path)
+    assert doc["config"]["fold_bn"] is False and doc["rows"][0]["bn_folded"] == 0
+    assert "--no-fold-bn" in doc["environment"]["command"]
+    assert "BatchNorm as built (--no-fold-bn)" in (tmp_path / "README.md").read_text()
 
 
 def test_is_oom():

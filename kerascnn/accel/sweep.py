@@ -4,6 +4,9 @@ Like timm's benchmark.py: for each (model, mode, batch size) one point measured 
 :func:`kerascnn.accel.throughput.measure_point` (compile time apart, warm-up excluded, the
 median and spread of synchronized windows), images/s, achieved GFLOP/s from our MAC count
 (inference = 2 x MACs per image, training = 3 x that) and peak memory where the backend tells.
+Inference points time the model with its BatchNorms folded into the convolutions before them
+(``fold_bn=True``, the default; ``kerascnn throughput --no-fold-bn`` times the model as built);
+each row's ``bn_folded`` says how many were folded (0 for training points).
 A point that runs out of memory is stored with status ``"oom"``, any other failure with
 ``"error"`` and its message; the sweep goes on either way.
 
@@ -143,12 +146,14 @@ def run_sweep(
     warmup: int = 2,
     window_s: float = 1.0,
     optimizer: str = throughput.DEFAULT_OPTIMIZER,
+    fold_bn: bool = True,
     out: str | Path | None = None,
     echo: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
     argv: list[str] | None = None,
 ) -> SweepOutcome:
     """Measure every (model, mode, batch size) point; store results.json and results.csv.
-    ``image_size``: ``224`` (224x224) or ``(height, width)``."""
+    ``image_size``: ``224`` (224x224) or ``(height, width)``; ``fold_bn``: inference points
+    time the model with its BatchNorms folded (:mod:`kerascnn.accel.fold_bn`)."""
     from kerascnn.measure.environment import environment
 
     backend = throughput.check_backend()
@@ -164,6 +169,7 @@ def run_sweep(
         "models": models, "image_size": image_size, "batch_sizes": sizes, "modes": modes,
         "precision": precision, "xla": xla, "path": path, "steps": steps, "windows": windows,
         "warmup": warmup, "window_s": window_s, "optimizer": optimizer, "seed": 0,
+        "fold_bn": fold_bn,
     }  # fmt: skip
     doc = _document(config, env)
     outcome = SweepOutcome(out, doc["rows"])
@@ -171,7 +177,7 @@ def run_sweep(
     total = len(models) * len(modes) * len(sizes)
     echo(f"Throughput sweep: {total} points, {backend} via {path}, {precision}; results in {out}")
     measure = dict(xla=use_xla, steps=steps, windows=windows, warmup=warmup,
-                   window_s=window_s, optimizer=optimizer)  # fmt: skip
+                   window_s=window_s, optimizer=optimizer, fold_bn=fold_bn)  # fmt: skip
     for spec in models:
         base = {"model": spec, "image_size": image_size, "precision": precision}
         base.update(backend=backend, device=env.device, path=path, xla=use_xla)
@@ -235,12 +241,9 @@ def _model_points(spec, base, image_size, precision, modes, sizes, measure):
             yield row
 
 
-def _point(model, mode, batch, macs, *, xla, steps, windows, warmup, window_s, optimizer):
+def _point(model, mode, batch, macs, **measure):
     try:
-        r = throughput.measure_point(
-            model, mode, batch, xla=xla, steps=steps, windows=windows, warmup=warmup,
-            window_s=window_s, optimizer=optimizer,
-        )  # fmt: skip
+        r = throughput.measure_point(model, mode, batch, **measure)
     except Exception as exc:
         gc.collect()
         return {"status": "oom" if is_out_of_memory(exc) else "error", "error": _short(exc)}

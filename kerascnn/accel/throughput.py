@@ -20,7 +20,9 @@ result, and can be forced with ``xla=True/False``:
   on 2 cores: resnet18 trains 1.7x and mobilenetv2 8.7x faster than with XLA).
 
 Inference runs through ``kerascnn.accel.inference.compile_inference`` (the one compiled forward
-pass of the package); both modes are timed by ``kerascnn.measure.timing.time_steps`` (the one
+pass of the package), on the model with its BatchNorms folded into the convolutions before them
+(:func:`kerascnn.accel.fold_bn.fold_batchnorm`, exact up to float32 rounding; ``fold_bn=False``
+times the model as built; the row's ``bn_folded`` says how many were folded); both modes are timed by ``kerascnn.measure.timing.time_steps`` (the one
 device-throughput protocol). The PyTorch backend is not supported here; asking for it raises
 ArgumentError (a ValueError).
 
@@ -41,6 +43,7 @@ import keras
 import numpy as np
 
 from kerascnn._dtype import dtype_policy_scope
+from kerascnn.accel.fold_bn import fold_batchnorm
 from kerascnn.accel.inference import compile_inference
 from kerascnn.errors import ArgumentError
 from kerascnn.measure import timing as timer
@@ -218,6 +221,7 @@ def measure_point(
     window_s: float = 1.0,
     optimizer: str = DEFAULT_OPTIMIZER,
     seed: int = 0,
+    fold_bn: bool = True,
 ) -> dict:
     """Images/s of ``model`` for one ``mode`` ("train" or "infer") at one batch size.
 
@@ -226,7 +230,8 @@ def measure_point(
     ``windows`` synchronized windows of ``steps`` steps (``None``: enough to last about
     ``window_s`` seconds). Returns a flat dict: mode, batch_size,
     path, xla, compile_s, step_ms_median/min/max, images_per_s, windows, steps_per_window,
-    peak_memory_mib and its kind, and for training the first/last loss (a sanity check).
+    peak_memory_mib and its kind, bn_folded (BatchNorms folded for inference with ``fold_bn``;
+    0 for training), and for training the first/last loss (a sanity check).
     Backend errors (out of memory included) propagate; see
     :func:`kerascnn.errors.is_out_of_memory`.
     """
@@ -245,8 +250,11 @@ def measure_point(
     path, use_xla = choose_path(xla, backend)
     x, y = synthetic_batch(model, batch_size, seed)
     reset_peak_memory(backend)
-    result = {"mode": mode, "batch_size": batch_size, "path": path, "xla": use_xla}
+    result = {"mode": mode, "batch_size": batch_size, "path": path, "xla": use_xla, "bn_folded": 0}
     if mode == "infer":
+        if fold_bn:
+            folded = fold_batchnorm(model)
+            model, result["bn_folded"] = folded.model, folded.folded
         run = timer.inference_steps(compile_inference(model, jit=use_xla), x)
         timing = timer.time_steps(
             run, steps=steps, windows=windows, warmup=warmup, window_s=window_s
@@ -292,6 +300,7 @@ def measure_throughput(
     optimizer: str = DEFAULT_OPTIMIZER,
     seed: int = 0,
     xla: bool | None = None,
+    fold_bn: bool = True,
 ) -> dict:
     """Train and inference images/s of the model ``build()`` returns, at one batch size.
 
@@ -299,7 +308,8 @@ def measure_throughput(
     it is called under the dtype policy of ``precision``. Both modes go through
     :func:`measure_point`. Returns a flat dict: backend, precision, batch size, input shape,
     params, path, xla, and ``{infer,train}_`` compile seconds, median/min/max step time, img/s,
-    windows, peak memory, plus the first/last training loss.
+    windows, peak memory, ``infer_bn_folded`` (see :func:`measure_point`'s ``fold_bn``), plus
+    the first/last training loss.
     """
     backend = check_backend()
     check_precision(precision)
@@ -330,12 +340,15 @@ def measure_throughput(
             windows=windows,
             optimizer=optimizer,
             seed=seed,
+            fold_bn=fold_bn,
         )
         result["path"], result["xla"] = point["path"], point["xla"]
         for key in ("compile_s", "step_ms_median", "step_ms_min", "step_ms_max", "windows"):
             result[f"{mode}_{key}"] = point[key]
         result[f"{mode}_img_s"] = point["images_per_s"]
         result[f"{mode}_peak_memory_mib"] = point["peak_memory_mib"]
+        if mode == "infer":
+            result["infer_bn_folded"] = point["bn_folded"]
         if mode == "train":
             result["train_loss_first"] = point["loss_first"]
             result["train_loss_last"] = point["loss_last"]

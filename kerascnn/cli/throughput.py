@@ -19,12 +19,24 @@ from kerascnn.cli._options import (
     PRECISION,
     PRECISION_HELP,
     deprecated,
+    option,
 )
 
 _JIT = JIT.but(
     help="XLA compilation on or off (TensorFlow). [default: auto: TensorFlow on a CPU without "
     "XLA, on a GPU with XLA; JAX always jax.jit]",
 )
+
+
+FOLD_BN = option(
+    "--fold-bn/--no-fold-bn",
+    "fold_bn",
+    default=True,
+    show_default=True,
+    help="Time inference with each BatchNorm folded into the convolution before it (exact up to "
+    "float32 rounding; the rows' bn_folded says how many); --no-fold-bn times the model as built.",
+)
+"""BatchNorm folding of the timed inference (kerascnn.accel.fold_bn); this command's alone."""
 
 
 def _command_line(ctx: click.Context) -> list[str]:
@@ -93,6 +105,7 @@ def _command_line(ctx: click.Context) -> list[str]:
     show_default=True,
     help=f"Training optimizer: {OPTIMIZER_HELP} Learning rate 0.01 (sgd, momentum) or 1e-3.",
 )
+@FOLD_BN
 @OUT.but(help="Output folder. [default: reports/throughput/<UTC time>]")
 @COMPARE.but(
     type=click.Path(file_okay=False),
@@ -102,7 +115,7 @@ def _command_line(ctx: click.Context) -> list[str]:
 @uses_keras
 def throughput_cmd(
     models, image_size, batch_sizes, modes, precision, jit, backend, steps, windows, warmup,
-    window_s, optimizer, out, compare,
+    window_s, optimizer, fold_bn, out, compare,
 ) -> None:  # fmt: skip
     """Images/s per model, mode and batch size on synthetic device-resident data (like timm's
     benchmark.py); writes results.json, results.csv, README.md and throughput.png.
@@ -135,6 +148,7 @@ def throughput_cmd(
         warmup=warmup,
         window_s=window_s,
         optimizer=optimizer,
+        fold_bn=fold_bn,
         out=out,
         echo=lambda s: click.echo(s, err=True),
         argv=_command_line(click.get_current_context()),

@@ -29,8 +29,11 @@ def _key(r: dict) -> tuple:
 
 
 def _points_table(rows: list[dict]) -> str:
+    """One line per point; a "BN folded" column (BatchNorms folded for the timed inference)
+    when the sweep recorded it (older records did not)."""
+    folds = any(r.get("bn_folded") is not None for r in rows)
     header = ["model", "mode", "batch", "img/s", "ms/step median (min-max)", "compile s",
-              "GFLOP/s", "peak MiB", "status"]  # fmt: skip
+              "GFLOP/s", "peak MiB", *(["BN folded"] if folds else []), "status"]  # fmt: skip
     cells = []
     for r in rows:
         ok = r["status"] == "ok"
@@ -47,6 +50,7 @@ def _points_table(rows: list[dict]) -> str:
                 _n(r.get("compile_s"), ".1f") if ok else "",
                 _n(r.get("gflops_per_s")) if ok else "",
                 _n(r.get("peak_memory_mib"), ",.0f") if ok else "",
+                *([_n(r.get("bn_folded"), "d") if ok else ""] if folds else []),
                 r["status"],
             ]
         )
@@ -80,6 +84,15 @@ def _compare_table(doc: dict, other: dict) -> str:
     return markdown_table(header, cells)
 
 
+def _folding(cfg: dict) -> str:
+    """How the sweep timed inference's BatchNorms ("" in records from before folding)."""
+    if cfg.get("fold_bn") is None:
+        return ""
+    if cfg["fold_bn"]:
+        return ", inference with BatchNorm folded into the convolutions (column BN folded)"
+    return ", inference with BatchNorm as built (--no-fold-bn)"
+
+
 def _environment(doc: dict) -> list[str]:
     env, cfg = doc.get("environment") or {}, doc["config"]
     versions = env.get("versions") or {}
@@ -93,7 +106,7 @@ def _environment(doc: dict) -> list[str]:
         f"{env.get('usable_cpus', '?')} usable of {env.get('logical_cpus', '?')} logical CPUs; "
         f"{env.get('platform', '')}; load average at start {env.get('load_average_at_start')}",
         f"- **Backend**: Keras {versions.get('keras', '?')} on {env.get('backend', '?')}, "
-        f"compiled path `{cfg['path']}`; versions: "
+        f"compiled path `{cfg['path']}`{_folding(cfg)}; versions: "
         + ", ".join(f"{k} {v}" for k, v in versions.items() if k != "keras"),
         f"- **Command**: `{env.get('command', '?')}`",
     ]
