@@ -93,6 +93,8 @@ def _record(model="lenet", seed=0, **changes) -> RunRecord:
             latency_b1=_latency(1.0, 1),
             latency_bN=_latency(3.0, 4),
             device_throughput=DeviceThroughput(images_per_s=900.0, batch=4, calls=10, seconds=0.05),
+            bn_folded=3,
+            fold_seconds=0.4,
         ),
         size=ModelSize(keras_file_bytes=5000, saved_to=None),
         finished="2026-01-01T00:01:00Z",

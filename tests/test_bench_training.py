@@ -280,9 +280,39 @@ def test_evaluate_measure_and_record_phases(tmp_path):
         and timings.latency_bN.batch == 4
         and timings.device_throughput.batch == 4
     )
+    assert timings.bn_folded == 0  # no BatchNorm: the evaluation's compiled function is timed
     done = evaluation.record_measurements(Measurements(params=1), model, keep=tmp_path / "m.keras")
     assert done.params == 1 and done.size.keras_file_bytes == (tmp_path / "m.keras").stat().st_size
     assert done.peak_rss_mib > 0
+
+
+def test_inference_timings_time_the_bn_folded_model(monkeypatch):
+    """The test metrics come from the model as trained; the latency and throughput timings from
+    one compiled inference of its BN-folded copy, which gives the same outputs."""
+    data = training.prepare_data(_dataset(), CFG, seed=0)
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.BatchNormalization(name="bn")(keras.layers.Conv2D(4, 3)(inputs))
+    x = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(keras.layers.ReLU()(x)))
+    model = keras.Model(inputs, keras.layers.Softmax()(x))
+    bn = model.get_layer("bn")
+    bn.moving_mean.assign([0.5, -0.5, 1.0, 0.0])
+    bn.moving_variance.assign([0.5, 2.0, 1.0, 1.5])
+    ev = evaluation.evaluate_model(model, data, CFG)
+    assert ev.model is model
+    compiled, real = [], inference.compile_inference
+    monkeypatch.setattr(
+        inference, "compile_inference", lambda m, jit=True: compiled.append(m) or real(m, jit=jit)
+    )
+    timings = evaluation.measure_inference(ev, data, CFG)
+    assert timings.bn_folded == 1 and timings.fold_seconds > 0 and len(compiled) == 1
+    (folded,) = compiled
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in folded.layers)
+    np.testing.assert_allclose(
+        np.asarray(folded(data.x_test, training=False)),
+        np.asarray(model(data.x_test, training=False)),
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 def test_non_finite_outputs_fail_the_run_with_their_metrics():

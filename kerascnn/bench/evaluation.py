@@ -8,7 +8,10 @@
   from its training time and budget;
 * :func:`evaluate_model`: test-set metrics through the compiled inference function of
   :mod:`kerascnn.measure.timing`;
-* :func:`measure_inference`: first-call, latency and device-throughput timings of that function;
+* :func:`measure_inference`: first-call, latency and device-throughput timings of the compiled
+  inference of the model with its BatchNorms folded into the convolutions before them (folded
+  once, compiled once; :mod:`kerascnn.accel.fold_bn`, exact up to float32 rounding); the test
+  metrics stay those of the model as trained;
 * :func:`record_measurements`: model file size, memory and load average.
 """
 
@@ -23,6 +26,7 @@ import keras
 import numpy as np
 
 from kerascnn.accel import inference as compiled
+from kerascnn.accel.fold_bn import fold_batchnorm
 from kerascnn.bench.arrays import Arrays
 from kerascnn.bench.metrics import classification_metrics
 from kerascnn.bench.precise_bn import Recalibrator, training_batches
@@ -117,6 +121,8 @@ class Evaluation:
     first_call_seconds: float
     """Tracing + compilation + one call at the evaluation batch."""
     measured: Measurements
+    model: keras.Model | None = None
+    """The model evaluated (:func:`measure_inference` times it with its BatchNorms folded)."""
 
 
 def evaluate_model(model, data: Arrays, cfg) -> Evaluation:
@@ -135,12 +141,21 @@ def evaluate_model(model, data: Arrays, cfg) -> Evaluation:
         raise RunFailure(
             "NaNOutput", "The model's test-set outputs contain NaN or inf.", partial=measured
         )
-    return Evaluation(inf, first, measured)
+    return Evaluation(inf, first, measured, model)
 
 
 def measure_inference(ev: Evaluation, data: Arrays, cfg) -> InferenceTimings:
-    """First-call times, batch-1 and batch-N latency, device throughput at batch N."""
+    """First-call times, batch-1 and batch-N latency, device throughput at batch N, of the
+    evaluated model with its BatchNorms folded (compiled once more when any were; the
+    ``eval_batch`` first call is the evaluation's own, of the model as trained)."""
     inf, x = ev.inference, data.x_test
+    folded, fold_seconds = None, None
+    if ev.model is not None:
+        t0 = time.perf_counter()
+        result = fold_batchnorm(ev.model)
+        if result.folded:
+            inf = compiled.compile_inference(result.model, jit=cfg.jit)
+        folded, fold_seconds = result.folded, time.perf_counter() - t0
     nb = min(cfg.latency_batch, len(x))
     first = {
         "eval_batch": ev.first_call_seconds,
@@ -152,6 +167,8 @@ def measure_inference(ev: Evaluation, data: Arrays, cfg) -> InferenceTimings:
         latency_b1=timing.measure_latency(inf, x[:1], seconds=cfg.latency_seconds),
         latency_bN=timing.measure_latency(inf, x[:nb], seconds=cfg.latency_seconds),
         device_throughput=timing.device_throughput(inf, x[:nb], seconds=cfg.latency_seconds),
+        bn_folded=folded,
+        fold_seconds=fold_seconds,
     )
 
 

@@ -220,6 +220,13 @@ class InferenceTimings:
     latency_b1: Latency
     latency_bN: Latency
     device_throughput: DeviceThroughput
+    bn_folded: int | None = later()
+    """BatchNormalization layers folded into the convolutions before them in the model these
+    latencies and throughput timed (``kerascnn.accel.fold_bn``; 0: none to fold; None: a record
+    from before folding, which timed the model as trained). The test metrics are always the
+    trained, unfolded model's."""
+    fold_seconds: float | None = later()
+    """Folding and compiling the folded forward pass (outside every timing here)."""
 
 
 @dataclass
