@@ -1,0 +1,198 @@
+"""TensorFlow's fused training kernels for Keras 3 models, with Keras's own arithmetic.
+
+Keras 3 writes BatchNormalization and the optimizers' updates as chains of small ops
+(moments: Mean, SquaredDifference, Tile, Sum; the normalization: Mul, Sub, Add; Adam: a
+dozen element-wise ops per variable). On a CPU each op is a pass over memory plus dispatch,
+and a training step of MobileNetV2 spends more time there than in its convolutions
+(``reports/throughput-cpu/profile``). TensorFlow has one fused kernel for each of them (the
+ones tf.keras 2 used): ``FusedBatchNormV3`` and its gradient, ``ResourceApplyAdam`` and
+``ResourceApplyKerasMomentum``. This module uses them without changing the model:
+
+* :func:`training_view` returns a functional model that shares every layer and variable of
+  ``model`` and calls :class:`FusedBatchNorm` in place of each BatchNormalization layer. Fit
+  the view and ``model`` is trained; save, evaluate and export ``model`` as always. In
+  training the fused kernel computes the same normalization (batch mean, biased variance,
+  the layer's epsilon) and the moving statistics are updated exactly as Keras does (the
+  kernel reports the unbiased variance; it is turned back into the biased one Keras keeps).
+  Anything the kernel does not cover (inference, a frozen layer, renorm, synchronized BN, a
+  mask, a non-float32 input, a rank other than 4, a channels-first axis) calls the original
+  layer, so the view is never wrong, only sometimes not faster.
+* :class:`FusedAdam` and :class:`FusedSGD` are ``keras.optimizers.Adam`` and ``SGD`` whose
+  ``update_step`` runs one fused kernel per variable: the same formulas (Adam's ``alpha =
+  lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)``, ``epsilon`` outside the square root; SGD's
+  ``m = momentum * m - lr * g`` and Nesterov's ``var += momentum * m - lr * g``).
+  :func:`optimizer_class` picks them on TensorFlow and the plain classes elsewhere. One
+  rounding differs: the Adam kernel computes ``1 - beta`` from ``beta`` in float32, Keras from
+  the Python float (for the default ``beta_2 = 0.999`` the factor differs by 1.3e-5, relative;
+  for betas that are float32 numbers the two agree).
+
+Both are exact up to float32 rounding; ``tests/test_fused_train.py`` holds them equal to
+Keras's own layers and optimizers (every BatchNorm model of the zoo, random hyper-parameters).
+On other backends :func:`training_view` returns ``model`` itself.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+def _tensorflow():
+    import tensorflow as tf
+
+    return tf
+
+
+def _is_tensorflow() -> bool:
+    return keras.backend.backend() == "tensorflow"
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
+class FusedBatchNorm(keras.layers.Layer):
+    """Calls ``bn`` (a BatchNormalization layer, its variables shared) through TensorFlow's
+    fused kernel in training. Made by :func:`training_view`; not saved on its own."""
+
+    def __init__(self, bn: keras.layers.BatchNormalization, **kwargs):
+        super().__init__(name=kwargs.pop("name", bn.name), **kwargs)
+        self.bn = bn
+
+    def build(self, input_shape):
+        if not self.bn.built:
+            self.bn.build(input_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def fusable(self, inputs, training) -> bool:
+        bn = self.bn
+        return bool(
+            training
+            and bn.trainable
+            and _is_tensorflow()
+            and len(inputs.shape) == 4
+            and bn.axis in (-1, 3)
+            and not bn.renorm
+            and not bn.synchronized
+            and inputs.dtype == "float32"
+        )
+
+    def call(self, inputs, training=None, mask=None):
+        if mask is not None or not self.fusable(inputs, training):
+            return self.bn(inputs, training=training, mask=mask)
+        tf, bn = _tensorflow(), self.bn
+        channels = inputs.shape[-1]
+        gamma = ops.cast(bn.gamma, "float32") if bn.scale else tf.ones([channels])
+        beta = ops.cast(bn.beta, "float32") if bn.center else tf.zeros([channels])
+        empty = tf.constant([], dtype="float32")
+        # The kernels compute the variance in one pass (E[x^2] - E[x]^2), which loses digits
+        # when a channel's mean is large against its spread. Normalization is invariant to a
+        # per-channel shift, so the batch mean (held constant for the gradient) is taken off
+        # first: outputs and gradients are unchanged, and as precise as Keras's two passes.
+        shift = tf.stop_gradient(tf.reduce_mean(inputs, axis=[0, 1, 2]))
+        y, mean, unbiased, *_ = tf.raw_ops.FusedBatchNormV3(
+            x=inputs - shift,
+            scale=gamma,
+            offset=beta,
+            mean=empty,
+            variance=empty,
+            epsilon=bn.epsilon,
+            exponential_avg_factor=1.0,
+            data_format="NHWC",
+            is_training=True,
+        )
+        mean = mean + shift
+        n = tf.cast(tf.size(inputs) // channels, "float32")
+        variance = unbiased * tf.maximum(n - 1.0, 1.0) / n  # the kernel's n / max(n - 1, 1) undone
+        momentum = bn.momentum
+        bn.moving_mean.assign(bn.moving_mean * momentum + mean * (1.0 - momentum))
+        bn.moving_variance.assign(bn.moving_variance * momentum + variance * (1.0 - momentum))
+        return y
+
+
+def _batchnorms(model) -> list:
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def training_view(model: keras.Model) -> keras.Model:
+    """``model`` with its BatchNormalization layers called through :class:`FusedBatchNorm`;
+    every layer and variable is shared, so fitting the view trains ``model``. ``model`` itself
+    when the backend is not TensorFlow, when it has no BatchNormalization layer, or when it is
+    not a functional model."""
+    if not (_is_tensorflow() and _batchnorms(model)):
+        return model
+    if not isinstance(model, keras.Model) or not hasattr(model, "_run_through_graph"):
+        return model
+
+    def swap(layer):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            return FusedBatchNorm(layer)
+        return layer
+
+    return keras.models.clone_model(model, clone_function=swap)
+
+
+def _handle(variable):
+    """The resource handle of a tf.Variable or of the tf.Variable under a Keras variable."""
+    return variable.handle if hasattr(variable, "handle") else variable.value.handle
+
+
+def _dense(gradient) -> bool:
+    return not isinstance(gradient, _tensorflow().IndexedSlices)
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
+class FusedAdam(keras.optimizers.Adam):
+    """``keras.optimizers.Adam`` updating each variable with TensorFlow's ``ResourceApplyAdam``
+    (same formula; AMSGrad and sparse gradients take Keras's own path)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.amsgrad or not _dense(gradient):
+            return super().update_step(gradient, variable, learning_rate)
+        tf, dtype = _tensorflow(), variable.dtype
+        step = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        index = self._get_variable_index(variable)
+        tf.raw_ops.ResourceApplyAdam(
+            var=_handle(variable),
+            m=_handle(self._momentums[index]),
+            v=_handle(self._velocities[index]),
+            beta1_power=ops.power(beta_1, step),
+            beta2_power=ops.power(beta_2, step),
+            lr=ops.cast(learning_rate, dtype),
+            beta1=beta_1,
+            beta2=beta_2,
+            epsilon=ops.cast(self.epsilon, dtype),
+            grad=ops.cast(gradient, dtype),
+        )
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
+class FusedSGD(keras.optimizers.SGD):
+    """``keras.optimizers.SGD`` updating each variable with TensorFlow's
+    ``ResourceApplyKerasMomentum`` (``ResourceApplyGradientDescent`` without momentum)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        if not _dense(gradient):
+            return super().update_step(gradient, variable, learning_rate)
+        tf, dtype = _tensorflow(), variable.dtype
+        lr, grad = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
+        if self.momentum == 0:
+            tf.raw_ops.ResourceApplyGradientDescent(var=_handle(variable), alpha=lr, delta=grad)
+            return
+        tf.raw_ops.ResourceApplyKerasMomentum(
+            var=_handle(variable),
+            accum=_handle(self.momentums[self._get_variable_index(variable)]),
+            lr=lr,
+            grad=grad,
+            momentum=ops.cast(self.momentum, dtype),
+            use_nesterov=bool(self.nesterov),
+        )
+
+
+def optimizer_class(cls: type) -> type:
+    """The fused equivalent of ``keras.optimizers.Adam`` or ``SGD`` on TensorFlow; ``cls``
+    itself otherwise (other optimizers, other backends)."""
+    if not _is_tensorflow():
+        return cls
+    return {keras.optimizers.Adam: FusedAdam, keras.optimizers.SGD: FusedSGD}.get(cls, cls)
