@@ -329,5 +329,6 @@ def test_mixed_precision_runs_and_float16_uses_loss_scaling(tmp_path, precision,
     (r,) = store.load_results(tmp_path / "r")
     assert outcome.exit_code == 0, r.error
     assert r.config["precision"] == precision and r.loss_scaling is scaled
+    assert r.fused_train is True  # TensorFlow's fused update kernel, one process
     assert r.params == 61706  # the float32 softmax added under mixed precision has no weights
     assert all(np.isfinite(r.history["loss"]))

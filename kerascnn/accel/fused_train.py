@@ -9,7 +9,9 @@ ones tf.keras 2 used): ``FusedBatchNormV3`` and its gradient, ``ResourceApplyAda
 ``ResourceApplyKerasMomentum``. This module uses them without changing the model:
 
 * :func:`training_view` returns a functional model that shares every layer and variable of
-  ``model`` and calls :class:`FusedBatchNorm` in place of each BatchNormalization layer. Fit
+  ``model`` and calls :class:`FusedBatchNorm` in place of each BatchNormalization layer and
+  :class:`CenterTapConv` in place of each 'same' convolution applied to 1x1 maps (VGG's last
+  block at 28x28 input: there a 3x3 kernel is one matrix product, not nine). Fit
   the view and ``model`` is trained; save, evaluate and export ``model`` as always. In
   training the fused kernel computes the same normalization (batch mean, biased variance,
   the layer's epsilon) and the moving statistics are updated exactly as Keras does (the
@@ -110,24 +112,86 @@ class FusedBatchNorm(keras.layers.Layer):
         return y
 
 
-def _batchnorms(model) -> list:
-    return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+def _one_by_one(layer) -> bool:
+    """A channels-last convolution with 'same' padding and no dilation called on 1x1 maps."""
+    if type(layer) not in (keras.layers.Conv2D, keras.layers.DepthwiseConv2D):
+        return False
+    try:
+        shape = tuple(layer.input.shape[1:3])
+    except (AttributeError, ValueError):  # called several times or not at all
+        return False
+    return (
+        shape == (1, 1)
+        and layer.data_format == "channels_last"
+        and layer.padding == "same"
+        and tuple(layer.dilation_rate) == (1, 1)
+        and getattr(layer, "groups", 1) == 1
+        and not getattr(layer, "lora_enabled", False)
+        and layer.quantization_mode is None
+    )
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
+class CenterTapConv(keras.layers.Layer):
+    """Calls ``conv`` (a Conv2D or DepthwiseConv2D, its variables shared) on a 1x1 map as what
+    it is there: with 'same' padding every kernel tap but one multiplies padding zeros, so the
+    output is the input times the kernel's tap ``((kh - 1) // 2, (kw - 1) // 2)``, a matrix
+    product (a per-channel product for a depthwise kernel). The other taps' gradients are
+    zero either way. Made by :func:`training_view`; not saved on its own."""
+
+    def __init__(self, conv, **kwargs):
+        super().__init__(name=kwargs.pop("name", conv.name), **kwargs)
+        self.conv = conv
+
+    def build(self, input_shape):
+        if not self.conv.built:
+            self.conv.build(input_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return self.conv.compute_output_shape(input_shape)
+
+    def call(self, inputs):
+        conv = self.conv
+        if tuple(inputs.shape[1:3]) != (1, 1):
+            return conv(inputs)
+        kh, kw = conv.kernel.shape[:2]
+        tap = conv.kernel[(kh - 1) // 2, (kw - 1) // 2]  # (C_in, C_out) or (C_in, multiplier)
+        x = ops.reshape(inputs, (-1, inputs.shape[-1]))
+        if isinstance(conv, keras.layers.DepthwiseConv2D):
+            y = ops.reshape(x[:, :, None] * tap[None], (-1, tap.shape[0] * tap.shape[1]))
+        else:
+            y = ops.matmul(x, tap)
+        if conv.use_bias:
+            y = y + conv.bias
+        y = ops.reshape(y, (-1, 1, 1, y.shape[-1]))
+        return conv.activation(y) if conv.activation is not None else y
+
+
+def _swaps(model) -> dict:
+    """Layer -> its training-view replacement."""
+    swaps = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            swaps[id(layer)] = FusedBatchNorm
+        elif _one_by_one(layer):
+            swaps[id(layer)] = CenterTapConv
+    return swaps
 
 
 def training_view(model: keras.Model) -> keras.Model:
-    """``model`` with its BatchNormalization layers called through :class:`FusedBatchNorm`;
-    every layer and variable is shared, so fitting the view trains ``model``. ``model`` itself
-    when the backend is not TensorFlow, when it has no BatchNormalization layer, or when it is
-    not a functional model."""
-    if not (_is_tensorflow() and _batchnorms(model)):
+    """``model`` with its BatchNormalization layers called through :class:`FusedBatchNorm` and
+    its convolutions on 1x1 maps through :class:`CenterTapConv`; every layer and variable is
+    shared, so fitting the view trains ``model``. ``model`` itself when the backend is not
+    TensorFlow, when nothing is replaced, or when it is not a functional model."""
+    if not _is_tensorflow() or not hasattr(model, "_run_through_graph"):
         return model
-    if not isinstance(model, keras.Model) or not hasattr(model, "_run_through_graph"):
+    swaps = _swaps(model)
+    if not swaps:
         return model
 
     def swap(layer):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            return FusedBatchNorm(layer)
-        return layer
+        return swaps[id(layer)](layer) if id(layer) in swaps else layer
 
     return keras.models.clone_model(model, clone_function=swap)
 

@@ -6,7 +6,9 @@ median and spread of synchronized windows), images/s, achieved GFLOP/s from our 
 (inference = 2 x MACs per image, training = 3 x that) and peak memory where the backend tells.
 Inference points time the model with its BatchNorms folded into the convolutions before them
 (``fold_bn=True``, the default; ``kerascnn throughput --no-fold-bn`` times the model as built);
-each row's ``bn_folded`` says how many were folded (0 for training points).
+each row's ``bn_folded`` says how many were folded (0 for training points). Training points on
+TensorFlow run through the fused kernels of :mod:`kerascnn.accel.fused_train` (``fused_train``,
+the default; ``--no-fused-train`` runs Keras's own ops); each row's ``fused_train`` says which.
 A point that runs out of memory is stored with status ``"oom"``, any other failure with
 ``"error"`` and its message; the sweep goes on either way.
 
@@ -147,13 +149,15 @@ def run_sweep(
     window_s: float = 1.0,
     optimizer: str = throughput.DEFAULT_OPTIMIZER,
     fold_bn: bool = True,
+    fused_train: bool = True,
     out: str | Path | None = None,
     echo: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
     argv: list[str] | None = None,
 ) -> SweepOutcome:
     """Measure every (model, mode, batch size) point; store results.json and results.csv.
     ``image_size``: ``224`` (224x224) or ``(height, width)``; ``fold_bn``: inference points
-    time the model with its BatchNorms folded (:mod:`kerascnn.accel.fold_bn`)."""
+    time the model with its BatchNorms folded (:mod:`kerascnn.accel.fold_bn`); ``fused_train``:
+    training points run through TensorFlow's fused kernels (:mod:`kerascnn.accel.fused_train`)."""
     from kerascnn.measure.environment import environment
 
     backend = throughput.check_backend()
@@ -169,7 +173,7 @@ def run_sweep(
         "models": models, "image_size": image_size, "batch_sizes": sizes, "modes": modes,
         "precision": precision, "xla": xla, "path": path, "steps": steps, "windows": windows,
         "warmup": warmup, "window_s": window_s, "optimizer": optimizer, "seed": 0,
-        "fold_bn": fold_bn,
+        "fold_bn": fold_bn, "fused_train": fused_train,
     }  # fmt: skip
     doc = _document(config, env)
     outcome = SweepOutcome(out, doc["rows"])
@@ -177,7 +181,8 @@ def run_sweep(
     total = len(models) * len(modes) * len(sizes)
     echo(f"Throughput sweep: {total} points, {backend} via {path}, {precision}; results in {out}")
     measure = dict(xla=use_xla, steps=steps, windows=windows, warmup=warmup,
-                   window_s=window_s, optimizer=optimizer, fold_bn=fold_bn)  # fmt: skip
+                   window_s=window_s, optimizer=optimizer, fold_bn=fold_bn,
+                   fused_train=fused_train)  # fmt: skip
     for spec in models:
         base = {"model": spec, "image_size": image_size, "precision": precision}
         base.update(backend=backend, device=env.device, path=path, xla=use_xla)

@@ -44,6 +44,7 @@ import numpy as np
 
 from kerascnn._dtype import dtype_policy_scope
 from kerascnn.accel.fold_bn import fold_batchnorm
+from kerascnn.accel.fused_train import optimizer_class, training_view
 from kerascnn.accel.inference import compile_inference
 from kerascnn.errors import ArgumentError
 from kerascnn.measure import timing as timer
@@ -58,14 +59,22 @@ PRECISIONS = {
 """Precision name -> the Keras dtype policy (``kerascnn.bench.config_checks.PRECISION_POLICIES``)."""
 MODES = ("train", "infer")
 OPTIMIZERS = {
-    "sgd": lambda: keras.optimizers.SGD(0.01),
-    "momentum": lambda: keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
-    "adam": lambda: keras.optimizers.Adam(1e-3),
-    "adamw": lambda: keras.optimizers.AdamW(1e-3),
+    "sgd": (keras.optimizers.SGD, {"learning_rate": 0.01}),
+    "momentum": (keras.optimizers.SGD, {"learning_rate": 0.01, "momentum": 0.9, "nesterov": True}),
+    "adam": (keras.optimizers.Adam, {"learning_rate": 1e-3}),
+    "adamw": (keras.optimizers.AdamW, {"learning_rate": 1e-3}),
 }
 """The training optimizer of a point, named as ``kerascnn bench`` names them: sgd = plain SGD,
-momentum = SGD with Nesterov momentum 0.9 (learning rate 0.01); adam, adamw (1e-3)."""
+momentum = SGD with Nesterov momentum 0.9 (learning rate 0.01); adam, adamw (1e-3). Made by
+:func:`make_optimizer`."""
 DEFAULT_OPTIMIZER = "momentum"
+
+
+def make_optimizer(name: str, fused: bool = True) -> keras.optimizers.Optimizer:
+    """The optimizer ``name`` of :data:`OPTIMIZERS`; ``fused``: its TensorFlow fused-kernel
+    class where there is one (:func:`kerascnn.accel.fused_train.optimizer_class`)."""
+    cls, kwargs = OPTIMIZERS[name]
+    return (optimizer_class(cls) if fused else cls)(**kwargs)
 
 
 @contextmanager
@@ -222,6 +231,7 @@ def measure_point(
     optimizer: str = DEFAULT_OPTIMIZER,
     seed: int = 0,
     fold_bn: bool = True,
+    fused_train: bool = True,
 ) -> dict:
     """Images/s of ``model`` for one ``mode`` ("train" or "infer") at one batch size.
 
@@ -231,7 +241,9 @@ def measure_point(
     ``window_s`` seconds). Returns a flat dict: mode, batch_size,
     path, xla, compile_s, step_ms_median/min/max, images_per_s, windows, steps_per_window,
     peak_memory_mib and its kind, bn_folded (BatchNorms folded for inference with ``fold_bn``;
-    0 for training), and for training the first/last loss (a sanity check).
+    0 for training), fused_train (training through TensorFlow's fused kernels with
+    ``fused_train``, :mod:`kerascnn.accel.fused_train`; False for inference and on JAX), and for
+    training the first/last loss (a sanity check).
     Backend errors (out of memory included) propagate; see
     :func:`kerascnn.errors.is_out_of_memory`.
     """
@@ -251,6 +263,7 @@ def measure_point(
     x, y = synthetic_batch(model, batch_size, seed)
     reset_peak_memory(backend)
     result = {"mode": mode, "batch_size": batch_size, "path": path, "xla": use_xla, "bn_folded": 0}
+    result["fused_train"] = False
     if mode == "infer":
         if fold_bn:
             folded = fold_batchnorm(model)
@@ -260,11 +273,13 @@ def measure_point(
             run, steps=steps, windows=windows, warmup=warmup, window_s=window_s
         )
     else:
-        opt = OPTIMIZERS[optimizer]()
         if backend == "jax":
-            run, losses, finish = _jax_train(model, opt, x, y)
+            run, losses, finish = _jax_train(model, make_optimizer(optimizer, False), x, y)
         else:
-            run, losses, finish = _tf_train(model, opt, x, y, use_xla)
+            result["fused_train"] = fused_train
+            net = training_view(model) if fused_train else model
+            opt = make_optimizer(optimizer, fused_train)
+            run, losses, finish = _tf_train(net, opt, x, y, use_xla)
         timing = timer.time_steps(
             run, steps=steps, windows=windows, warmup=warmup, window_s=window_s
         )
@@ -301,6 +316,7 @@ def measure_throughput(
     seed: int = 0,
     xla: bool | None = None,
     fold_bn: bool = True,
+    fused_train: bool = True,
 ) -> dict:
     """Train and inference images/s of the model ``build()`` returns, at one batch size.
 
@@ -341,6 +357,7 @@ def measure_throughput(
             optimizer=optimizer,
             seed=seed,
             fold_bn=fold_bn,
+            fused_train=fused_train,
         )
         result["path"], result["xla"] = point["path"], point["xla"]
         for key in ("compile_s", "step_ms_median", "step_ms_min", "step_ms_max", "windows"):

@@ -15,6 +15,7 @@ from typing import Any
 import keras
 
 from kerascnn._compile import compile_model
+from kerascnn.accel.fused_train import optimizer_class
 
 SCHEDULE_KINDS = ("constant", "cosine", "one-cycle")
 
@@ -97,15 +98,20 @@ def make_schedule(cfg, total: int, warm: int) -> RunSchedule:
     return RunSchedule(cfg.schedule, cfg.resolved_learning_rate(), total, warm)
 
 
-def make_optimizer(cfg, schedule):
-    """The optimizer of ``cfg`` (a BenchConfig) following ``schedule``."""
+def make_optimizer(cfg, schedule, fused: bool = False):
+    """The optimizer of ``cfg`` (a BenchConfig) following ``schedule``; ``fused``: its class
+    with TensorFlow's fused update kernel where there is one (same arithmetic,
+    :func:`kerascnn.accel.fused_train.optimizer_class`)."""
     wd = float(cfg.weight_decay) or None
+    sgd, adam = keras.optimizers.SGD, keras.optimizers.Adam
+    if fused:
+        sgd, adam = optimizer_class(sgd), optimizer_class(adam)
     if cfg.optimizer == "sgd":
-        return keras.optimizers.SGD(schedule, weight_decay=wd)
+        return sgd(schedule, weight_decay=wd)
     if cfg.optimizer == "momentum":
-        return keras.optimizers.SGD(schedule, momentum=cfg.momentum, nesterov=True, weight_decay=wd)
+        return sgd(schedule, momentum=cfg.momentum, nesterov=True, weight_decay=wd)
     if cfg.optimizer == "adam":
-        return keras.optimizers.Adam(schedule, weight_decay=wd)
+        return adam(schedule, weight_decay=wd)
     return keras.optimizers.AdamW(schedule, weight_decay=float(cfg.weight_decay))
 
 

@@ -34,6 +34,7 @@ import keras
 import numpy as np
 
 from kerascnn._dtype import dtype_policy_scope
+from kerascnn.accel.fused_train import training_view
 from kerascnn.analysis import profile
 from kerascnn.bench.arrays import Arrays, one_hot, prepare_data  # noqa: F401 (API)
 from kerascnn.bench.augment import BatchStream, augment_model, mixing_kind
@@ -55,6 +56,7 @@ from kerascnn.bench.evaluation import (  # noqa: F401 (RunFailure: part of this 
     record_measurements,
 )
 from kerascnn.bench.optim import compile_for_training, make_optimizer, make_schedule
+from kerascnn.distributed.cluster import strategy
 from kerascnn.distributed.replicas import (
     enter_data_parallel,
     fit_input,
@@ -157,6 +159,8 @@ class FitPlan:
     net: keras.Model
     plan: StepPlan
     validated: list[int] = field(default_factory=list)
+    fused: bool = False
+    """Trained through TensorFlow's fused kernels (:mod:`kerascnn.accel.fused_train`)."""
 
     @property
     def unit(self) -> str:
@@ -171,9 +175,12 @@ def plan_and_compile(model, data: Arrays, run: RunSpec) -> FitPlan:
     (the same whether the steps came from a calibration or not)."""
     cfg = run.config
     plan = plan_steps(cfg, len(data.x_train))
-    net = for_workers(augment_model(model, cfg.augment, data.input_shape, run.seed))
+    # one process: TensorFlow's fused kernels, the model's own variables (a view of it)
+    fused = strategy() is None and keras.backend.backend() == "tensorflow"
+    trained = training_view(model) if fused else model
+    net = for_workers(augment_model(trained, cfg.augment, data.input_shape, run.seed))
     schedule = make_schedule(cfg, plan.steps, plan.warmup_steps)
-    optimizer = make_optimizer(cfg, schedule)
+    optimizer = make_optimizer(cfg, schedule, fused=fused)
     length = schedule.adjustable(optimizer) if plan.kind == "budget" else None
     compile_for_training(net, cfg, optimizer, data.num_classes)
     if length is not None:  # time the compiled step, then size the schedule to the budget
@@ -185,7 +192,7 @@ def plan_and_compile(model, data: Arrays, run: RunSpec) -> FitPlan:
     # test evaluations after each epoch/segment but the last: the final evaluation closes
     last = plan.segments - 1 if plan.stepped else plan.segments
     validated = list(range(1, last + 1)) if cfg.eval_every_epoch else []
-    return FitPlan(net, plan, validated)
+    return FitPlan(net, plan, validated, fused)
 
 
 def fit_callbacks(
@@ -297,6 +304,7 @@ def train_model(
         # under mixed_float16 compile() wraps the optimizer in a LossScaleOptimizer
         loss_scaling=isinstance(fit.net.optimizer, keras.optimizers.LossScaleOptimizer),
         jit_compile=bool(fit.net.jit_compile),
+        fused_train=fit.fused,
         history=curves,
         epochs_completed=len(timer.epoch_end),
         protocol=fit.plan.info(),

@@ -38,6 +38,17 @@ FOLD_BN = option(
 )
 """BatchNorm folding of the timed inference (kerascnn.accel.fold_bn); this command's alone."""
 
+FUSED_TRAIN = option(
+    "--fused-train/--no-fused-train",
+    "fused_train",
+    default=True,
+    show_default=True,
+    help="Time training through TensorFlow's fused kernels (BatchNorm, the optimizer's update, "
+    "3x3 convolutions on 1x1 maps as one product; same arithmetic as Keras up to float32 "
+    "rounding; the rows' fused_train says which); --no-fused-train runs Keras's own ops.",
+)
+"""The fused training kernels of the timed training (kerascnn.accel.fused_train)."""
+
 
 def _command_line(ctx: click.Context) -> list[str]:
     """The command as typed; when called in-process (tests, CliRunner), rebuilt from its options."""
@@ -106,6 +117,7 @@ def _command_line(ctx: click.Context) -> list[str]:
     help=f"Training optimizer: {OPTIMIZER_HELP} Learning rate 0.01 (sgd, momentum) or 1e-3.",
 )
 @FOLD_BN
+@FUSED_TRAIN
 @OUT.but(help="Output folder. [default: reports/throughput/<UTC time>]")
 @COMPARE.but(
     type=click.Path(file_okay=False),
@@ -115,7 +127,7 @@ def _command_line(ctx: click.Context) -> list[str]:
 @uses_keras
 def throughput_cmd(
     models, image_size, batch_sizes, modes, precision, jit, backend, steps, windows, warmup,
-    window_s, optimizer, fold_bn, out, compare,
+    window_s, optimizer, fold_bn, fused_train, out, compare,
 ) -> None:  # fmt: skip
     """Images/s per model, mode and batch size on synthetic device-resident data (like timm's
     benchmark.py); writes results.json, results.csv, README.md and throughput.png.
@@ -149,6 +161,7 @@ def throughput_cmd(
         window_s=window_s,
         optimizer=optimizer,
         fold_bn=fold_bn,
+        fused_train=fused_train,
         out=out,
         echo=lambda s: click.echo(s, err=True),
         argv=_command_line(click.get_current_context()),

@@ -22,11 +22,12 @@ from kerascnn.record.tabular import write_csv
 
 COLUMNS = (
     *("model", "dataset", "image_size", "seed", "status", "params", "macs", "top1", "top5"),
-    *("latency_b1_p50_ms", "latency_bN_p50_ms", "latency_batch"),
+    *("latency_b1_p50_ms", "latency_bN_p50_ms", "latency_batch", "bn_folded"),
     *("train_images_per_s", "infer_images_per_s"),
     *("protocol", "budget_seconds", "steps", "epochs", "train_seconds", "eval_seconds"),
     *("still_rising", "at_chance", "precise_bn_batches", "top1_stale"),
     *("batch_size", "optimizer", "learning_rate", "recipe", "precision", "jit_compile"),
+    "fused_train",
     *("num_processes", "replicas"),
     *("backend", "device", "keras", "config_hash", "key", "error_type", "finished", "commit"),
 )
@@ -142,6 +143,7 @@ def flat_row(record: RunRecord) -> dict[str, Any]:
         "latency_b1_p50_ms": _get(r, "inference", "latency_b1", "p50_ms"),
         "latency_bN_p50_ms": _get(r, "inference", "latency_bN", "p50_ms"),
         "latency_batch": _get(r, "inference", "latency_bN", "batch"),
+        "bn_folded": _get(r, "inference", "bn_folded"),
         "train_images_per_s": _get(r, "train", "images_per_s"),
         "infer_images_per_s": _get(r, "inference", "device_throughput", "images_per_s"),
         "protocol": protocol,
@@ -160,6 +162,7 @@ def flat_row(record: RunRecord) -> dict[str, Any]:
         "recipe": _get(r, "config", "recipe", "name"),
         "precision": (r.config or {}).get("precision"),
         "jit_compile": r.jit_compile,
+        "fused_train": r.fused_train,
         "num_processes": _get(r, "data_parallel", "num_processes")
         or (1 if r.data_parallel else None),
         "replicas": _get(r, "data_parallel", "replicas"),

@@ -41,6 +41,7 @@ from kerascnn.record.parts import (
     ProtocolInfo,
     RunError,
     TrainStats,
+    later,
 )
 from kerascnn.record.typed_json import parse
 
@@ -68,6 +69,8 @@ class Measurements:
     """Why ``macs`` is None: the profiler's error on this model."""
     loss_scaling: bool | None = None
     jit_compile: bool | None = None
+    fused_train: bool | None = later()
+    """Trained through TensorFlow's fused kernels (kerascnn.accel.fused_train)."""
     history: dict[str, list[float | None]] | None = None
     """Keras' per-epoch logs (``loss``, ``acc``, ``top5``, ``val_*``); NaN is stored as None."""
     epochs_completed: int | None = None

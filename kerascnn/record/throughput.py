@@ -22,11 +22,12 @@ SCHEMA_VERSION = 1
 """Layout of results.json; a reader refuses any other version."""
 KIND = "kerascnn.throughput"
 # A row's "bn_folded" (BatchNorms folded for an inference point; 0 for training) came after
-# schema 1's first records: a row without it reads as None (not known), never as 0.
+# schema 1's first records: a row without it reads as None (not known), never as 0. So did
+# "fused_train" (training through kerascnn.accel.fused_train's kernels; False for inference).
 STATUSES = ("ok", "oom", "error")
 CSV_COLUMNS = (
     "model", "mode", "batch_size", "image_size", "precision", "backend", "device", "path",
-    "xla", "bn_folded", "status", "images_per_s", "step_ms_median", "step_ms_min", "step_ms_max", "windows",
+    "xla", "bn_folded", "fused_train", "status", "images_per_s", "step_ms_median", "step_ms_min", "step_ms_max", "windows",
     "steps_per_window", "compile_s", "gflops_per_s", "macs", "params", "peak_memory_mib",
     "peak_memory_kind", "loss_first", "loss_last", "error",
 )  # fmt: skip

@@ -89,8 +89,16 @@ def _folding(cfg: dict) -> str:
     if cfg.get("fold_bn") is None:
         return ""
     if cfg["fold_bn"]:
-        return ", inference with BatchNorm folded into the convolutions (column BN folded)"
-    return ", inference with BatchNorm as built (--no-fold-bn)"
+        text = ", inference with BatchNorm folded into the convolutions (column BN folded)"
+    else:
+        text = ", inference with BatchNorm as built (--no-fold-bn)"
+    if cfg.get("fused_train") is not None:
+        text += (
+            ", training through TensorFlow's fused kernels (kerascnn.accel.fused_train)"
+            if cfg["fused_train"] and cfg.get("path", "").startswith("tf.")
+            else ", training with Keras's own ops"
+        )
+    return text
 
 
 def _environment(doc: dict) -> list[str]:
