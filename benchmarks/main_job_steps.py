@@ -35,12 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from kerascnn.bench.arrays import prepare_data
-    from kerascnn.bench.augment import augment_model
-    from kerascnn.bench.budget import calibrate, plan_steps
+    from kerascnn.bench.budget import calibrate
     from kerascnn.bench.config import RunSpec
-    from kerascnn.bench.optim import compile_for_training, make_optimizer, make_schedule
     from kerascnn.bench.presets import main_job
-    from kerascnn.bench.training import build_model
+    from kerascnn.bench.training import build_model, training_network
     from kerascnn.data import load_dataset
     from kerascnn.measure.environment import device_name
     from kerascnn.record.files import write_text_atomic
@@ -54,15 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         run = RunSpec(model_name, "fashion_mnist_mini", 0, cfg)
         data = prepare_data(ds, cfg, run.seed)
         model, _ = build_model(run, data)
-        net = augment_model(model, cfg.augment, data.input_shape, run.seed)
-        plan = plan_steps(cfg, len(data.x_train))
-        schedule = make_schedule(cfg, plan.steps, plan.warmup_steps)
-        optimizer = make_optimizer(cfg, schedule)
-        schedule.adjustable(optimizer)
-        compile_for_training(net, cfg, optimizer, data.num_classes)
+        fit, _ = training_network(model, data, run)  # the bench's own training network
         times = []
         for k in range(args.repeats):
-            cal = calibrate(net, data, run)
+            cal = calibrate(fit.net, data, run)
             times.append(cal.step_seconds)
             steps = math.floor(args.budget / cal.step_seconds)
             rows.append(

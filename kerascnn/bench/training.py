@@ -6,11 +6,9 @@ returns what it measured as a (partial) :class:`~kerascnn.record.run.Measurement
 * :func:`~kerascnn.bench.arrays.prepare_data`: float32 images in [0, 1] and integer labels
   (seeded subsets);
 * :func:`build_model`: the model (float32 softmax under mixed precision), its parameters and MACs;
-* :func:`train_model`: ``model.compile`` + ``model.fit`` with the callbacks of
-  :mod:`kerascnn.bench.callbacks` (step times, NaN guard, time budget, progress, the test
-  curve) and the augmentation of :mod:`kerascnn.bench.augment`; curves and steady-state images/s.
-  In phases: :func:`plan_and_compile` (the plan, the compiled network, a budget's
-  calibration), :func:`fit_callbacks`, :func:`run_fit`;
+* :func:`train_model`: compile and fit (callbacks of :mod:`kerascnn.bench.callbacks`, the
+  augmentation of :mod:`kerascnn.bench.augment`) in phases: :func:`plan_and_compile`,
+  :func:`fit_callbacks`, :func:`run_fit`; curves and steady-state images/s;
 * the evaluation phases of :mod:`kerascnn.bench.evaluation`: the BatchNorm statistics
   recomputed, test-set metrics, inference timings, the model file, memory and load average.
 
@@ -89,10 +87,8 @@ def build_for_precision(
     per-channel mean and divides by the std; the statistics sit in its configuration (no
     parameters), so a saved model carries its preprocessing.
 
-    Keras' mixed-precision rule: a model's outputs should be float32, or the loss and metrics
-    see float16/bfloat16 probabilities (TensorFlow's top-k op even rejects them). The builder
-    makes logits (``classifier_activation=None``) and a float32 softmax layer follows; it has no
-    weights, so parameters and MACs are those of the plain model.
+    Mixed precision: the builder makes logits and a float32 softmax layer (no weights) follows,
+    so the loss and metrics see float32 probabilities (TensorFlow's top-k rejects float16).
     """
     from kerascnn.models import create_model
 
@@ -159,8 +155,7 @@ class FitPlan:
     net: keras.Model
     plan: StepPlan
     validated: list[int] = field(default_factory=list)
-    fused: bool = False
-    """Trained through TensorFlow's fused kernels (:mod:`kerascnn.accel.fused_train`)."""
+    fused: bool = False  # trained through TensorFlow's fused kernels (accel.fused_train)
 
     @property
     def unit(self) -> str:
@@ -168,21 +163,27 @@ class FitPlan:
         return "segment" if self.plan.stepped else "epoch"
 
 
-def plan_and_compile(model, data: Arrays, run: RunSpec) -> FitPlan:
-    """The run's plan and its training network (``model`` behind the augmentation layers),
-    compiled with the run's optimizer and schedule; a budget run times the compiled step and
-    sizes the schedule to the budget. A stepped run's random state is then reset to the seed
-    (the same whether the steps came from a calibration or not)."""
-    cfg = run.config
+def training_network(model, data: Arrays, run: RunSpec) -> tuple[FitPlan, list | None]:
+    """The run's plan and compiled training network: ``model`` (one TensorFlow process: its
+    :func:`~kerascnn.accel.fused_train.training_view`) behind the augmentation layers, with the
+    run's optimizer and schedule; and the schedule's adjustable length (budget runs')."""
+    cfg, fused = run.config, strategy() is None and keras.backend.backend() == "tensorflow"
     plan = plan_steps(cfg, len(data.x_train))
-    # one process: TensorFlow's fused kernels, the model's own variables (a view of it)
-    fused = strategy() is None and keras.backend.backend() == "tensorflow"
     trained = training_view(model) if fused else model
     net = for_workers(augment_model(trained, cfg.augment, data.input_shape, run.seed))
     schedule = make_schedule(cfg, plan.steps, plan.warmup_steps)
     optimizer = make_optimizer(cfg, schedule, fused=fused)
     length = schedule.adjustable(optimizer) if plan.kind == "budget" else None
     compile_for_training(net, cfg, optimizer, data.num_classes)
+    return FitPlan(net, plan, fused=fused), length
+
+
+def plan_and_compile(model, data: Arrays, run: RunSpec) -> FitPlan:
+    """:func:`training_network`; a budget run times the compiled step and sizes the schedule
+    to the budget. A stepped run's random state is then reset to the seed (the same whether
+    the steps came from a calibration or not)."""
+    (fit, length), cfg = training_network(model, data, run), run.config
+    net, plan, fused = fit.net, fit.plan, fit.fused
     if length is not None:  # time the compiled step, then size the schedule to the budget
         plan = budget_plan(cfg, len(data.x_train), calibrate(net, data, run))
         for variable, value in zip(length, (plan.steps, plan.warmup_steps)):
