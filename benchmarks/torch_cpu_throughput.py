@@ -22,10 +22,13 @@ torchvision architecture. The script checks they have the same number of weights
         --batch-size 4 --windows 2 --torch-paths eager --out /tmp/torch-side
 
 Writes under --out: results.json (every record), results.csv, README.md (img/s and the ratio
-keras / best torch path per mode). With --repeats N the frameworks alternate N times and the
-README takes each one's best repeat: on a shared machine, PyTorch's OpenMP threads suffer far
-more from other processes' load than TensorFlow's thread pool, so compare on a quiet machine. Extra environment for our side (to try thread or oneDNN
-settings) with --keras-env KEY=VALUE (repeatable), e.g. --keras-env TF_ENABLE_ONEDNN_OPTS=0.
+keras / best torch path per mode). The frameworks alternate --repeats times (default 3) and the
+README takes each one's median repeat: on a shared machine, PyTorch's OpenMP threads suffer far
+more from other processes' load than TensorFlow's thread pool, so compare on a quiet machine.
+Extra environment for our side with --keras-env KEY=VALUE (repeatable). More Keras columns,
+measured in the same alternation, with --keras-variant NAME=WORDS: environment settings
+(KEY=VALUE) and `kerascnn throughput` flags, e.g. --keras-variant "as-built=--no-fold-bn
+--no-fused-train" or --keras-variant "onednn-off=TF_ENABLE_ONEDNN_OPTS=0".
 """
 
 from __future__ import annotations
@@ -185,41 +188,70 @@ def worker_torch(args) -> list[dict]:
 # ------------------------------------------------------------------------------- parent
 
 
-def run_keras(args) -> list[dict]:
-    """`kerascnn throughput` in a subprocess, with the same threads and protocol."""
+def run_keras(args, name: str, extra: str) -> list[dict]:
+    """`kerascnn throughput` in a subprocess, with the same threads and protocol; ``extra``:
+    a variant's environment and flags (e.g. "TF_ENABLE_ONEDNN_OPTS=0" or "--no-fold-bn")."""
     env = {**os.environ, "TF_NUM_INTRAOP_THREADS": str(args.threads)}
     env.update(dict(kv.split("=", 1) for kv in args.keras_env))
+    words = shlex.split(extra)
+    env.update(dict(w.split("=", 1) for w in words if not w.startswith("-")))
+    extra = shlex.join(w for w in words if w.startswith("-"))
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "kerascnn.cli", "throughput", "--models", args.models,
                "--image-size", str(args.image_size), "--batch-sizes", str(args.batch_size),
                "--mode", args.modes, "--windows", str(args.windows),
-               "--window-s", str(args.window_s), "--out", tmp, *shlex.split(args.keras_args)]  # fmt: skip
+               "--window-s", str(args.window_s), "--out", tmp, *shlex.split(args.keras_args),
+               *shlex.split(extra)]  # fmt: skip
         if args.steps:
             cmd += ["--steps", str(args.steps)]
         print("$ " + shlex.join(cmd), file=sys.stderr, flush=True)
         subprocess.run(cmd, env=env, cwd=ROOT, check=False, stdout=sys.stderr)
         doc = json.loads((Path(tmp) / "results.json").read_text())
-    out = []
-    for r in doc["rows"]:
-        out.append({**r, "framework": f"keras ({r['path']})", "weights": r.get("params")})
-    return out
+    return [{**r, "framework": name, "weights": r.get("params")} for r in doc["rows"]]
 
 
-def _best_of_repeats(records: list[dict]) -> list[dict]:
-    """One record per (framework, model, mode): its best repeat (the least disturbed by load)."""
+def _median_of_repeats(records: list[dict]) -> list[dict]:
+    """One record per (framework, model, mode): the median img/s of its repeats (and all of them)."""
     groups: dict[tuple, list[dict]] = {}
     for r in records:
         if r.get("images_per_s"):
             groups.setdefault((r["framework"], r["model"], r["mode"]), []).append(r)
     out = []
     for rs in groups.values():
-        rs = sorted(rs, key=lambda r: r["images_per_s"])
-        out.append({**rs[-1], "repeats": [round(r["images_per_s"], 1) for r in rs]})
+        values = sorted(r["images_per_s"] for r in rs)
+        out.append({**rs[0], "images_per_s": statistics.median(values),
+                    "repeats": [round(v, 1) for v in values]})  # fmt: skip
     return out
 
 
-def write(out: Path, records: list[dict], command: str) -> None:
+def _cells(records: list[dict], keras_names: list[str]) -> tuple[list[str], list[list]]:
+    header = ["model", "mode", "batch"] + [f"{k} img/s" for k in keras_names]
+    header += [f"torch-{p} img/s" for p in TORCH_PATHS]
+    header += ["best torch", f"{keras_names[0]} / best torch", "weights keras / torch"]
+    cells = []
+    for key in dict.fromkeys((r["model"], r["mode"]) for r in records):
+        rows = {r["framework"]: r for r in records if (r["model"], r["mode"]) == key}
+        torch_recs = [r for f, r in rows.items() if f.startswith("torch")]
+        best = max(torch_recs, key=lambda t: t["images_per_s"], default=None)
+        ours = rows.get(keras_names[0])
+
+        def cell(r):
+            return f"{r['images_per_s']:.1f} ({', '.join(map(str, r['repeats']))})" if r else ""
+
+        cells.append(
+            [key[0], key[1], next(iter(rows.values()))["batch_size"]]
+            + [cell(rows.get(k)) for k in keras_names]
+            + [cell(rows.get(f"torch-{p}")) for p in TORCH_PATHS]
+            + [best["framework"] if best else "",
+               f"{ours['images_per_s'] / best['images_per_s']:.2f}x" if ours and best else "",
+               f"{ours.get('weights') or 0:,} / {best['weights']:,}" if ours and best else ""]
+        )  # fmt: skip
+    return header, cells
+
+
+def write(out: Path, records: list[dict], command: str, keras_names: list[str]) -> None:
     sys.path.insert(0, str(ROOT))
+    from kerascnn.measure.environment import device_name
     from kerascnn.record.tabular import markdown_table, write_csv
 
     out.mkdir(parents=True, exist_ok=True)
@@ -228,43 +260,32 @@ def write(out: Path, records: list[dict], command: str) -> None:
     )
     cols = ["framework", "model", "mode", "batch_size", "image_size", "images_per_s",
             "step_ms_median", "step_ms_min", "step_ms_max", "compile_s", "steps_per_window",
-            "windows", "weights", "status", "error"]  # fmt: skip
-    write_csv(out / "results.csv", records, cols + ["repeat"])
-    records = _best_of_repeats(records)
-    cells = []
-    for r in records:
-        if not r["framework"].startswith("keras"):
-            continue
-        torch_recs = [
-            t for t in records
-            if t["framework"].startswith("torch") and (t["model"], t["mode"]) == (r["model"], r["mode"])
-        ]  # fmt: skip
-        best = max(torch_recs, key=lambda t: t["images_per_s"], default=None)
-        ours = r.get("images_per_s")
-        cells.append(
-            [r["model"], r["mode"], r["batch_size"], f"{ours or 0:.1f}"]
-            + [next((f"{t['images_per_s']:.1f}" for t in torch_recs if t["framework"] == f"torch-{p}"), "")
-               for p in TORCH_PATHS]
-            + [best["framework"] if best else "", f"{ours / best['images_per_s']:.2f}x" if ours and best else "",
-               f"{r.get('weights') or 0:,} / {best['weights']:,}" if best else ""]
-        )  # fmt: skip
-    header = ["model", "mode", "batch", "keras img/s"] + [f"torch-{p} img/s" for p in TORCH_PATHS]
-    header += ["best torch", "keras / best torch", "weights keras / torch"]
+            "windows", "weights", "bn_folded", "fused_train", "status", "error"]  # fmt: skip
+    write_csv(out / "results.csv", records, cols + ["repeat", "load_before"])
+    header, cells = _cells(_median_of_repeats(records), keras_names)
     threads = next((t["threads"] for t in records if "threads" in t), "?")
+    repeats = 1 + max((r.get("repeat", 0) for r in records), default=0)
     lines = [
         "# CPU throughput: kerascnn (Keras 3) vs PyTorch",
         "",
         f"Command: `{command}`",
+        "",
         f"Each framework in its own process, {threads} threads, same batch, resolution and "
-        "protocol. Keras path: `"
+        f"protocol, on {device_name()}. The frameworks alternate, {repeats} repeats; each cell "
+        "is the median img/s of the repeats (each repeat in brackets, sorted; every record in "
+        "results.json and results.csv). Keras path: `"
         + next((r["path"] for r in records if r.get("path")), "?")
-        + "`. With --repeats, the frameworks alternate and each cell is the best repeat "
-        "(all repeats: results.json, results.csv).",
+        + "`; "
+        + "; ".join(f"{k}: `kerascnn throughput {v or '(defaults)'}`" for k, v in _VARIANTS.items())
+        + ".",
         "",
         markdown_table(header, cells),
         "",
     ]
     (out / "README.md").write_text("\n".join(lines) + "\n")
+
+
+_VARIANTS: dict[str, str] = {}
 
 
 def main(argv=None) -> int:
@@ -283,21 +304,30 @@ def main(argv=None) -> int:
         "--torch-paths", default="eager,cl,compile", help="from: " + ", ".join(TORCH_PATHS)
     )
     ap.add_argument(
-        "--repeats", type=int, default=1, help="alternating runs; the best of each is reported"
+        "--repeats", type=int, default=3, help="alternating runs; each cell is their median"
     )
     ap.add_argument("--frameworks", default="keras,torch", help="keras, torch or both")
     ap.add_argument("--keras-env", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--keras-args", default="", help="extra `kerascnn throughput` flags")
+    ap.add_argument(
+        "--keras-variant", action="append", default=[], metavar="NAME=FLAGS",
+        help="another Keras column: `kerascnn throughput` with these KEY=VALUE environment "
+        "settings and flags, e.g. 'as-built=--no-fold-bn --no-fused-train' (the first column "
+        "stays `keras`)",
+    )  # fmt: skip
     ap.add_argument("--out", default="reports/throughput-cpu/torch")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         print("RESULT " + json.dumps(worker_torch(args)), flush=True)
         return 0
-    command = "python " + shlex.join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
+    command = "python " + shlex.join(["benchmarks/torch_cpu_throughput.py",
+                                      *(argv if argv is not None else sys.argv[1:])])  # fmt: skip
+    _VARIANTS.update({"keras": ""}, **dict(v.split("=", 1) for v in args.keras_variant))
     records, fws = [], args.frameworks.split(",")
     passthrough = list(argv if argv is not None else sys.argv[1:])
     for rep in range(args.repeats):  # alternate the frameworks: load changes hit both alike
+        load = round(os.getloadavg()[0], 2)
         if "torch" in fws:
             proc = subprocess.run(
                 [sys.executable, __file__, *passthrough, "--worker"], capture_output=True, text=True
@@ -307,10 +337,14 @@ def main(argv=None) -> int:
             if not found:
                 print(f"torch worker failed (exit {proc.returncode})", file=sys.stderr)
                 return 1
-            records += [{**r, "repeat": rep} for r in json.loads(found[-1][7:])]
+            records += [
+                {**r, "repeat": rep, "load_before": load} for r in json.loads(found[-1][7:])
+            ]
         if "keras" in fws:
-            records += [{**r, "repeat": rep} for r in run_keras(args)]
-    write(Path(args.out), records, command)
+            for name, extra in _VARIANTS.items():
+                records += [{**r, "repeat": rep, "load_before": load}
+                            for r in run_keras(args, name, extra)]  # fmt: skip
+    write(Path(args.out), records, command, list(_VARIANTS) if "keras" in fws else ["keras"])
     print(Path(args.out, "README.md").read_text())
     return 0
 
