@@ -87,13 +87,8 @@ class FusedBatchNorm(keras.layers.Layer):
         gamma = ops.cast(bn.gamma, "float32") if bn.scale else tf.ones([channels])
         beta = ops.cast(bn.beta, "float32") if bn.center else tf.zeros([channels])
         empty = tf.constant([], dtype="float32")
-        # The kernels compute the variance in one pass (E[x^2] - E[x]^2), which loses digits
-        # when a channel's mean is large against its spread. Normalization is invariant to a
-        # per-channel shift, so the batch mean (held constant for the gradient) is taken off
-        # first: outputs and gradients are unchanged, and as precise as Keras's two passes.
-        shift = tf.stop_gradient(tf.reduce_mean(inputs, axis=[0, 1, 2]))
         y, mean, unbiased, *_ = tf.raw_ops.FusedBatchNormV3(
-            x=inputs - shift,
+            x=inputs,
             scale=gamma,
             offset=beta,
             mean=empty,
@@ -103,7 +98,6 @@ class FusedBatchNorm(keras.layers.Layer):
             data_format="NHWC",
             is_training=True,
         )
-        mean = mean + shift
         n = tf.cast(tf.size(inputs) // channels, "float32")
         variance = unbiased * tf.maximum(n - 1.0, 1.0) / n  # the kernel's n / max(n - 1, 1) undone
         momentum = bn.momentum
