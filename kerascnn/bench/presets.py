@@ -6,15 +6,16 @@ trains the steps that 30 seconds of training give it on the reference machine
 (:data:`REFERENCE_STEPS`, measured by benchmarks/main_job_steps.py), its learning-rate schedule
 sized to them. Fixed steps, not a calibration at every run: on a shared machine the speed moves
 for minutes at a time, and three runs in a row with a calibration each gave MobileNetV2 75 to
-100 steps and once another ranking (reports/main-job/runs-budget); with these steps three runs
-gave the same top-1 to the image (reports/main-job/runs). ``--budget 30`` calibrates on this
+100 steps and once another ranking (reports/main-job/runs-budget); with fixed steps three runs
+gave the same top-1 to the image (reports/main-job/runs, at the steps measured before the fused
+training kernels). ``--budget 30`` calibrates on this
 machine instead. A model is compared with the others at equal training time, not at the
 number of epochs someone chose for it: LeNet (0.4 M MACs per 28x28 image) sees many epochs in
-that time, VGG-11 and MobileNetV2 (~100 M MACs) about two and one, and the report's
+that time, VGG-11 and MobileNetV2 (~100 M MACs) about three and 1.5, and the report's
 accuracy-vs-time plot shows where each curve stands.
 """
 
-REFERENCE_STEPS = {"lenet": 8923, "vgg": 225, "mobilenetv2": 100}
+REFERENCE_STEPS = {"lenet": 8986, "vgg": 262, "mobilenetv2": 138}
 """The steps 30 s of training gave each model on the reference machine: 2 cores of an AMD EPYC,
 Keras 3.15.1 on TensorFlow 2.21.0, 2026-12-07 (reports/main-job/steps)."""
 
