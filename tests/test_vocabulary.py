@@ -235,10 +235,11 @@ def test_one_optimizer_vocabulary_meaning_the_same_in_bench_and_throughput():
         assert "sgd = plain SGD" in p.help and "momentum = SGD with Nesterov momentum 0.9" in p.help
     assert tuple(throughput.OPTIMIZERS) == OPTIMIZERS
     for name in OPTIMIZERS:
-        ours = throughput.OPTIMIZERS[name]()
-        bench = make_optimizer(BenchConfig(optimizer=name), 0.01)
-        assert type(ours) is type(bench), name
-        for attr in ("momentum", "nesterov"):
-            assert getattr(ours, attr, None) == getattr(bench, attr, None), (name, attr)
-    assert throughput.OPTIMIZERS["sgd"]().momentum == 0
-    assert throughput.OPTIMIZERS["momentum"]().nesterov is True
+        for fused in (False, True):  # Keras's own classes, or their fused-kernel equivalents
+            ours = throughput.make_optimizer(name, fused)
+            bench = make_optimizer(BenchConfig(optimizer=name), 0.01, fused=fused)
+            assert type(ours) is type(bench), (name, fused)
+            for attr in ("momentum", "nesterov"):
+                assert getattr(ours, attr, None) == getattr(bench, attr, None), (name, attr)
+    assert throughput.make_optimizer("sgd").momentum == 0
+    assert throughput.make_optimizer("momentum").nesterov is True
