@@ -49,7 +49,6 @@ def _is_tensorflow() -> bool:
     return keras.backend.backend() == "tensorflow"
 
 
-@keras.saving.register_keras_serializable(package="kerascnn")
 class FusedBatchNorm(keras.layers.Layer):
     """Calls ``bn`` (a BatchNormalization layer, its variables shared) through TensorFlow's
     fused kernel in training. Made by :func:`training_view`; not saved on its own."""
@@ -125,7 +124,6 @@ def _one_by_one(layer) -> bool:
     )
 
 
-@keras.saving.register_keras_serializable(package="kerascnn")
 class CenterTapConv(keras.layers.Layer):
     """Calls ``conv`` (a Conv2D or DepthwiseConv2D, its variables shared) on a 1x1 map as what
     it is there: with 'same' padding every kernel tap but one multiplies padding zeros, so the
